@@ -1,0 +1,42 @@
+//! The one structured log line written per request. It never holds prompt or answer text.
+
+use serde::Serialize;
+
+use crate::fallback::Attempts;
+use crate::usage::TokenReport;
+
+/// Everything worth knowing about one request, as one JSON line.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestLog {
+    pub tenant_id: String,
+    pub trace_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    pub method: String,
+    pub route: String,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    pub fallback: bool,
+    #[serde(skip_serializing_if = "Attempts::is_empty")]
+    pub failed_attempts: Attempts,
+    pub stream: bool,
+    pub latency_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttft_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<TokenReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    /// Internal detail for operators (a config error's path, an upstream message).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_detail: Option<String>,
+    pub client_disconnected: bool,
+}
+
+impl RequestLog {
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}

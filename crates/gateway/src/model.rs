@@ -1,0 +1,188 @@
+//! Model resolution: request > env > tenant, tier aliases, the allow-list and the fallback chain.
+
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::tenant::TenantConfig;
+
+/// Which setting chose the primary model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelSource {
+    /// The request's `modelId`.
+    Request,
+    /// The worker's `MODEL_ID` variable.
+    Env,
+    /// The tenant's `models.chat`.
+    Tenant,
+}
+
+/// The models to try for one request, in order: the primary first, then its fallbacks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModelPlan {
+    pub source: ModelSource,
+    pub chain: Vec<String>,
+}
+
+impl ModelPlan {
+    pub fn primary(&self) -> &str {
+        self.chain.first().map_or("", String::as_str)
+    }
+
+    pub fn fallbacks(&self) -> &[String] {
+        self.chain.get(1..).unwrap_or(&[])
+    }
+}
+
+/// Resolves the model for one request.
+///
+/// Precedence: the request's `modelId`, then the worker's `MODEL_ID`, then the tenant's chat
+/// model. A value that names one of the tenant's tiers (`fast`, `premium`, ...) stands for
+/// that tier's model. Empty strings count as unset. The primary must be in a non-empty
+/// allow-list. The chain is the primary, then the tenant's chat model (when the primary is
+/// another), then the tenant's fallbacks, each once, each allowed.
+pub fn resolve_model(
+    request: Option<&str>,
+    env: Option<&str>,
+    tenant: &TenantConfig,
+) -> Result<ModelPlan, Error> {
+    fn set(v: Option<&str>) -> Option<&str> {
+        v.map(str::trim).filter(|s| !s.is_empty())
+    }
+    let (source, chosen) = match (set(request), set(env)) {
+        (Some(r), _) => (ModelSource::Request, r),
+        (None, Some(e)) => (ModelSource::Env, e),
+        (None, None) => (ModelSource::Tenant, tenant.chat_model.as_str()),
+    };
+    let primary = tenant.tiers.get(chosen).map_or(chosen, String::as_str);
+
+    let allowed = |m: &str| {
+        tenant.model_allow_list.is_empty() || tenant.model_allow_list.iter().any(|a| a == m)
+    };
+    if !allowed(primary) {
+        return Err(Error::ModelNotAllowed {
+            model: primary.to_string(),
+        });
+    }
+
+    let mut chain = vec![primary.to_string()];
+    for m in std::iter::once(&tenant.chat_model).chain(&tenant.fallback_models) {
+        if allowed(m) && !chain.contains(m) {
+            chain.push(m.clone());
+        }
+    }
+    Ok(ModelPlan { source, chain })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tenant(allow: &[&str]) -> TenantConfig {
+        let json = serde_json::json!({
+            "tenantId": "acme", "aiGatewayId": "gw",
+            "models": { "chat": "@cf/chat", "fallbacks": ["@cf/fb1", "@cf/fb2"],
+                        "tiers": { "fast": "@cf/fb1", "premium": "@cf/big" } },
+            "modelAllowList": allow,
+        });
+        TenantConfig::from_json("t", &json.to_string()).unwrap()
+    }
+
+    fn check(
+        request: Option<&str>,
+        env: Option<&str>,
+        allow: &[&str],
+        expected: Result<(ModelSource, &[&str]), &str>,
+    ) {
+        let got = resolve_model(request, env, &tenant(allow));
+        match expected {
+            Ok((source, chain)) => {
+                let plan = got.unwrap();
+                assert_eq!(plan.source, source, "{request:?} {env:?}");
+                assert_eq!(plan.chain, chain, "{request:?} {env:?}");
+            }
+            Err(model) => assert_eq!(
+                got,
+                Err(Error::ModelNotAllowed {
+                    model: model.into()
+                })
+            ),
+        }
+    }
+
+    const ALL: &[&str] = &["@cf/chat", "@cf/fb1", "@cf/fb2", "@cf/big"];
+
+    #[test]
+    fn precedence_request_over_env_over_tenant() {
+        check(
+            None,
+            None,
+            &[],
+            Ok((ModelSource::Tenant, &["@cf/chat", "@cf/fb1", "@cf/fb2"])),
+        );
+        check(
+            None,
+            Some("@cf/env"),
+            &[],
+            Ok((
+                ModelSource::Env,
+                &["@cf/env", "@cf/chat", "@cf/fb1", "@cf/fb2"],
+            )),
+        );
+        check(
+            Some("@cf/req"),
+            Some("@cf/env"),
+            &[],
+            Ok((
+                ModelSource::Request,
+                &["@cf/req", "@cf/chat", "@cf/fb1", "@cf/fb2"],
+            )),
+        );
+        check(
+            Some(""),
+            Some(" "),
+            &[],
+            Ok((ModelSource::Tenant, &["@cf/chat", "@cf/fb1", "@cf/fb2"])),
+        );
+    }
+
+    #[test]
+    fn tier_aliases_resolve_through_the_tenant() {
+        check(
+            Some("fast"),
+            None,
+            &[],
+            Ok((ModelSource::Request, &["@cf/fb1", "@cf/chat", "@cf/fb2"])),
+        );
+        check(
+            None,
+            Some("premium"),
+            ALL,
+            Ok((
+                ModelSource::Env,
+                &["@cf/big", "@cf/chat", "@cf/fb1", "@cf/fb2"],
+            )),
+        );
+        check(
+            Some("@cf/fb2"),
+            None,
+            ALL,
+            Ok((ModelSource::Request, &["@cf/fb2", "@cf/chat", "@cf/fb1"])),
+        );
+    }
+
+    #[test]
+    fn allow_list_refuses_before_any_call() {
+        check(Some("@cf/other"), None, ALL, Err("@cf/other"));
+        check(None, Some("@cf/env"), ALL, Err("@cf/env"));
+        check(
+            Some("@cf/other"),
+            None,
+            &[],
+            Ok((
+                ModelSource::Request,
+                &["@cf/other", "@cf/chat", "@cf/fb1", "@cf/fb2"],
+            )),
+        );
+    }
+}

@@ -1,0 +1,491 @@
+//! Tenant configuration: the raw shape read from `[vars.TENANT]`, checked into `TenantConfig`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConfigError;
+
+/// Default for `limits.maxRequestBytes` when a tenant does not set it.
+pub const DEFAULT_MAX_REQUEST_BYTES: u32 = 64 * 1024;
+/// Default for `limits.maxOutputTokens`.
+pub const DEFAULT_MAX_OUTPUT_TOKENS: u32 = 1024;
+/// Default for `limits.attemptTimeoutMs`: how long one model may take to its first token.
+pub const DEFAULT_ATTEMPT_TIMEOUT_MS: u32 = 30_000;
+
+/// The tenant config exactly as written, before any rule is checked.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawTenantConfig {
+    pub tenant_id: String,
+    pub ai_gateway_id: String,
+    pub models: RawModels,
+    #[serde(default)]
+    pub model_allow_list: Vec<String>,
+    #[serde(default)]
+    pub limits: RawLimits,
+    #[serde(default)]
+    pub cors: RawCors,
+    #[serde(default)]
+    pub budget: Option<RawBudget>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawModels {
+    pub chat: String,
+    #[serde(default)]
+    pub fallbacks: Vec<String>,
+    #[serde(default)]
+    pub tiers: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawLimits {
+    pub max_request_bytes: Option<i64>,
+    pub max_output_tokens: Option<i64>,
+    pub attempt_timeout_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawCors {
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawBudget {
+    pub daily: i64,
+    pub monthly: i64,
+    #[serde(default)]
+    pub store: Option<String>,
+}
+
+/// A tenant id: lowercase letters, digits and `-`, 1 to 63 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TenantId(String);
+
+impl TenantId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for TenantId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where a tenant's budget counters live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BudgetStoreKind {
+    /// One SQLite-backed Durable Object per tenant: exact under concurrency.
+    DurableObject,
+    /// Workers KV: cheap, eventually consistent, can overshoot (see docs/budgets.md).
+    Kv,
+}
+
+/// A checked token budget: both limits are > 0 and daily <= monthly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BudgetConfig {
+    pub daily: u64,
+    pub monthly: u64,
+    pub store: BudgetStoreKind,
+}
+
+/// A tenant config whose every rule holds; the rest of the gateway trusts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantConfig {
+    pub tenant_id: TenantId,
+    pub ai_gateway_id: String,
+    pub chat_model: String,
+    pub fallback_models: Vec<String>,
+    pub tiers: BTreeMap<String, String>,
+    pub model_allow_list: Vec<String>,
+    pub max_request_bytes: u32,
+    pub max_output_tokens: u32,
+    pub attempt_timeout_ms: u32,
+    pub allowed_origins: Vec<String>,
+    pub budget: Option<BudgetConfig>,
+}
+
+impl TenantConfig {
+    /// Parses and checks a tenant config from JSON. `source` names where it came from
+    /// (`tenants/acme` or `TENANT`) and starts every error message.
+    pub fn from_json(source: &str, json: &str) -> Result<Self, ConfigError> {
+        let de = &mut serde_json::Deserializer::from_str(json);
+        let raw: RawTenantConfig = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let message = strip_position(&e.into_inner().to_string());
+            ConfigError::new(
+                source,
+                if path == "." { String::new() } else { path },
+                message,
+            )
+        })?;
+        Self::try_from_raw(source, raw)
+    }
+
+    /// Applies every rule to a raw config; the first broken rule is the error.
+    pub fn try_from_raw(source: &str, raw: RawTenantConfig) -> Result<Self, ConfigError> {
+        let err = |path: &str, message: String| ConfigError::new(source, path, message);
+
+        let tenant_id = check_tenant_id(&raw.tenant_id).map_err(|m| err("tenantId", m))?;
+        check_slug(&raw.ai_gateway_id).map_err(|m| err("aiGatewayId", m))?;
+        check_model_id(&raw.models.chat).map_err(|m| err("models.chat", m))?;
+
+        for (i, model) in raw.models.fallbacks.iter().enumerate() {
+            let path = format!("models.fallbacks[{i}]");
+            check_model_id(model).map_err(|m| err(&path, m))?;
+            if *model == raw.models.chat {
+                return Err(err(&path, format!("`{model}` is already the chat model")));
+            }
+            if raw.models.fallbacks[..i].contains(model) {
+                return Err(err(&path, format!("`{model}` is listed twice")));
+            }
+        }
+        for (tier, model) in &raw.models.tiers {
+            let path = format!("models.tiers.{tier}");
+            check_slug(tier).map_err(|m| err(&path, format!("tier name {m}")))?;
+            check_model_id(model).map_err(|m| err(&path, m))?;
+        }
+        for (i, model) in raw.model_allow_list.iter().enumerate() {
+            check_model_id(model).map_err(|m| err(&format!("modelAllowList[{i}]"), m))?;
+        }
+        if !raw.model_allow_list.is_empty() {
+            let configured = std::iter::once(("models.chat".to_string(), &raw.models.chat))
+                .chain(
+                    raw.models
+                        .fallbacks
+                        .iter()
+                        .enumerate()
+                        .map(|(i, m)| (format!("models.fallbacks[{i}]"), m)),
+                )
+                .chain(
+                    raw.models
+                        .tiers
+                        .iter()
+                        .map(|(t, m)| (format!("models.tiers.{t}"), m)),
+                );
+            for (path, model) in configured {
+                if !raw.model_allow_list.contains(model) {
+                    return Err(err(&path, format!("`{model}` is not in modelAllowList")));
+                }
+            }
+        }
+
+        let limits = &raw.limits;
+        let max_request_bytes = positive(
+            limits.max_request_bytes,
+            DEFAULT_MAX_REQUEST_BYTES,
+            10 * 1024 * 1024,
+        )
+        .map_err(|m| err("limits.maxRequestBytes", m))?;
+        let max_output_tokens = positive(
+            limits.max_output_tokens,
+            DEFAULT_MAX_OUTPUT_TOKENS,
+            1_000_000,
+        )
+        .map_err(|m| err("limits.maxOutputTokens", m))?;
+        let attempt_timeout_ms = positive(
+            limits.attempt_timeout_ms,
+            DEFAULT_ATTEMPT_TIMEOUT_MS,
+            300_000,
+        )
+        .map_err(|m| err("limits.attemptTimeoutMs", m))?;
+
+        for (i, origin) in raw.cors.allowed_origins.iter().enumerate() {
+            check_origin(origin).map_err(|m| err(&format!("cors.allowedOrigins[{i}]"), m))?;
+        }
+
+        let budget = raw.budget.map(|b| check_budget(source, b)).transpose()?;
+
+        Ok(Self {
+            tenant_id,
+            ai_gateway_id: raw.ai_gateway_id,
+            chat_model: raw.models.chat,
+            fallback_models: raw.models.fallbacks,
+            tiers: raw.models.tiers,
+            model_allow_list: raw.model_allow_list,
+            max_request_bytes,
+            max_output_tokens,
+            attempt_timeout_ms,
+            allowed_origins: raw.cors.allowed_origins,
+            budget,
+        })
+    }
+
+    /// Whether `origin` may receive a CORS grant (exact match, or `*` in the list).
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.allowed_origins.iter().any(|o| o == "*" || o == origin)
+    }
+}
+
+fn check_budget(source: &str, raw: RawBudget) -> Result<BudgetConfig, ConfigError> {
+    let err = |path: &str, message: String| ConfigError::new(source, path, message);
+    let daily = u64::try_from(raw.daily)
+        .ok()
+        .filter(|d| *d > 0)
+        .ok_or_else(|| err("budget.daily", "must be > 0".into()))?;
+    let monthly = u64::try_from(raw.monthly)
+        .ok()
+        .filter(|m| *m > 0)
+        .ok_or_else(|| err("budget.monthly", "must be > 0".into()))?;
+    if daily > monthly {
+        return Err(err(
+            "budget.daily",
+            format!("{daily} must not exceed budget.monthly ({monthly})"),
+        ));
+    }
+    let store = match raw.store.as_deref() {
+        None | Some("durable-object") => BudgetStoreKind::DurableObject,
+        Some("kv") => BudgetStoreKind::Kv,
+        Some(other) => {
+            return Err(err(
+                "budget.store",
+                format!("`{other}` is not one of `durable-object`, `kv`"),
+            ));
+        }
+    };
+    Ok(BudgetConfig {
+        daily,
+        monthly,
+        store,
+    })
+}
+
+fn positive(value: Option<i64>, default: u32, max: u32) -> Result<u32, String> {
+    match value {
+        None => Ok(default),
+        Some(v) if v <= 0 => Err("must be > 0".into()),
+        Some(v) => u32::try_from(v)
+            .ok()
+            .filter(|v| *v <= max)
+            .ok_or_else(|| format!("must be <= {max}")),
+    }
+}
+
+fn check_tenant_id(id: &str) -> Result<TenantId, String> {
+    check_slug(id)?;
+    if id.bytes().any(|b| b.is_ascii_uppercase() || b == b'_') {
+        return Err(format!(
+            "`{id}` must use lowercase letters, digits and `-` only"
+        ));
+    }
+    Ok(TenantId(id.to_string()))
+}
+
+/// A slug: 1 to 63 ASCII letters, digits, `-` or `_`.
+fn check_slug(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if s.len() > 63
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(format!("`{s}` must be 1-63 letters, digits, `-` or `_`"));
+    }
+    Ok(())
+}
+
+/// A model id such as `@cf/meta/llama-3.1-8b-instruct`: non-empty, printable, no spaces.
+pub(crate) fn check_model_id(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if s.len() > 200 || !s.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(format!(
+            "`{s}` is not a model id (printable ASCII, no spaces, <= 200 chars)"
+        ));
+    }
+    Ok(())
+}
+
+fn check_origin(origin: &str) -> Result<(), String> {
+    if origin == "*" {
+        return Ok(());
+    }
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains('/') => Ok(()),
+        _ => Err(format!(
+            "`{origin}` must be `*` or a scheme and host like `https://app.example.com` (no path)"
+        )),
+    }
+}
+
+/// serde_json appends "at line L column C"; the path already says where.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VALID: &str = r#"{
+        "tenantId": "acme",
+        "aiGatewayId": "acme-gw",
+        "models": { "chat": "@cf/a", "fallbacks": ["@cf/b"], "tiers": { "fast": "@cf/b" } },
+        "modelAllowList": ["@cf/a", "@cf/b"],
+        "budget": { "daily": 10, "monthly": 100 }
+    }"#;
+
+    fn with(patch: &str) -> Result<TenantConfig, ConfigError> {
+        let mut base: serde_json::Value = serde_json::from_str(VALID).unwrap();
+        let patch: serde_json::Value = serde_json::from_str(patch).unwrap();
+        merge(&mut base, patch);
+        TenantConfig::from_json("tenants/acme", &base.to_string())
+    }
+
+    fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
+        match (base, patch) {
+            (serde_json::Value::Object(b), serde_json::Value::Object(p)) => {
+                for (k, v) in p {
+                    if v.is_null() {
+                        b.remove(&k);
+                    } else {
+                        merge(b.entry(k).or_insert(serde_json::Value::Null), v);
+                    }
+                }
+            }
+            (b, p) => *b = p,
+        }
+    }
+
+    fn check_err(patch: &str, expected: &str) {
+        let err = with(patch).unwrap_err().to_string();
+        assert_eq!(err, expected, "patch {patch}");
+    }
+
+    #[test]
+    fn valid_config_has_defaults() {
+        let c = with("{}").unwrap();
+        assert_eq!(c.tenant_id.as_str(), "acme");
+        assert_eq!(c.max_request_bytes, DEFAULT_MAX_REQUEST_BYTES);
+        assert_eq!(c.max_output_tokens, DEFAULT_MAX_OUTPUT_TOKENS);
+        assert_eq!(
+            c.budget,
+            Some(BudgetConfig {
+                daily: 10,
+                monthly: 100,
+                store: BudgetStoreKind::DurableObject
+            })
+        );
+        assert!(!c.allows_origin("https://x.example"));
+    }
+
+    #[test]
+    fn every_broken_rule_names_its_path() {
+        check_err(
+            r#"{"budget": {"daily": 0}}"#,
+            "tenants/acme: budget.daily: must be > 0",
+        );
+        check_err(
+            r#"{"budget": {"monthly": -1}}"#,
+            "tenants/acme: budget.monthly: must be > 0",
+        );
+        check_err(
+            r#"{"budget": {"daily": 1000}}"#,
+            "tenants/acme: budget.daily: 1000 must not exceed budget.monthly (100)",
+        );
+        check_err(
+            r#"{"budget": {"store": "redis"}}"#,
+            "tenants/acme: budget.store: `redis` is not one of `durable-object`, `kv`",
+        );
+        check_err(
+            r#"{"tenantId": "Acme"}"#,
+            "tenants/acme: tenantId: `Acme` must use lowercase letters, digits and `-` only",
+        );
+        check_err(
+            r#"{"tenantId": ""}"#,
+            "tenants/acme: tenantId: must not be empty",
+        );
+        check_err(
+            r#"{"aiGatewayId": "a b"}"#,
+            "tenants/acme: aiGatewayId: `a b` must be 1-63 letters, digits, `-` or `_`",
+        );
+        check_err(
+            r#"{"models": {"fallbacks": ["@cf/a"]}}"#,
+            "tenants/acme: models.fallbacks[0]: `@cf/a` is already the chat model",
+        );
+        check_err(
+            r#"{"models": {"fallbacks": ["@cf/b", "@cf/b"]}}"#,
+            "tenants/acme: models.fallbacks[1]: `@cf/b` is listed twice",
+        );
+        check_err(
+            r#"{"models": {"tiers": {"premium": "@cf/z"}}}"#,
+            "tenants/acme: models.tiers.premium: `@cf/z` is not in modelAllowList",
+        );
+        check_err(
+            r#"{"modelAllowList": ["@cf/a"]}"#,
+            "tenants/acme: models.fallbacks[0]: `@cf/b` is not in modelAllowList",
+        );
+        check_err(
+            r#"{"limits": {"maxOutputTokens": 0}}"#,
+            "tenants/acme: limits.maxOutputTokens: must be > 0",
+        );
+        check_err(
+            r#"{"limits": {"maxRequestBytes": 99999999999}}"#,
+            "tenants/acme: limits.maxRequestBytes: must be <= 10485760",
+        );
+        check_err(r#"{"cors": {"allowedOrigins": ["https://a.example/path"]}}"#,
+            "tenants/acme: cors.allowedOrigins[0]: `https://a.example/path` must be `*` or a scheme and host like `https://app.example.com` (no path)");
+    }
+
+    #[test]
+    fn shape_errors_name_the_field() {
+        check_err(
+            r#"{"budget": {"daily": "ten"}}"#,
+            "tenants/acme: budget.daily: invalid type: string \"ten\", expected i64",
+        );
+        let err = with(r#"{"modelz": 1}"#).unwrap_err().to_string();
+        assert!(
+            err.starts_with("tenants/acme: modelz: unknown field `modelz`"),
+            "{err}"
+        );
+        let err = with(r#"{"models": {"chat": null}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("tenants/acme: models: missing field `chat`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn no_budget_means_unlimited_and_kv_is_selectable() {
+        assert_eq!(with(r#"{"budget": null}"#).unwrap().budget, None);
+        assert_eq!(
+            with(r#"{"budget": {"store": "kv"}}"#)
+                .unwrap()
+                .budget
+                .unwrap()
+                .store,
+            BudgetStoreKind::Kv
+        );
+    }
+
+    #[test]
+    fn cors_wildcard_and_exact() {
+        let c = with(r#"{"cors": {"allowedOrigins": ["https://app.acme.example"]}}"#).unwrap();
+        assert!(c.allows_origin("https://app.acme.example"));
+        assert!(!c.allows_origin("https://evil.example"));
+        assert!(with(r#"{"cors": {"allowedOrigins": ["*"]}}"#)
+            .unwrap()
+            .allows_origin("https://any.example"));
+    }
+}

@@ -1,0 +1,166 @@
+//! `WorkersAi`: the `env.AI` binding called with `run(model, inputs, { gateway })`.
+//!
+//! `worker::Ai::run` has no options argument, so the binding is declared here with the
+//! three-argument `run` and reached through `Reflect` (never `dyn_into`: the binding's class
+//! is not a global the runtime can check against).
+
+use gateway::call::{GatewayRoute, ModelCall};
+use gateway::fallback::AttemptFailure;
+use serde::Serialize;
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use worker::web_sys::ReadableStream;
+use worker::{ByteStream, Env};
+
+use crate::provider::{ChatProvider, ModelOutput};
+
+#[wasm_bindgen]
+extern "C" {
+    /// The Workers AI binding object.
+    #[wasm_bindgen(extends = js_sys::Object)]
+    pub type AiBinding;
+
+    #[wasm_bindgen(structural, method, catch)]
+    fn run(
+        this: &AiBinding,
+        model: &str,
+        inputs: JsValue,
+        options: JsValue,
+    ) -> Result<js_sys::Promise, JsValue>;
+}
+
+/// Workers AI through the `AI` binding.
+pub struct WorkersAi {
+    binding: AiBinding,
+}
+
+impl WorkersAi {
+    pub fn from_env(env: &Env, name: &str) -> worker::Result<Self> {
+        let v = js_sys::Reflect::get(env, &JsValue::from_str(name)).map_err(worker::Error::from)?;
+        if v.is_undefined() || v.is_null() {
+            return Err(worker::Error::RustError(format!(
+                "the `{name}` binding is missing: add [ai] binding = \"{name}\""
+            )));
+        }
+        Ok(Self {
+            binding: v.unchecked_into(),
+        })
+    }
+}
+
+fn to_js(v: &Value) -> Result<JsValue, AttemptFailure> {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| AttemptFailure::Upstream {
+            message: format!("could not encode the call: {e}"),
+        })
+}
+
+/// `"Name: message"` of a thrown JS value, as the AI binding rejects with
+/// `InferenceUpstreamError("<code>: <description>")`.
+pub fn js_error_message(v: &JsValue) -> String {
+    let get = |k: &str| {
+        js_sys::Reflect::get(v, &JsValue::from_str(k))
+            .ok()
+            .and_then(|x| x.as_string())
+    };
+    match (get("name"), get("message")) {
+        (Some(n), Some(m)) => format!("{n}: {m}"),
+        (None, Some(m)) => m,
+        _ => v.as_string().unwrap_or_else(|| format!("{v:?}")),
+    }
+}
+
+fn has_fn(v: &JsValue, name: &str) -> bool {
+    js_sys::Reflect::get(v, &JsValue::from_str(name))
+        .map(|f| f.is_function())
+        .unwrap_or(false)
+}
+
+impl ChatProvider for WorkersAi {
+    async fn run(
+        &self,
+        call: &ModelCall<'_>,
+        route: &GatewayRoute<'_>,
+    ) -> Result<ModelOutput, AttemptFailure> {
+        let upstream = |v: JsValue| AttemptFailure::Upstream {
+            message: js_error_message(&v),
+        };
+        let promise = self
+            .binding
+            .run(
+                call.model,
+                to_js(&call.inputs())?,
+                to_js(&route.run_options())?,
+            )
+            .map_err(upstream)?;
+        let out = JsFuture::from(promise).await.map_err(upstream)?;
+        into_output(out).await
+    }
+}
+
+/// A binding's answer may be a JSON object, a `ReadableStream` of SSE, or a `Response`.
+async fn into_output(out: JsValue) -> Result<ModelOutput, AttemptFailure> {
+    let upstream = |v: JsValue| AttemptFailure::Upstream {
+        message: js_error_message(&v),
+    };
+    if has_fn(&out, "getReader") {
+        return Ok(ModelOutput::Stream(ByteStream::from(
+            out.unchecked_into::<ReadableStream>(),
+        )));
+    }
+    if has_fn(&out, "arrayBuffer")
+        && js_sys::Reflect::has(&out, &JsValue::from_str("status")).unwrap_or(false)
+    {
+        let resp: worker::web_sys::Response = out.unchecked_into();
+        if !resp.ok() {
+            let text = match resp.text() {
+                Ok(p) => JsFuture::from(p)
+                    .await
+                    .ok()
+                    .and_then(|t| t.as_string())
+                    .unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            return Err(AttemptFailure::Upstream {
+                message: format!(
+                    "HTTP {}: {}",
+                    resp.status(),
+                    text.chars().take(300).collect::<String>()
+                ),
+            });
+        }
+        let is_sse = resp
+            .headers()
+            .get("content-type")
+            .ok()
+            .flatten()
+            .is_some_and(|c| c.contains("text/event-stream"));
+        if is_sse {
+            return match resp.body() {
+                Some(body) => Ok(ModelOutput::Stream(ByteStream::from(body))),
+                None => Err(AttemptFailure::Upstream {
+                    message: "empty stream response".into(),
+                }),
+            };
+        }
+        let json = JsFuture::from(resp.json().map_err(upstream)?)
+            .await
+            .map_err(upstream)?;
+        return from_js_json(&json);
+    }
+    from_js_json(&out)
+}
+
+fn from_js_json(v: &JsValue) -> Result<ModelOutput, AttemptFailure> {
+    let text = js_sys::JSON::stringify(v)
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_default();
+    serde_json::from_str(&text)
+        .map(ModelOutput::Json)
+        .map_err(|e| AttemptFailure::Upstream {
+            message: format!("the AI answered with something that is not JSON: {e}"),
+        })
+}

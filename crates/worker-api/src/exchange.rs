@@ -1,0 +1,11 @@
+//! `Exchange`: what the worker knows about one request while serving it, and its log line.
+
+use gateway::log::RequestLog;
+
+pub struct Exchange {
+    pub trace_id: String,
+    pub started_ms: u64,
+    pub log: RequestLog,
+    /// Set by a streaming handler that writes the log line itself when the stream ends.
+    pub log_in_background: bool,
+}

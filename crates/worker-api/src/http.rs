@@ -1,0 +1,58 @@
+//! Response building: JSON bodies, the trace header, CORS grants and preflights.
+
+use serde_json::Value;
+use worker::{Headers, Response};
+
+use crate::error::ApiError;
+
+/// Response headers a browser client may read.
+const EXPOSED_HEADERS: &str =
+    "x-trace-id, x-model-id, x-fallback, x-tokens-prompt, x-tokens-completion, \
+x-tokens-used, x-latency-ms, x-budget-remaining-daily, x-budget-remaining-monthly, retry-after";
+
+/// A JSON response with the given status.
+pub fn json(status: u16, body: &Value) -> worker::Result<Response> {
+    Ok(Response::from_json(body)?.with_status(status))
+}
+
+/// The error response for `err`, with `Allow` on a 405.
+pub fn error(err: &ApiError, trace_id: &str) -> Response {
+    let (status, _) = err.status_and_code();
+    let mut resp = match json(status, &err.body(trace_id)) {
+        Ok(r) => r,
+        Err(_) => Response::empty()
+            .map(|r| r.with_status(status))
+            .unwrap_or_else(|_| plain_500()),
+    };
+    if let ApiError::MethodNotAllowed { allow, .. } = err {
+        let _ = resp.headers_mut().set("allow", allow);
+    }
+    resp
+}
+
+fn plain_500() -> Response {
+    // Only reached if even an empty response cannot be built.
+    Response::error("internal error", 500)
+        .unwrap_or_else(|_| Response::builder().with_status(500).empty())
+}
+
+/// Sets the trace id and, when `origin` is granted, the CORS headers.
+pub fn finish(resp: &mut Response, trace_id: &str, cors_origin: Option<&str>) {
+    let h: &mut Headers = resp.headers_mut();
+    let _ = h.set("x-trace-id", trace_id);
+    if let Some(origin) = cors_origin {
+        let _ = h.set("access-control-allow-origin", origin);
+        let _ = h.set("access-control-expose-headers", EXPOSED_HEADERS);
+        let _ = h.append("vary", "Origin");
+    }
+}
+
+/// A `204` answer to a granted preflight.
+pub fn preflight(allow_methods: &str) -> worker::Result<Response> {
+    let mut resp = Response::empty()?.with_status(204);
+    let h = resp.headers_mut();
+    h.set("access-control-allow-methods", allow_methods)?;
+    h.set("access-control-allow-headers", "content-type, x-trace-id")?;
+    h.set("access-control-max-age", "600")?;
+    Ok(resp)
+}

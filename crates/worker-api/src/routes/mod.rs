@@ -1,0 +1,4 @@
+//! Route handlers: small free functions, one module per route.
+
+pub mod chat;
+pub mod health;

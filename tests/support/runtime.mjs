@@ -1,0 +1,150 @@
+// Runs the built worker (build/index.js + index_bg.wasm) in workerd through Miniflare, with
+// local KV, Durable Objects and the Workers AI stand-in bound as `AI`. Used by the e2e tests
+// and by the local dev server (dev/serve.mjs). Not shipped.
+import { Miniflare } from "miniflare";
+import { createInterface } from "node:readline";
+import http from "node:http";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+import fs from "node:fs";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const COMPATIBILITY_DATE = "2026-04-26";
+const SIM_PATH = path.join(ROOT, "tests/support/ai-sim.mjs");
+
+/**
+ * Starts the gateway.
+ * @param {object} o
+ * @param {object} o.tenant        the TENANT var (tenant config object)
+ * @param {object} [o.vars]        other vars (MODEL_ID, ...)
+ * @param {object} [o.scenarios]   AI stand-in behaviour per model id ("*" = default)
+ * @param {object} [o.kvNamespaces]  binding -> namespace id
+ * @param {object} [o.durableObjects] binding -> class name
+ * @param {number} [o.port]        0 (default) picks a free port
+ * @param {string} [o.persistRoot] persist KV/DO state under this folder (dev server)
+ * @param {string} [o.upstream]    forward AI calls to this OpenAI-compatible base URL
+ */
+export async function startGateway(o) {
+  if (!fs.existsSync(path.join(ROOT, "build/index.js"))) {
+    throw new Error("build/index.js is missing: run scripts/build.sh first");
+  }
+  const logs = [];
+  const waiters = [];
+  const onLine = (line) => {
+    logs.push(line);
+    for (const w of [...waiters]) if (w.test(line)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(line); }
+    if (o.echoLogs) console.log(line);
+  };
+  const calls = [];
+  const recorder = o.recordCalls === false ? null : await startRecorder(calls);
+  const aiBindings = { scenarios: o.scenarios ?? {} };
+  if (recorder) aiBindings.recorder = recorder.url;
+  if (o.upstream) {
+    aiBindings.upstream = o.upstream;
+    if (o.upstreamModel) aiBindings.upstreamModel = o.upstreamModel;
+    if (o.upstreamKey) aiBindings.upstreamKey = o.upstreamKey;
+  }
+  const persist = o.persistRoot ? { defaultPersistRoot: o.persistRoot } : {};
+  const mf = new Miniflare({
+    host: "127.0.0.1",
+    port: o.port ?? 0,
+    ...persist,
+    handleRuntimeStdio(stdout, stderr) {
+      createInterface({ input: stdout }).on("line", onLine);
+      createInterface({ input: stderr }).on("line", onLine);
+    },
+    workers: [
+      {
+        name: "gateway",
+        modules: true,
+        scriptPath: path.join(ROOT, "build/index.js"),
+        modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+        compatibilityDate: COMPATIBILITY_DATE,
+        bindings: { TENANT: o.tenant, ...(o.vars ?? {}) },
+        wrappedBindings: { AI: { scriptName: "ai-sim", bindings: aiBindings } },
+        kvNamespaces: o.kvNamespaces ?? {},
+        durableObjects: o.durableObjects ?? {},
+      },
+      {
+        name: "ai-sim",
+        modules: [{ type: "ESModule", path: SIM_PATH }],
+        modulesRoot: path.dirname(SIM_PATH),
+      },
+    ],
+  });
+  const url = await mf.ready;
+  const base = url.href.replace(/\/$/, "");
+
+  return {
+    url: base,
+    mf,
+    logs,
+    /** Structured request log lines (parsed JSON) written by the worker. */
+    requestLogs() {
+      return logs.flatMap((l) => {
+        const i = l.indexOf("{");
+        if (i < 0) return [];
+        try {
+          const v = JSON.parse(l.slice(i));
+          return v && v.traceId ? [v] : [];
+        } catch {
+          return [];
+        }
+      });
+    },
+    /** Resolves with the first log line (parsed) for `traceId`, waiting up to `ms`. */
+    async logFor(traceId, ms = 10_000) {
+      const find = () => this.requestLogs().find((l) => l.traceId === traceId);
+      const found = find();
+      if (found) return found;
+      const line = await new Promise((resolve, reject) => {
+        const w = { test: (l) => l.includes(`"traceId":"${traceId}"`), resolve };
+        waiters.push(w);
+        setTimeout(() => { waiters.splice(waiters.indexOf(w), 1); reject(new Error(`no log line for ${traceId} within ${ms} ms`)); }, ms);
+      });
+      return JSON.parse(line.slice(line.indexOf("{")));
+    },
+    /** Every AI call the stand-in received, oldest first: { model, inputs, options }. */
+    aiCalls() {
+      return [...calls];
+    },
+    /** The AI calls made for one trace id (read from the gateway metadata the binding got). */
+    aiCallsFor(traceId) {
+      return calls.filter((c) => c.options?.gateway?.metadata?.traceId === traceId);
+    },
+    async close() {
+      await mf.dispose();
+      recorder?.server.close();
+    },
+  };
+}
+
+/** A loopback HTTP server the AI stand-in posts every call it receives to. */
+function startRecorder(calls) {
+  return new Promise((resolve) => {
+    const server = http.createServer((req, res) => {
+      let body = "";
+      req.on("data", (c) => (body += c));
+      req.on("end", () => {
+        try { calls.push(JSON.parse(body)); } catch { /* ignore */ }
+        res.end("ok");
+      });
+    });
+    server.listen(0, "127.0.0.1", () => resolve({ server, url: `http://127.0.0.1:${server.address().port}/calls` }));
+  });
+}
+
+/** A valid tenant config for tests; `patch` is merged on top (shallowly per section). */
+export function testTenant(patch = {}) {
+  const base = {
+    tenantId: "acme",
+    aiGatewayId: "acme-gateway",
+    models: { chat: "@cf/test/primary", fallbacks: ["@cf/test/backup"], tiers: { fast: "@cf/test/fast" } },
+    modelAllowList: [],
+    limits: { maxRequestBytes: 4096, maxOutputTokens: 256, attemptTimeoutMs: 3000 },
+    cors: { allowedOrigins: ["https://app.acme.example"] },
+  };
+  const out = { ...base, ...patch };
+  for (const k of ["models", "limits", "cors"]) if (patch[k]) out[k] = { ...base[k], ...patch[k] };
+  return out;
+}
