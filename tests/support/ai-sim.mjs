@@ -115,7 +115,9 @@ function answerStream(s, model, inputs, toks) {
         for (let i = 0; i <= toks.length; i++) {
           if (cancelled) return;
           if (i === at("failAfter")) return await send(sseLine({ error: { message: "3040: stand-in failure mid-stream" } })), controller.close();
-          if (i === at("abortAfter")) return controller.error(new InferenceUpstreamError("3043: stand-in stream aborted"));
+          // A network error arrives after the bytes before it: let the reader drain them first
+          // (controller.error() discards chunks still queued).
+          if (i === at("abortAfter")) return await sleep(20), controller.error(new InferenceUpstreamError("3043: stand-in stream aborted"));
           if (i === at("malformedAfter")) return await send('data: {"response": "broken\n\n'), await send(sseLine("[DONE]")), controller.close();
           if (i === at("truncateAfter")) return controller.close();
           if (i === at("hangAfter")) return; // never closes

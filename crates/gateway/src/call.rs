@@ -18,7 +18,7 @@ pub struct ModelCall<'a> {
     pub stream: bool,
     pub max_tokens: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub temperature: Option<f32>,
+    pub temperature: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<&'a [Value]>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -35,7 +35,7 @@ pub struct ChatRequest {
     pub stream: bool,
     pub model_id: Option<String>,
     pub max_tokens: Option<u32>,
-    pub temperature: Option<f32>,
+    pub temperature: Option<f64>,
     pub tools: Option<Vec<Value>>,
     pub response_format: Option<Value>,
 }
@@ -167,7 +167,7 @@ impl ChatRequest {
         };
         let temperature = match raw.temperature {
             None => None,
-            Some(t) if t.is_finite() && (0.0..=5.0).contains(&t) => Some(t as f32),
+            Some(t) if t.is_finite() && (0.0..=5.0).contains(&t) => Some(t),
             Some(_) => return Err(invalid("temperature", "must be between 0 and 5")),
         };
         if let Some(tools) = &raw.tools {

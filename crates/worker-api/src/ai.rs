@@ -164,3 +164,91 @@ fn from_js_json(v: &JsValue) -> Result<ModelOutput, AttemptFailure> {
             message: format!("the AI answered with something that is not JSON: {e}"),
         })
 }
+
+#[cfg(all(test, target_arch = "wasm32"))]
+#[allow(clippy::unwrap_used, clippy::panic)] // wasm_bindgen_test fns are tests, which clippy cannot see
+mod tests {
+    use futures::StreamExt;
+    use wasm_bindgen_test::wasm_bindgen_test;
+    use worker::web_sys;
+
+    use super::*;
+
+    fn js(json: &str) -> JsValue {
+        js_sys::JSON::parse(json).unwrap()
+    }
+
+    #[wasm_bindgen_test]
+    fn thrown_errors_keep_name_and_message() {
+        let e = js_sys::Error::new("3040: Capacity temporarily exceeded");
+        e.set_name("InferenceUpstreamError");
+        assert_eq!(
+            js_error_message(&e.into()),
+            "InferenceUpstreamError: 3040: Capacity temporarily exceeded"
+        );
+        assert_eq!(js_error_message(&JsValue::from_str("plain")), "plain");
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_plain_object_is_a_whole_answer() {
+        match into_output(js(r#"{"response":"hi","usage":{"prompt_tokens":1}}"#)).await {
+            Ok(ModelOutput::Json(v)) => assert_eq!(v["response"], "hi"),
+            _ => panic!("expected a JSON answer"),
+        }
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_readable_stream_is_read_as_bytes() {
+        let body = "data: {\"response\":\"a\"}\n\ndata: [DONE]\n\n";
+        let stream = web_sys::Response::new_with_opt_str(Some(body))
+            .unwrap()
+            .body()
+            .unwrap();
+        let Ok(ModelOutput::Stream(mut s)) = into_output(stream.into()).await else {
+            panic!("expected a stream")
+        };
+        let mut got = Vec::new();
+        while let Some(chunk) = s.next().await {
+            got.extend(chunk.unwrap());
+        }
+        assert_eq!(String::from_utf8(got).unwrap(), body);
+    }
+
+    #[wasm_bindgen_test]
+    async fn responses_are_read_by_status_and_content_type() {
+        let init = web_sys::ResponseInit::new();
+        init.set_status(500);
+        let failed = web_sys::Response::new_with_opt_str_and_init(Some("boom"), &init).unwrap();
+        match into_output(failed.into()).await {
+            Err(AttemptFailure::Upstream { message }) => assert_eq!(message, "HTTP 500: boom"),
+            _ => panic!("expected an upstream failure"),
+        }
+        let ok = web_sys::Response::new_with_opt_str(Some(
+            r#"{"choices":[{"message":{"content":"x"}}]}"#,
+        ))
+        .unwrap();
+        assert!(matches!(
+            into_output(ok.into()).await,
+            Ok(ModelOutput::Json(_))
+        ));
+        let headers = web_sys::Headers::new().unwrap();
+        headers.set("content-type", "text/event-stream").unwrap();
+        let init = web_sys::ResponseInit::new();
+        init.set_headers(&headers);
+        let sse =
+            web_sys::Response::new_with_opt_str_and_init(Some("data: [DONE]\n\n"), &init).unwrap();
+        assert!(matches!(
+            into_output(sse.into()).await,
+            Ok(ModelOutput::Stream(_))
+        ));
+    }
+
+    #[wasm_bindgen_test]
+    async fn text_that_is_not_json_is_an_upstream_failure() {
+        let ok = web_sys::Response::new_with_opt_str(Some("<html>")).unwrap();
+        assert!(matches!(
+            into_output(ok.into()).await,
+            Err(AttemptFailure::Upstream { .. })
+        ));
+    }
+}

@@ -133,6 +133,7 @@ pub async fn handle(
         }
     }
     ex.log.model = None;
+    ex.log.failed_attempts = attempts.clone();
     if failed_usage.total > 0 {
         ex.log.tokens = Some(failed_usage);
     }
@@ -472,7 +473,6 @@ async fn pump(
         trace_id: &trace_id,
         session_id: answer.session_id.as_deref(),
     }));
-    drop(send);
     tx.close_channel();
 
     log.latency_ms = latency_ms;

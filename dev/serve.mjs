@@ -1,0 +1,57 @@
+// Local dev server: the built worker in workerd on 127.0.0.1:8787 with local KV and Durable
+// Objects (persisted under .dev-state/) and the Workers AI stand-in bound as AI.
+//
+//   node dev/serve.mjs [--tenant NAME] [--port 8787]
+//
+// NAME picks tenants/NAME/wrangler.toml; without it the root wrangler.toml (tenant "demo").
+// AI_SIM_SCENARIOS='{"*":{"tokenDelayMs":50}}'  chooses stand-in behaviour (tests/support/ai-sim.mjs)
+// AI_SIM_UPSTREAM=http://127.0.0.1:11434/v1    forwards AI calls to a local OpenAI-compatible server
+// AI_SIM_MODEL=llama3.2  AI_SIM_API_KEY=...     the model name and key to send it
+import fs from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { parse as parseToml } from "smol-toml";
+import { startGateway, ROOT } from "../tests/support/runtime.mjs";
+
+const { values } = parseArgs({
+  options: { tenant: { type: "string", default: process.env.TENANT ?? "" }, port: { type: "string", default: "8787" } },
+});
+const configPath = values.tenant ? path.join(ROOT, "tenants", values.tenant, "wrangler.toml") : path.join(ROOT, "wrangler.toml");
+if (!fs.existsSync(configPath)) {
+  console.error(`no such tenant config: ${path.relative(ROOT, configPath)}`);
+  process.exit(2);
+}
+const config = parseToml(fs.readFileSync(configPath, "utf8"));
+const { TENANT, ...vars } = config.vars ?? {};
+const kvNamespaces = Object.fromEntries((config.kv_namespaces ?? []).map((k) => [k.binding, k.id]));
+const durableObjects = Object.fromEntries(
+  (config.durable_objects?.bindings ?? []).map((d) => [d.name, { className: d.class_name, useSQLite: true }]),
+);
+
+const gw = await startGateway({
+  tenant: TENANT,
+  vars,
+  kvNamespaces,
+  durableObjects,
+  port: Number(values.port),
+  persistRoot: path.join(ROOT, ".dev-state", values.tenant || "demo"),
+  scenarios: process.env.AI_SIM_SCENARIOS ? JSON.parse(process.env.AI_SIM_SCENARIOS) : {},
+  upstream: process.env.AI_SIM_UPSTREAM,
+  upstreamModel: process.env.AI_SIM_MODEL,
+  upstreamKey: process.env.AI_SIM_API_KEY,
+  recordCalls: false,
+  echoLogs: true,
+});
+
+const ai = process.env.AI_SIM_UPSTREAM ? `forwarded to ${process.env.AI_SIM_UPSTREAM}` : "the local stand-in (tests/support/ai-sim.mjs)";
+console.log(`
+Gateway for tenant "${TENANT?.tenantId}" (${path.relative(ROOT, configPath)}) on ${gw.url}
+AI binding: ${ai}
+
+  curl ${gw.url}/health
+  curl ${gw.url}/chat -H 'content-type: application/json' -d '{"message":"Hello!"}'
+  curl -N ${gw.url}/chat -H 'content-type: application/json' -d '{"message":"Hello!","stream":true}'
+
+Ctrl-C to stop.`);
+
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => gw.close().then(() => process.exit(0)));

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# README command 1: install what is missing, build the worker, serve it on 127.0.0.1:8787.
+#   bash scripts/dev.sh [--tenant NAME] [--port N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/tools.sh
+bash scripts/build.sh
+exec node dev/serve.mjs "$@"

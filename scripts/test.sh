@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# README command 2: install what is missing, then run every test layer:
+#   1. lints and native `cargo test` of the pure crates (gateway, budget) and tools,
+#   2. wasm-bindgen-test for the worker's JS glue (in Node, via wasm-bindgen-test-runner),
+#   3. the release build, then end-to-end tests against workerd (Miniflare) with the AI stand-in.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "tools"
+bash scripts/tools.sh
+
+step "format and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --exclude worker-api --all-targets -- -D warnings
+cargo clippy -p worker-api --target wasm32-unknown-unknown --all-targets -- -D warnings
+
+step "native tests (pure crates)"
+cargo test --workspace --exclude worker-api
+
+step "wasm tests (worker glue, wasm-bindgen-test in Node)"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test -p worker-api --target wasm32-unknown-unknown
+
+step "release build"
+bash scripts/build.sh
+
+step "end-to-end tests (workerd + AI stand-in)"
+node --test --test-concurrency=2 tests/e2e/
