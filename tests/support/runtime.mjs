@@ -62,8 +62,8 @@ export async function startGateway(o) {
         compatibilityDate: COMPATIBILITY_DATE,
         bindings: { TENANT: o.tenant, ...(o.vars ?? {}) },
         wrappedBindings: { AI: { scriptName: "ai-sim", bindings: aiBindings } },
-        kvNamespaces: o.kvNamespaces ?? {},
-        durableObjects: o.durableObjects ?? {},
+        kvNamespaces: o.kvNamespaces ?? { BUDGET_KV: "budget-kv" },
+        durableObjects: o.durableObjects ?? { BUDGET_LEDGER: { className: "BudgetLedger", useSQLite: true } },
       },
       {
         name: "ai-sim",
@@ -103,6 +103,21 @@ export async function startGateway(o) {
         setTimeout(() => { waiters.splice(waiters.indexOf(w), 1); reject(new Error(`no log line for ${traceId} within ${ms} ms`)); }, ms);
       });
       return JSON.parse(line.slice(line.indexOf("{")));
+    },
+    /** The tenant's Durable Object ledger state: { day, day_used, month, month_used, reservations }. */
+    async ledger(tenantId) {
+      const ns = await mf.getDurableObjectNamespace("BUDGET_LEDGER", "gateway");
+      const res = await ns.get(ns.idFromName(tenantId)).fetch("https://budget-ledger/state");
+      return res.json();
+    },
+    /** Sum of the KV shard counters of a tenant for the current day and month. */
+    async kvTotals(tenantId) {
+      const kv = await mf.getKVNamespace("BUDGET_KV", "gateway");
+      const sum = async (kind) => {
+        const { keys } = await kv.list({ prefix: `budget/${tenantId}/${kind}/` });
+        return keys.reduce((n, k) => n + (k.metadata?.used ?? 0), 0);
+      };
+      return { daily: await sum("d"), monthly: await sum("m"), keys: (await kv.list({ prefix: "budget/" })).keys.map((k) => k.name) };
     },
     /** Every AI call the stand-in received, oldest first: { model, inputs, options }. */
     aiCalls() {

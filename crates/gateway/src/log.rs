@@ -33,6 +33,9 @@ pub struct RequestLog {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_detail: Option<String>,
     pub client_disconnected: bool,
+    /// Set when settling the budget failed (the answer itself may have succeeded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget_error: Option<String>,
 }
 
 impl RequestLog {

@@ -36,6 +36,11 @@ pub enum ApiError {
     ModelNotAllowed { model: String },
     #[error("{}", attempts.client_summary())]
     AllModelsFailed { attempts: Attempts },
+    #[error("token budget exceeded: the {} limit is {} tokens, {} are used or held, this request needs {}; it resets at {}",
+        refusal.window, refusal.limit, refusal.used, refusal.requested, refusal.resets_at)]
+    BudgetExceeded { refusal: budget::Refusal },
+    #[error("the budget store is unavailable; try again shortly")]
+    BudgetStore(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -55,6 +60,8 @@ impl ApiError {
             Self::ModelNotAllowed { .. } => (403, "model_not_allowed"),
             Self::AllModelsFailed { attempts } if attempts.all_timed_out() => (504, "ai_timeout"),
             Self::AllModelsFailed { .. } => (502, "ai_error"),
+            Self::BudgetExceeded { .. } => (429, "budget_exceeded"),
+            Self::BudgetStore(_) => (503, "budget_unavailable"),
             Self::Internal(_) => (500, "internal_error"),
         }
     }
@@ -64,7 +71,7 @@ impl ApiError {
         match self {
             Self::Config(e) => Some(e.to_string()),
             Self::AllModelsFailed { attempts } => serde_json::to_string(attempts).ok(),
-            Self::Internal(m) => Some(m.clone()),
+            Self::BudgetStore(m) | Self::Internal(m) => Some(m.clone()),
             _ => None,
         }
     }
@@ -85,6 +92,9 @@ impl ApiError {
             }
             Self::PayloadTooLarge { limit, .. } => {
                 e.insert("limitBytes".into(), (*limit).into());
+            }
+            Self::BudgetExceeded { refusal } => {
+                e.insert("budget".into(), json!(refusal));
             }
             _ => {}
         }

@@ -24,8 +24,16 @@ pub fn error(err: &ApiError, trace_id: &str) -> Response {
             .map(|r| r.with_status(status))
             .unwrap_or_else(|_| plain_500()),
     };
-    if let ApiError::MethodNotAllowed { allow, .. } = err {
-        let _ = resp.headers_mut().set("allow", allow);
+    match err {
+        ApiError::MethodNotAllowed { allow, .. } => {
+            let _ = resp.headers_mut().set("allow", allow);
+        }
+        ApiError::BudgetExceeded { refusal } => {
+            let _ = resp
+                .headers_mut()
+                .set("retry-after", &refusal.retry_after_secs.to_string());
+        }
+        _ => {}
     }
     resp
 }

@@ -1,6 +1,7 @@
 //! The Cloudflare Worker: the only crate that touches HTTP, Env, KV, Durable Objects, the AI binding and the clock.
 
 mod ai;
+mod budget_store;
 mod clock;
 mod config;
 mod error;

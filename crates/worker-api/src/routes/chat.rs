@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use budget::{BudgetStore, Limits, Remaining};
 use futures::channel::mpsc;
 use futures::future::{select, Either};
 use futures::StreamExt;
@@ -18,6 +19,7 @@ use serde_json::{json, Value};
 use worker::{ByteStream, Context, Delay, Env, Request, Response};
 
 use crate::ai::WorkersAi;
+use crate::budget_store::TenantBudget;
 use crate::clock::now_ms;
 use crate::config::Settings;
 use crate::error::ApiError;
@@ -48,6 +50,7 @@ pub async fn handle(
     let ai = WorkersAi::from_env(env, "AI")?;
     let prompt_estimate = estimate_prompt_tokens(&chat.messages);
     let timeout_ms = u64::from(tenant.attempt_timeout_ms);
+    let mut held = reserve(env, settings, &chat, prompt_estimate).await?;
 
     let mut attempts = Attempts::default();
     // Tokens of attempts that failed after the model started answering: billed too.
@@ -87,6 +90,7 @@ pub async fn handle(
             match first_output(output, deadline, timeout_ms).await {
                 Ok(started) => {
                     let answer = StreamAnswer {
+                        held,
                         model: model.clone(),
                         fallback,
                         session_id: chat.session_id.clone(),
@@ -116,6 +120,7 @@ pub async fn handle(
                     )
                     .plus(failed_usage);
                     ex.log.tokens = Some(usage);
+                    let remaining = settle(held.take(), usage.total, &mut ex.log, Some(ctx)).await;
                     return respond_json(
                         ex,
                         model,
@@ -123,6 +128,7 @@ pub async fn handle(
                         chat.session_id.as_deref(),
                         &completion,
                         usage,
+                        remaining,
                     );
                 }
                 Err((failure, tally)) => {
@@ -137,7 +143,91 @@ pub async fn handle(
     if failed_usage.total > 0 {
         ex.log.tokens = Some(failed_usage);
     }
+    settle(held, failed_usage.total, &mut ex.log, Some(ctx)).await;
     Err(ApiError::AllModelsFailed { attempts })
+}
+
+/// Tokens reserved for one request in its tenant's budget store.
+struct Held {
+    store: TenantBudget,
+    limits: Limits,
+    id: String,
+    remaining: Remaining,
+}
+
+/// Reserves the request's worst case (estimated prompt + its output cap) before any model
+/// call; refuses with 429 when a window would overrun. `None` for tenants without a budget.
+async fn reserve(
+    env: &Env,
+    settings: &Settings,
+    chat: &ChatRequest,
+    prompt_estimate: u64,
+) -> Result<Option<Held>, ApiError> {
+    let tenant = &settings.tenant;
+    let Some(cfg) = &tenant.budget else {
+        return Ok(None);
+    };
+    let store = TenantBudget::open(env, tenant, cfg.store)
+        .map_err(|e| ApiError::BudgetStore(e.to_string()))?;
+    let limits = Limits {
+        daily: cfg.daily,
+        monthly: cfg.monthly,
+    };
+    let max_output = ModelCall::new("", chat, tenant.max_output_tokens).max_tokens;
+    let amount = budget::reservation_amount(prompt_estimate, u64::from(max_output));
+    // A fresh id: client trace ids need not be unique.
+    let id = uuid::Uuid::new_v4().to_string();
+    match store.reserve(now_i64(), &id, amount, limits).await {
+        Err(e) => Err(ApiError::BudgetStore(e.to_string())),
+        Ok(Err(refusal)) => Err(ApiError::BudgetExceeded { refusal }),
+        Ok(Ok(remaining)) => Ok(Some(Held {
+            store,
+            limits,
+            id,
+            remaining,
+        })),
+    }
+}
+
+/// Replaces the reservation with the tokens actually billed. Every outcome comes here. The
+/// store's background work goes to `ctx.waitUntil` when given, else it is awaited (the pump
+/// already runs in `waitUntil`).
+async fn settle(
+    held: Option<Held>,
+    actual: u64,
+    log: &mut gateway::log::RequestLog,
+    ctx: Option<&Context>,
+) -> Option<Remaining> {
+    let held = held?;
+    let result = held
+        .store
+        .settle(now_i64(), &held.id, actual, held.limits)
+        .await;
+    match ctx {
+        Some(ctx) => ctx.wait_until(held.store.after_settle()),
+        None => held.store.after_settle().await,
+    }
+    match result {
+        Ok(r) => Some(r),
+        Err(e) => {
+            log.budget_error = Some(e.to_string());
+            None
+        }
+    }
+}
+
+fn now_i64() -> i64 {
+    i64::try_from(now_ms()).unwrap_or(i64::MAX)
+}
+
+fn set_remaining(resp: &mut Response, remaining: Option<Remaining>) -> worker::Result<()> {
+    if let Some(r) = remaining {
+        resp.headers_mut()
+            .set("x-budget-remaining-daily", &r.daily.to_string())?;
+        resp.headers_mut()
+            .set("x-budget-remaining-monthly", &r.monthly.to_string())?;
+    }
+    Ok(())
 }
 
 /// Reads the body after checking its content type and size against the tenant's limit.
@@ -326,6 +416,7 @@ fn respond_json(
     session_id: Option<&str>,
     c: &Completion,
     usage: TokenReport,
+    remaining: Option<Remaining>,
 ) -> Result<Response, ApiError> {
     let latency_ms = now_ms().saturating_sub(ex.started_ms);
     let mut body = json!({
@@ -348,11 +439,13 @@ fn respond_json(
     h.set("x-tokens-completion", &usage.completion.to_string())?;
     h.set("x-tokens-used", &usage.total.to_string())?;
     h.set("x-latency-ms", &latency_ms.to_string())?;
+    set_remaining(&mut resp, remaining)?;
     Ok(resp)
 }
 
 /// What the background pump needs to finish a streamed answer.
 struct StreamAnswer {
+    held: Option<Held>,
     model: String,
     fallback: bool,
     session_id: Option<String>,
@@ -378,6 +471,7 @@ fn start_stream(
     h.set("cache-control", "no-cache, no-transform")?;
     h.set("x-model-id", &answer.model)?;
     h.set("x-fallback", if answer.fallback { "true" } else { "false" })?;
+    set_remaining(&mut resp, answer.held.as_ref().map(|h| h.remaining))?;
 
     ex.log_in_background = true;
     ex.log.status = 200;
@@ -479,6 +573,7 @@ async fn pump(
     log.ttft_ms = Some(ttft_ms);
     log.tokens = Some(usage);
     log.client_disconnected = client_gone;
+    settle(answer.held, usage.total, &mut log, None).await;
     worker::console_log!("{}", log.to_line());
 }
 

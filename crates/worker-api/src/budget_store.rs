@@ -1,0 +1,438 @@
+//! The two `BudgetStore`s: a Durable Object ledger per tenant (exact) and KV shards (approximate).
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use budget::{
+    Admission, BudgetStore, External, Limits, Remaining, UsageLedger, Windows, RESERVATION_TTL_MS,
+};
+use gateway::tenant::{BudgetStoreKind, TenantConfig};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use wasm_bindgen::JsValue;
+use worker::{
+    durable_object, DurableObject, Env, KvStore, Method, Request, RequestInit, Response,
+    SqlStorage, State, Stub,
+};
+
+use crate::clock::now_ms;
+
+/// A tenant's store, chosen by `budget.store` in its config.
+pub enum TenantBudget {
+    Ledger(DoLedger),
+    Kv(KvShards),
+}
+
+impl TenantBudget {
+    pub fn open(
+        env: &Env,
+        tenant: &TenantConfig,
+        kind: BudgetStoreKind,
+    ) -> Result<Self, budget::Error> {
+        let err = |e: worker::Error| budget::Error::Store(e.to_string());
+        Ok(match kind {
+            BudgetStoreKind::DurableObject => {
+                let ns = env.durable_object("BUDGET_LEDGER").map_err(err)?;
+                // One object per tenant: no tenant can reach another's ledger.
+                Self::Ledger(DoLedger {
+                    stub: ns.get_by_name(tenant.tenant_id.as_str()).map_err(err)?,
+                })
+            }
+            BudgetStoreKind::Kv => Self::Kv(KvShards {
+                kv: env.kv("BUDGET_KV").map_err(err)?,
+                tenant: tenant.tenant_id.to_string(),
+            }),
+        })
+    }
+}
+
+impl TenantBudget {
+    /// Background work a settlement leaves (the KV shard write); nothing for the ledger.
+    pub async fn after_settle(self) {
+        if let Self::Kv(kv) = self {
+            kv.flush_when_due().await;
+        }
+    }
+}
+
+impl BudgetStore for TenantBudget {
+    async fn reserve(
+        &self,
+        now_ms: i64,
+        id: &str,
+        amount: u64,
+        limits: Limits,
+    ) -> Result<Admission, budget::Error> {
+        match self {
+            Self::Ledger(s) => s.reserve(now_ms, id, amount, limits).await,
+            Self::Kv(s) => s.reserve(now_ms, id, amount, limits).await,
+        }
+    }
+
+    async fn settle(
+        &self,
+        now_ms: i64,
+        id: &str,
+        actual: u64,
+        limits: Limits,
+    ) -> Result<Remaining, budget::Error> {
+        match self {
+            Self::Ledger(s) => s.settle(now_ms, id, actual, limits).await,
+            Self::Kv(s) => s.settle(now_ms, id, actual, limits).await,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Durable Object ledger
+
+/// One operation on the ledger, sent to the tenant's object as JSON.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+enum LedgerOp {
+    Reserve {
+        now_ms: i64,
+        id: String,
+        amount: u64,
+        limits: Limits,
+    },
+    Settle {
+        now_ms: i64,
+        id: String,
+        actual: u64,
+        limits: Limits,
+    },
+    State,
+}
+
+/// The client side: the tenant's `BudgetLedger` object.
+pub struct DoLedger {
+    stub: Stub,
+}
+
+impl DoLedger {
+    async fn call<T: for<'de> Deserialize<'de>>(&self, op: &LedgerOp) -> Result<T, budget::Error> {
+        let err = |e: worker::Error| budget::Error::Store(e.to_string());
+        let body = serde_json::to_string(op).map_err(|e| budget::Error::Store(e.to_string()))?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post)
+            .with_body(Some(JsValue::from_str(&body)));
+        let req = Request::new_with_init("https://budget-ledger/op", &init).map_err(err)?;
+        let mut resp = self.stub.fetch_with_request(req).await.map_err(err)?;
+        if resp.status_code() != 200 {
+            let text = resp.text().await.unwrap_or_default();
+            return Err(budget::Error::Store(format!(
+                "ledger answered {}: {text}",
+                resp.status_code()
+            )));
+        }
+        resp.json().await.map_err(err)
+    }
+
+    async fn reserve(
+        &self,
+        now_ms: i64,
+        id: &str,
+        amount: u64,
+        limits: Limits,
+    ) -> Result<Admission, budget::Error> {
+        self.call(&LedgerOp::Reserve {
+            now_ms,
+            id: id.into(),
+            amount,
+            limits,
+        })
+        .await
+    }
+
+    async fn settle(
+        &self,
+        now_ms: i64,
+        id: &str,
+        actual: u64,
+        limits: Limits,
+    ) -> Result<Remaining, budget::Error> {
+        self.call(&LedgerOp::Settle {
+            now_ms,
+            id: id.into(),
+            actual,
+            limits,
+        })
+        .await
+    }
+}
+
+/// The SQLite-backed Durable Object holding one tenant's `UsageLedger`. Each operation loads,
+/// decides and saves with synchronous SQL calls and no `.await` in between, so concurrent
+/// requests are serialized: reservations can never admit more than the limit.
+#[durable_object]
+pub struct BudgetLedger {
+    sql: SqlStorage,
+}
+
+#[derive(Deserialize)]
+struct LedgerRow {
+    json: String,
+}
+
+impl BudgetLedger {
+    fn load(&self) -> worker::Result<UsageLedger> {
+        let rows: Vec<LedgerRow> = self
+            .sql
+            .exec("SELECT json FROM ledger WHERE id = 1", None)?
+            .to_array()?;
+        match rows.first() {
+            Some(r) => {
+                serde_json::from_str(&r.json).map_err(|e| worker::Error::RustError(e.to_string()))
+            }
+            None => Ok(UsageLedger::default()),
+        }
+    }
+
+    fn save(&self, ledger: &UsageLedger) -> worker::Result<()> {
+        let json =
+            serde_json::to_string(ledger).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        self.sql.exec(
+            "INSERT OR REPLACE INTO ledger (id, json) VALUES (1, ?)",
+            vec![json.into()],
+        )?;
+        Ok(())
+    }
+
+    fn apply(&self, op: LedgerOp) -> worker::Result<serde_json::Value> {
+        let mut ledger = self.load()?;
+        let out = match op {
+            LedgerOp::Reserve {
+                now_ms,
+                id,
+                amount,
+                limits,
+            } => {
+                json!(ledger.reserve(
+                    now_ms,
+                    &id,
+                    amount,
+                    RESERVATION_TTL_MS,
+                    limits,
+                    External::default()
+                ))
+            }
+            LedgerOp::Settle {
+                now_ms,
+                id,
+                actual,
+                limits,
+            } => json!(ledger.settle(now_ms, &id, actual, limits, External::default())),
+            LedgerOp::State => return Ok(json!(ledger)),
+        };
+        self.save(&ledger)?;
+        Ok(out)
+    }
+}
+
+impl DurableObject for BudgetLedger {
+    fn new(state: State, _env: Env) -> Self {
+        let sql = state.storage().sql();
+        // Creating the table is synchronous; a failure here surfaces on the first operation.
+        let _ = sql.exec(
+            "CREATE TABLE IF NOT EXISTS ledger (id INTEGER PRIMARY KEY, json TEXT NOT NULL)",
+            None,
+        );
+        Self { sql }
+    }
+
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let op = if req.method() == Method::Get {
+            LedgerOp::State
+        } else {
+            req.json::<LedgerOp>().await?
+        };
+        match self.apply(op) {
+            Ok(v) => Response::from_json(&v),
+            Err(e) => Response::error(e.to_string(), 500),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// KV shards
+
+/// Budget counters in Workers KV. Each isolate owns one shard key per window
+/// (`budget/<tenant>/d/<day>/<isolate>` and `.../m/<month>/<isolate>`), holding what that
+/// isolate has settled, in the key's metadata. A shard is rewritten at most once per second
+/// (KV's per-key write limit); other isolates' shards are listed at most every
+/// `OTHERS_TTL_MS`. Admission checks this isolate's exact ledger plus the others' last-read
+/// totals, so it is exact within one isolate and approximate across isolates
+/// (docs/budgets.md gives the bound).
+pub struct KvShards {
+    kv: KvStore,
+    tenant: String,
+}
+
+/// How long other isolates' totals are reused before listing the shards again.
+const OTHERS_TTL_MS: i64 = 5_000;
+/// KV allows one write per second per key.
+const MIN_FLUSH_GAP_MS: i64 = 1_000;
+
+struct IsolateShard {
+    id: String,
+    ledger: UsageLedger,
+    others: External,
+    others_read_ms: i64,
+    others_window: (i64, i64),
+    last_flush_ms: i64,
+    flush_scheduled: bool,
+}
+
+thread_local! {
+    static SHARD: RefCell<Option<IsolateShard>> = const { RefCell::new(None) };
+}
+
+fn with_shard<T>(f: impl FnOnce(&mut IsolateShard) -> T) -> T {
+    SHARD.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let shard = slot.get_or_insert_with(|| IsolateShard {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            ledger: UsageLedger::default(),
+            others: External::default(),
+            others_read_ms: i64::MIN,
+            others_window: (-1, -1),
+            last_flush_ms: i64::MIN / 2,
+            flush_scheduled: false,
+        });
+        f(shard)
+    })
+}
+
+impl KvShards {
+    fn prefix(&self, kind: char, window: i64) -> String {
+        format!("budget/{}/{kind}/{window}/", self.tenant)
+    }
+
+    /// Sums the `used` metadata of every shard but ours under `prefix`.
+    async fn sum_others(&self, prefix: String, own: &str) -> Result<u64, budget::Error> {
+        let mut total = 0;
+        let mut cursor = None;
+        loop {
+            let mut list = self.kv.list().prefix(prefix.clone());
+            if let Some(c) = cursor.take() {
+                list = list.cursor(c);
+            }
+            let page = list
+                .execute()
+                .await
+                .map_err(|e| budget::Error::Store(e.to_string()))?;
+            for key in page.keys.iter().filter(|k| !k.name.ends_with(own)) {
+                total += key
+                    .metadata
+                    .as_ref()
+                    .and_then(|m| m.get("used"))
+                    .and_then(serde_json::Value::as_u64)
+                    .unwrap_or(0);
+            }
+            match page.cursor.filter(|_| !page.list_complete) {
+                Some(c) => cursor = Some(c),
+                None => return Ok(total),
+            }
+        }
+    }
+
+    async fn refresh_others(&self, now_ms: i64) -> Result<External, budget::Error> {
+        let w = Windows::at(now_ms);
+        let (fresh, own, cached) = with_shard(|s| {
+            let fresh =
+                s.others_window == (w.day, w.month) && now_ms - s.others_read_ms < OTHERS_TTL_MS;
+            (fresh, s.id.clone(), s.others)
+        });
+        if fresh {
+            return Ok(cached);
+        }
+        let daily = self.sum_others(self.prefix('d', w.day), &own).await?;
+        let monthly = self.sum_others(self.prefix('m', w.month), &own).await?;
+        let others = External { daily, monthly };
+        with_shard(|s| {
+            s.others = others;
+            s.others_read_ms = now_ms;
+            s.others_window = (w.day, w.month);
+        });
+        Ok(others)
+    }
+
+    async fn reserve(
+        &self,
+        now_ms: i64,
+        id: &str,
+        amount: u64,
+        limits: Limits,
+    ) -> Result<Admission, budget::Error> {
+        let others = self.refresh_others(now_ms).await?;
+        Ok(with_shard(|s| {
+            s.ledger
+                .reserve(now_ms, id, amount, RESERVATION_TTL_MS, limits, others)
+        }))
+    }
+
+    async fn settle(
+        &self,
+        now_ms: i64,
+        id: &str,
+        actual: u64,
+        limits: Limits,
+    ) -> Result<Remaining, budget::Error> {
+        Ok(with_shard(|s| {
+            s.ledger.settle(now_ms, id, actual, limits, s.others)
+        }))
+    }
+
+    /// Writes this isolate's totals once KV's one-write-per-second allows; settlements that
+    /// arrive meanwhile ride along with the pending write. Run it in `waitUntil`.
+    async fn flush_when_due(&self) {
+        let wait = with_shard(|s| {
+            if s.flush_scheduled {
+                return None; // a pending flush will write the latest totals
+            }
+            s.flush_scheduled = true;
+            let now = i64::try_from(now_ms()).unwrap_or(i64::MAX);
+            Some((s.last_flush_ms + MIN_FLUSH_GAP_MS - now).max(0))
+        });
+        let Some(wait) = wait else { return };
+        if wait > 0 {
+            worker::Delay::from(Duration::from_millis(u64::try_from(wait).unwrap_or(0))).await;
+        }
+        if let Err(e) = self.flush().await {
+            with_shard(|s| s.flush_scheduled = false);
+            worker::console_error!(
+                "{}",
+                json!({ "tenantId": self.tenant, "budgetError": e.to_string() })
+            );
+        }
+    }
+
+    /// Writes this isolate's totals to its shard keys.
+    async fn flush(&self) -> Result<(), budget::Error> {
+        let now = i64::try_from(now_ms()).unwrap_or(i64::MAX);
+        let (id, ledger) = with_shard(|s| {
+            s.flush_scheduled = false;
+            s.last_flush_ms = now;
+            s.ledger.roll(now);
+            (s.id.clone(), s.ledger.clone())
+        });
+        let err = |e: worker::KvError| budget::Error::Store(e.to_string());
+        for (kind, window, used, ttl) in [
+            ('d', ledger.day, ledger.day_used, 2 * 86_400),
+            ('m', ledger.month, ledger.month_used, 32 * 86_400),
+        ] {
+            let key = format!("{}{id}", self.prefix(kind, window));
+            self.kv
+                .put(&key, used.to_string())
+                .map_err(err)?
+                .metadata(json!({ "used": used }))
+                .map_err(err)?
+                .expiration_ttl(ttl)
+                .execute()
+                .await
+                .map_err(err)?;
+        }
+        Ok(())
+    }
+}
