@@ -10,8 +10,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { parse as parseToml } from "smol-toml";
-import { startGateway, ROOT } from "../tests/support/runtime.mjs";
+import { startGateway, optionsFromWranglerToml, ROOT } from "../tests/support/runtime.mjs";
 
 const { values } = parseArgs({
   options: { tenant: { type: "string", default: process.env.TENANT ?? "" }, port: { type: "string", default: "8787" } },
@@ -21,18 +20,11 @@ if (!fs.existsSync(configPath)) {
   console.error(`no such tenant config: ${path.relative(ROOT, configPath)}`);
   process.exit(2);
 }
-const config = parseToml(fs.readFileSync(configPath, "utf8"));
-const { TENANT, ...vars } = config.vars ?? {};
-const kvNamespaces = Object.fromEntries((config.kv_namespaces ?? []).map((k) => [k.binding, k.id]));
-const durableObjects = Object.fromEntries(
-  (config.durable_objects?.bindings ?? []).map((d) => [d.name, { className: d.class_name, useSQLite: true }]),
-);
+const tenantOptions = optionsFromWranglerToml(configPath);
+const TENANT = tenantOptions.tenant;
 
 const gw = await startGateway({
-  tenant: TENANT,
-  vars,
-  kvNamespaces,
-  durableObjects,
+  ...tenantOptions,
   port: Number(values.port),
   persistRoot: path.join(ROOT, ".dev-state", values.tenant || "demo"),
   scenarios: process.env.AI_SIM_SCENARIOS ? JSON.parse(process.env.AI_SIM_SCENARIOS) : {},

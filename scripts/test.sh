@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # README command 2: install what is missing, then run every test layer:
-#   1. lints and native `cargo test` of the pure crates (gateway, budget) and tools,
+#   1. lints and native `cargo test` of the pure crates (gateway, budget) and tenant-check,
 #   2. wasm-bindgen-test for the worker's JS glue (in Node, via wasm-bindgen-test-runner),
-#   3. the release build, then end-to-end tests against workerd (Miniflare) with the AI stand-in.
+#   3. the release build and a check of every tenant under tenants/, then end-to-end tests
+#      against workerd (Miniflare) with the AI stand-in, including wrangler --dry-run deploys.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -24,6 +25,9 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 
 step "release build"
 bash scripts/build.sh
+
+step "tenant configs (tenant-check)"
+cargo run -q -p tenant-check
 
 step "end-to-end tests (workerd + AI stand-in)"
 node --test --test-concurrency=2 tests/e2e/

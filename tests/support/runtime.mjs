@@ -7,6 +7,7 @@ import http from "node:http";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import fs from "node:fs";
+import { parse as parseToml } from "smol-toml";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const COMPATIBILITY_DATE = "2026-04-26";
@@ -131,6 +132,23 @@ export async function startGateway(o) {
       await mf.dispose();
       recorder?.server.close();
     },
+  };
+}
+
+/**
+ * startGateway options for a tenant's wrangler.toml: its TENANT and other vars, its KV
+ * namespaces and Durable Objects (the AI binding is always the stand-in).
+ */
+export function optionsFromWranglerToml(configPath) {
+  const config = parseToml(fs.readFileSync(configPath, "utf8"));
+  const { TENANT, ...vars } = config.vars ?? {};
+  return {
+    tenant: TENANT,
+    vars,
+    kvNamespaces: Object.fromEntries((config.kv_namespaces ?? []).map((k) => [k.binding, k.id])),
+    durableObjects: Object.fromEntries(
+      (config.durable_objects?.bindings ?? []).map((d) => [d.name, { className: d.class_name, useSQLite: true }]),
+    ),
   };
 }
 
