@@ -1,0 +1,56 @@
+// docs/openapi.yaml matches the implementation: every documented route and method answers
+// (not 404/405), undocumented methods are refused, and the documented error codes are exactly
+// the codes the worker can produce.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { parse } from "yaml";
+import { ROOT, startGateway, testTenant } from "../support/runtime.mjs";
+
+const spec = parse(fs.readFileSync(path.join(ROOT, "docs/openapi.yaml"), "utf8"));
+let gw;
+before(async () => { gw = await startGateway({ tenant: testTenant() }); });
+after(() => gw?.close());
+
+const METHODS = ["get", "head", "post", "put", "patch", "delete", "options"];
+
+test("every documented route and method exists; the others are 405", async () => {
+  for (const [route, ops] of Object.entries(spec.paths)) {
+    for (const method of METHODS) {
+      const init = { method: method.toUpperCase(), headers: { "content-type": "application/json" } };
+      if (method === "post" || method === "put" || method === "patch") init.body = JSON.stringify({ message: "Hi" });
+      const res = await fetch(`${gw.url}${route}`, init);
+      await res.arrayBuffer();
+      if (ops[method]) {
+        assert.ok(res.status !== 404 && res.status !== 405, `${method} ${route} documented but answered ${res.status}`);
+        assert.ok(Object.keys(ops[method].responses).includes(String(res.status)), `${method} ${route}: ${res.status} not documented`);
+      } else {
+        assert.equal(res.status, 405, `${method} ${route} undocumented but answered ${res.status}`);
+      }
+    }
+  }
+  const res = await fetch(`${gw.url}/not-documented`);
+  assert.equal(res.status, 404);
+});
+
+test("documented error codes are exactly the implemented ones", () => {
+  const documented = new Set(spec.components.schemas.ErrorCode.enum);
+  const errorRs = fs.readFileSync(path.join(ROOT, "crates/worker-api/src/error.rs"), "utf8");
+  const chatRs = fs.readFileSync(path.join(ROOT, "crates/worker-api/src/routes/chat.rs"), "utf8");
+  const implemented = new Set([...errorRs.matchAll(/=> \(\d{3}, "([a-z_]+)"\)/g)].map((m) => m[1]));
+  for (const m of chatRs.matchAll(/code: "([a-z_]+)"/g)) implemented.add(m[1]); // SSE error events
+  assert.ok(implemented.size >= 10, `found only ${[...implemented]}`);
+  assert.deepEqual([...implemented].filter((c) => !documented.has(c)), [], "implemented but undocumented");
+  assert.deepEqual([...documented].filter((c) => !implemented.has(c)), [], "documented but not implemented");
+});
+
+test("each documented status of an error code is the one the worker uses", () => {
+  const errorRs = fs.readFileSync(path.join(ROOT, "crates/worker-api/src/error.rs"), "utf8");
+  const statuses = new Set([...errorRs.matchAll(/=> \((\d{3}), "[a-z_]+"\)/g)].map((m) => m[1]));
+  const documented = new Set(Object.values(spec.paths).flatMap((ops) => Object.values(ops).flatMap((op) => Object.keys(op.responses))));
+  for (const s of statuses) {
+    if (s === "404" || s === "405") continue; // answered for undocumented routes/methods
+    assert.ok(documented.has(s), `status ${s} is produced but documented nowhere`);
+  }
+});
