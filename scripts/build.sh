@@ -12,4 +12,9 @@ cd crates/worker-api
 worker-build --release
 rm -rf ../../build && mv build ../../build
 wasm="../../build/index_bg.wasm"
+# worker-build 0.8.7 runs wasm-opt without -Oz; a size pass of our own takes the module from
+# ~607 KB to ~466 KB (cold start). Features: those rustc emits for wasm32 plus exceptions.
+"$WASM_OPT_BIN" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-reference-types \
+  --enable-exception-handling --enable-sign-ext --enable-mutable-globals --enable-multivalue \
+  "$wasm" -o "$wasm.opt" && mv "$wasm.opt" "$wasm"
 printf '[build] %s: %s bytes, %s bytes gzipped\n' "build/index_bg.wasm" "$(wc -c <"$wasm")" "$(gzip -9c "$wasm" | wc -c)"

@@ -203,7 +203,7 @@ async function burst(gw, n) {
 describe("concurrency: 60 requests in flight at once", () => {
   // Each request reserves 8 (prompt estimate) + 20 (maxTokens) = 28; the limit fits 20 of them.
   const LIMIT = 28 * 20;
-  const scenarios = { "*": { latencyMs: 300, text: "one two three four five" } };
+  const scenarios = { "*": { latencyMs: 1500, text: "one two three four five" } }; // every reservation is open before any settles
 
   test("durable object ledger: admitted reservations never exceed the limit; ledger total = reported usage", async () => {
     const gw = await startGateway({ tenant: testTenant({ budget: { daily: LIMIT, monthly: LIMIT * 30 } }), scenarios });
