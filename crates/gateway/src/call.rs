@@ -33,9 +33,7 @@ impl<'a> ModelCall<'a> {
             model,
             messages: &request.messages,
             stream: request.stream,
-            max_tokens: request
-                .max_tokens
-                .map_or(max_output_tokens, |m| m.min(max_output_tokens)),
+            max_tokens: request.output_cap(max_output_tokens),
             temperature: request.temperature,
             tools: request.tools.as_deref(),
             response_format: request.response_format.as_ref(),

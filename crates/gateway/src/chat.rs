@@ -198,6 +198,16 @@ impl ChatRequest {
     }
 }
 
+impl ChatRequest {
+    /// The most output tokens this request may use: its `maxTokens`, capped by (and
+    /// defaulting to) the tenant's `maxOutputTokens`.
+    pub fn output_cap(&self, tenant_max_output_tokens: u32) -> u32 {
+        self.max_tokens.map_or(tenant_max_output_tokens, |m| {
+            m.min(tenant_max_output_tokens)
+        })
+    }
+}
+
 fn check_messages(list: Vec<RawMessage>) -> Result<Vec<Message>, Error> {
     if list.is_empty() {
         return Err(invalid("messages", "must not be empty"));

@@ -13,7 +13,7 @@ use gateway::completion::Completion;
 use gateway::events::{self, DoneSummary, Finish};
 use gateway::fallback::{AttemptFailure, Attempts};
 use gateway::model::resolve_model;
-use gateway::sse::{AiEvent, SseDecoder};
+use gateway::sse::{AiEvent, DecodeError, SseDecoder};
 use gateway::usage::{estimate_prompt_tokens, estimate_text_tokens, StreamTally, TokenReport};
 use serde_json::{json, Value};
 use worker::{ByteStream, Context, Delay, Env, Request, Response};
@@ -173,7 +173,7 @@ async fn reserve(
         daily: cfg.daily,
         monthly: cfg.monthly,
     };
-    let max_output = ModelCall::new("", chat, tenant.max_output_tokens).max_tokens;
+    let max_output = chat.output_cap(tenant.max_output_tokens);
     let amount = budget::reservation_amount(prompt_estimate, u64::from(max_output));
     // A fresh id: client trace ids need not be unique.
     let id = uuid::Uuid::new_v4().to_string();
@@ -277,6 +277,24 @@ async fn within<F: Future>(deadline_ms: u64, fut: F) -> Option<F::Output> {
     }
 }
 
+/// Reads the model's next chunk before `deadline` and decodes it into `out`; the stream's
+/// own error and its end go through the decoder's rules too (an end without `[DONE]` is
+/// `Truncated`). `None` when the deadline passed first.
+async fn read_chunk(
+    stream: &mut ByteStream,
+    decoder: &mut SseDecoder,
+    deadline: u64,
+    out: &mut Vec<AiEvent>,
+) -> Option<Result<(), DecodeError>> {
+    Some(match within(deadline, stream.next()).await? {
+        Some(Ok(bytes)) => decoder.feed(&bytes, out),
+        Some(Err(e)) => Err(DecodeError::Upstream {
+            message: e.to_string(),
+        }),
+        None => decoder.finish(out),
+    })
+}
+
 /// An answer stream that produced its first output: the events so far, and what is left.
 struct Started {
     pending: Vec<AiEvent>,
@@ -332,18 +350,13 @@ async fn first_output(
     let mut decoder = SseDecoder::new();
     let (mut pending, mut fresh) = (Vec::new(), Vec::new());
     loop {
-        let Some(next) = within(deadline, stream.next()).await else {
+        let Some(step) = read_chunk(&mut stream, &mut decoder, deadline, &mut fresh).await else {
             return Err((
                 AttemptFailure::Timeout {
                     after_ms: timeout_ms,
                 },
                 tally,
             ));
-        };
-        let step = match next {
-            Some(Ok(bytes)) => decoder.feed(&bytes, &mut fresh),
-            Some(Err(e)) => return Err((decode_failure(e), tally)),
-            None => decoder.finish(&mut fresh),
         };
         fresh.iter().for_each(|e| tally.apply(e));
         pending.append(&mut fresh);
@@ -378,18 +391,13 @@ async fn complete(
     let mut tally = StreamTally::default();
     let (mut text, mut calls, mut events) = (String::new(), Vec::new(), Vec::new());
     while !decoder.is_done() {
-        let Some(next) = within(deadline, stream.next()).await else {
+        let Some(step) = read_chunk(&mut stream, &mut decoder, deadline, &mut events).await else {
             return Err((
                 AttemptFailure::Timeout {
                     after_ms: timeout_ms,
                 },
                 tally,
             ));
-        };
-        let step = match next {
-            Some(Ok(bytes)) => decoder.feed(&bytes, &mut events),
-            Some(Err(e)) => return Err((decode_failure(e), tally)),
-            None => decoder.finish(&mut events),
         };
         for e in events.drain(..) {
             tally.apply(&e);
@@ -516,18 +524,12 @@ async fn pump(
         let mut events = Vec::new();
         end = loop {
             let deadline = now_ms() + answer.idle_timeout_ms;
-            let Some(next) = within(deadline, stream.next()).await else {
+            let Some(step) = read_chunk(&mut stream, &mut decoder, deadline, &mut events).await
+            else {
                 break Some(StreamEnd::Failed {
                     code: "ai_timeout",
                     message: format!("the model sent nothing for {} ms", answer.idle_timeout_ms),
                 });
-            };
-            let step = match next {
-                Some(Ok(bytes)) => decoder.feed(&bytes, &mut events),
-                Some(Err(e)) => Err(gateway::sse::DecodeError::Upstream {
-                    message: e.to_string(),
-                }),
-                None => decoder.finish(&mut events),
             };
             events.iter().for_each(|e| tally.apply(e));
             if let Some(end) = forward(&events, &mut send) {
