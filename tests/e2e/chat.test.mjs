@@ -139,9 +139,11 @@ describe("one gateway, many scenarios", () => {
 
   test("tool calls come back in both modes", async () => {
     const plain = await chat(gw, { message: "Weather?", modelId: "tools", tools: [{ type: "function", function: { name: "get_weather" } }] });
-    assert.deepEqual(plain.body.toolCalls, [{ name: "get_weather", arguments: { city: "Oslo" } }]);
+    assert.deepEqual(plain.body.toolCalls, [{ id: "call_0", name: "get_weather", arguments: '{"city":"Oslo"}' }]);
+    assert.equal(plain.body.finish, "tool_calls");
     const streamed = await chat(gw, { message: "Weather?", modelId: "tools", stream: true });
-    assert.deepEqual(streamed.events.filter((e) => e.event === "tool_call").map((e) => e.data), [{ name: "get_weather", arguments: { city: "Oslo" } }]);
+    assert.deepEqual(streamed.events.filter((e) => e.event === "tool_call").map((e) => e.data), [{ id: "call_0", name: "get_weather", arguments: '{"city":"Oslo"}' }]);
+    assert.equal(streamed.events.at(-1).data.finish, "tool_calls");
   });
 
   test("request modelId (id or tier alias) overrides the tenant's model", async () => {
@@ -273,7 +275,8 @@ describe("fallback", () => {
       const log = await gw.logFor(plain.trace);
       assert.equal(log.fallback, true);
       assert.equal(log.failedAttempts[0].model, "@cf/test/primary");
-      assert.match(log.failedAttempts[0].message, /3040/);
+      assert.equal(log.failedAttempts[0].kind, "capacity");
+      assert.match(log.failedAttempts[0].detail, /3040/);
 
       const streamed = await chat(gw, { message: "Hi", stream: true });
       assert.equal(streamed.res.headers.get("x-model-id"), "@cf/test/backup");
@@ -302,24 +305,39 @@ describe("fallback", () => {
       const r = await chat(gw, { message: "Hi" });
       assert.equal(r.body.model, "@cf/test/backup");
       const log = await gw.logFor(r.trace);
-      assert.deepEqual(log.failedAttempts, [{ model: "@cf/test/primary", kind: "timeout", after_ms: 400 }]);
+      assert.deepEqual(log.failedAttempts, [{ model: "@cf/test/primary", kind: "timeout", detail: "no output within 400 ms" }]);
     } finally {
       await gw.close();
     }
   });
 
   test("every model failing: 502 ai_error (JSON and stream), each attempt in the log", async () => {
-    const gw = await startGateway({ tenant, scenarios: { "*": { error: "5007: No such model" } } });
+    const gw = await startGateway({ tenant, scenarios: { "*": { error: "3040: Capacity temporarily exceeded" } } });
     try {
       for (const stream of [false, true]) {
         const r = await chat(gw, { message: "Hi", stream });
         assert.equal(r.status, 502);
         assert.equal(r.body.error.code, "ai_error");
-        assert.match(r.body.error.message, /every model failed: @cf\/test\/primary \(upstream error\)/);
-        assert.ok(!r.body.error.message.includes("5007"), "upstream text stays in the log");
+        assert.match(r.body.error.message, /every model failed: @cf\/test\/primary \(out of capacity\)/);
+        assert.ok(!r.body.error.message.includes("3040"), "upstream text stays in the log");
         const log = await gw.logFor(r.trace);
         assert.equal(log.failedAttempts.length, 3);
         assert.equal(log.errorCode, "ai_error");
+      }
+    } finally {
+      await gw.close();
+    }
+  });
+
+  test("a model that does not exist is a 404 with no fallback (a typo is not silently answered)", async () => {
+    const gw = await startGateway({ tenant, scenarios: { "@cf/test/primary": { error: "5007: No such model @cf/test/primary or task" } } });
+    try {
+      for (const stream of [false, true]) {
+        const r = await chat(gw, { message: "Hi", stream });
+        assert.equal(r.status, 404);
+        assert.equal(r.body.error.code, "model_not_found");
+        assert.equal(r.body.error.message, "the model `@cf/test/primary` does not exist");
+        assert.deepEqual(gw.aiCallsFor(r.trace).map((c) => c.model), ["@cf/test/primary"]);
       }
     } finally {
       await gw.close();

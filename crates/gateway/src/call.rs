@@ -1,15 +1,14 @@
 //! The provider boundary: one model call (`ModelCall`) and how it is routed (`GatewayRoute`).
 //!
 //! `ModelCall` is provider-neutral: its `inputs()` is the body Workers AI takes, which is
-//! also the body of an OpenAI-compatible `/chat/completions` call with `model` added, so a
-//! second provider can reuse it unchanged.
+//! also the body of an OpenAI-compatible `/chat/completions` call with `model` added.
 
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::chat::{ChatRequest, Message};
+use crate::conversation::{Conversation, Message};
 
-/// One call to one model.
+/// One call to one model. Unset options are left out, so the model's defaults apply.
 #[derive(Debug, Clone, Serialize)]
 pub struct ModelCall<'a> {
     #[serde(skip)]
@@ -20,23 +19,45 @@ pub struct ModelCall<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f64>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub stop: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frequency_penalty: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub presence_penalty: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<&'a [Value]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parallel_tool_calls: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<&'a Value>,
 }
 
 impl<'a> ModelCall<'a> {
-    /// The call for `model`, with the request's `maxTokens` capped by the tenant's
+    /// The call for `model`, with the request's max tokens capped by the tenant's
     /// `max_output_tokens` (which is also the default).
-    pub fn new(model: &'a str, request: &'a ChatRequest, max_output_tokens: u32) -> Self {
+    pub fn new(model: &'a str, c: &'a Conversation, max_output_tokens: u32) -> Self {
+        let o = &c.options;
         Self {
             model,
-            messages: &request.messages,
-            stream: request.stream,
-            max_tokens: request.output_cap(max_output_tokens),
-            temperature: request.temperature,
-            tools: request.tools.as_deref(),
-            response_format: request.response_format.as_ref(),
+            messages: &c.messages,
+            stream: c.stream,
+            max_tokens: c.output_cap(max_output_tokens),
+            temperature: o.temperature,
+            top_p: o.top_p,
+            stop: &o.stop,
+            seed: o.seed,
+            frequency_penalty: o.frequency_penalty,
+            presence_penalty: o.presence_penalty,
+            tools: o.tools.as_deref(),
+            tool_choice: o.tool_choice.as_ref(),
+            parallel_tool_calls: o.parallel_tool_calls,
+            response_format: o.response_format.as_ref(),
         }
     }
 
@@ -53,6 +74,8 @@ pub struct GatewayRoute<'a> {
     pub tenant_id: &'a str,
     pub trace_id: &'a str,
     pub session_id: Option<&'a str>,
+    /// The client's end-user id (OpenAI `user`).
+    pub user: Option<&'a str>,
     pub route: &'a str,
 }
 
@@ -68,6 +91,9 @@ impl GatewayRoute<'_> {
         if let Some(s) = self.session_id {
             metadata.insert("sessionId".into(), s.into());
         }
+        if let Some(u) = self.user {
+            metadata.insert("user".into(), u.into());
+        }
         metadata.insert("route".into(), self.route.into());
         debug_assert!(metadata.len() <= MAX_METADATA_ENTRIES);
         json!({ "gateway": { "id": self.gateway_id, "metadata": metadata } })
@@ -77,22 +103,29 @@ impl GatewayRoute<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::conversation::{Message, Role};
 
     #[test]
     fn inputs_cap_max_tokens_and_skip_unset_fields() {
-        let req = ChatRequest::from_json(br#"{"message":"hi","maxTokens":5000,"temperature":0.5}"#)
-            .unwrap();
-        let call = ModelCall::new("@cf/m", &req, 256);
+        let mut c = Conversation {
+            messages: vec![Message::text(Role::User, "hi")],
+            ..Default::default()
+        };
+        c.options.max_tokens = Some(5000);
+        c.options.temperature = Some(0.5);
         assert_eq!(
-            call.inputs(),
+            ModelCall::new("@cf/m", &c, 256).inputs(),
             json!({"messages":[{"role":"user","content":"hi"}],"stream":false,"max_tokens":256,"temperature":0.5})
         );
-        let req =
-            ChatRequest::from_json(br#"{"message":"hi","maxTokens":10,"stream":true}"#).unwrap();
-        assert_eq!(
-            ModelCall::new("@cf/m", &req, 256).inputs()["max_tokens"],
-            10
-        );
+        c.options.max_tokens = Some(10);
+        c.options.stop = vec!["END".into()];
+        c.options.seed = Some(7);
+        c.stream = true;
+        let inputs = ModelCall::new("@cf/m", &c, 256).inputs();
+        assert_eq!(inputs["max_tokens"], 10);
+        assert_eq!(inputs["stop"], json!(["END"]));
+        assert_eq!(inputs["seed"], 7);
+        assert_eq!(inputs["stream"], true);
     }
 
     #[test]
@@ -102,14 +135,16 @@ mod tests {
             tenant_id: "acme",
             trace_id: "t1",
             session_id: Some("s1"),
+            user: Some("u1"),
             route: "/chat",
         };
         assert_eq!(
             r.run_options(),
-            json!({"gateway":{"id":"gw","metadata":{"tenantId":"acme","traceId":"t1","sessionId":"s1","route":"/chat"}}})
+            json!({"gateway":{"id":"gw","metadata":{"tenantId":"acme","traceId":"t1","sessionId":"s1","user":"u1","route":"/chat"}}})
         );
         let r = GatewayRoute {
             session_id: None,
+            user: None,
             ..r
         };
         assert_eq!(

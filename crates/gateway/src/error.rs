@@ -46,6 +46,12 @@ pub enum Error {
         field: Option<String>,
         message: String,
     },
+    /// A parameter the gateway cannot honour (it would change the answer).
+    #[error("{message}")]
+    UnsupportedParameter { param: String, message: String },
+    /// Content parts no provider supports yet (images, audio, files).
+    #[error("{message}")]
+    UnsupportedContent { field: String, message: String },
     /// The resolved model is outside the tenant's non-empty allow-list.
     #[error("model `{model}` is not allowed for this tenant")]
     ModelNotAllowed { model: String },

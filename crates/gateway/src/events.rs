@@ -1,92 +1,74 @@
-//! The SSE events the gateway sends to clients: `token`, `tool_call`, `error`, `done`.
+//! The normalized events every provider decoder produces, whatever its wire format.
 
 use serde::Serialize;
-use serde_json::{json, Value};
 
-use crate::usage::TokenReport;
+use crate::usage::Usage;
 
-/// How a stream ended, as told in its `done` event.
+/// A piece of one tool call: the first piece of a call carries its id and name, later
+/// pieces append to its arguments. `index` tells parallel calls apart.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ToolCallDelta {
+    pub index: u32,
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub arguments: String,
+}
+
+/// Why the model stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Finish {
-    /// The model finished normally.
+pub enum FinishReason {
+    /// A natural end or a stop sequence.
     Stop,
-    /// The model failed after tokens were sent; an `error` event came first.
-    Error,
+    /// The output cap (the request's max tokens, or the reserved budget) was reached.
+    Length,
+    /// The model called tools.
+    ToolCalls,
+    /// The provider filtered the output.
+    ContentFilter,
 }
 
-/// The summary in the final `done` event (and the log line).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DoneSummary<'a> {
-    pub finish: Finish,
-    pub model: &'a str,
-    pub fallback: bool,
-    pub usage: TokenReport,
-    pub latency_ms: u64,
-    pub ttft_ms: Option<u64>,
-    pub trace_id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub session_id: Option<&'a str>,
+impl FinishReason {
+    /// Reads an OpenAI `finish_reason`; unknown values count as `Stop`.
+    pub fn from_wire(s: &str) -> Self {
+        match s {
+            "length" => Self::Length,
+            "tool_calls" | "function_call" => Self::ToolCalls,
+            "content_filter" => Self::ContentFilter,
+            _ => Self::Stop,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Stop => "stop",
+            Self::Length => "length",
+            Self::ToolCalls => "tool_calls",
+            Self::ContentFilter => "content_filter",
+        }
+    }
 }
 
-/// One SSE event, framed: `event: <name>\ndata: <json>\n\n`.
-pub fn frame(name: &str, data: &impl Serialize) -> Vec<u8> {
-    let data = serde_json::to_string(data).unwrap_or_else(|_| "null".into());
-    format!("event: {name}\ndata: {data}\n\n").into_bytes()
+/// What a model said, in the gateway's terms.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelEvent {
+    /// A piece of the answer's text.
+    Text(String),
+    /// A piece of the model's reasoning; billed, never relayed.
+    Reasoning(String),
+    /// A piece of a tool call.
+    ToolCall(ToolCallDelta),
+    /// Token counts reported by the model; later reports refine earlier ones.
+    Usage(Usage),
+    /// The model said why it stopped (more events, such as usage, may follow).
+    Finish(FinishReason),
+    /// The answer ended normally.
+    Done,
 }
 
-pub fn token(text: &str) -> Vec<u8> {
-    frame("token", &json!({ "text": text }))
-}
-
-pub fn tool_call(call: &Value) -> Vec<u8> {
-    frame("tool_call", call)
-}
-
-pub fn error(code: &str, message: &str, trace_id: &str) -> Vec<u8> {
-    frame(
-        "error",
-        &json!({ "code": code, "message": message, "traceId": trace_id }),
-    )
-}
-
-pub fn done(summary: &DoneSummary<'_>) -> Vec<u8> {
-    frame("done", summary)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn frames() {
-        assert_eq!(
-            String::from_utf8(token("a\nb")).unwrap(),
-            "event: token\ndata: {\"text\":\"a\\nb\"}\n\n"
-        );
-        assert_eq!(
-            String::from_utf8(error("ai_error", "boom", "t1")).unwrap(),
-            "event: error\ndata: {\"code\":\"ai_error\",\"message\":\"boom\",\"traceId\":\"t1\"}\n\n"
-        );
-        let s = DoneSummary {
-            finish: Finish::Stop,
-            model: "m",
-            fallback: true,
-            usage: TokenReport {
-                prompt: 1,
-                completion: 2,
-                total: 3,
-                estimated: false,
-            },
-            latency_ms: 10,
-            ttft_ms: Some(4),
-            trace_id: "t",
-            session_id: None,
-        };
-        assert_eq!(
-            String::from_utf8(done(&s)).unwrap(),
-            "event: done\ndata: {\"finish\":\"stop\",\"model\":\"m\",\"fallback\":true,\"usage\":{\"prompt\":1,\"completion\":2,\"total\":3,\"estimated\":false},\"latencyMs\":10,\"ttftMs\":4,\"traceId\":\"t\"}\n\n"
-        );
+impl ModelEvent {
+    /// Whether the client would see this event: the point after which a model is committed.
+    pub fn is_output(&self) -> bool {
+        matches!(self, Self::Text(_) | Self::ToolCall(_) | Self::Done)
     }
 }

@@ -1,16 +1,18 @@
 //! Pure chat-gateway logic: no I/O, no clock, no `worker` or `wasm-bindgen`; runs under plain `cargo test`.
 
+pub mod answer;
+pub mod attempt;
 pub mod call;
-pub mod chat;
-pub mod completion;
+pub mod conversation;
 pub mod error;
 pub mod events;
-pub mod fallback;
 pub mod log;
 pub mod model;
 pub mod sse;
+pub mod surface;
 pub mod tenant;
 pub mod trace;
 pub mod usage;
+pub mod wire;
 
 pub use error::{ConfigError, Error};

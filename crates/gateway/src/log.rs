@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::fallback::Attempts;
+use crate::attempt::Attempts;
 use crate::usage::TokenReport;
 
 /// Everything worth knowing about one request, as one JSON line.
@@ -27,6 +27,9 @@ pub struct RequestLog {
     pub ttft_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tokens: Option<TokenReport>,
+    /// How the answer ended: `stop`, `length`, `tool_calls`, `content_filter` or `error`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finish: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
     /// Internal detail for operators (a config error's path, an upstream message).

@@ -74,6 +74,46 @@ pub fn resolve_model(
     Ok(ModelPlan { source, chain })
 }
 
+/// One model a tenant's clients may name (`GET /v1/models`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListedModel {
+    pub id: String,
+    /// The tenant id for tier aliases, `workers-ai` for model ids.
+    pub owned_by: String,
+}
+
+/// The models a tenant's clients may name: tier aliases, the default chat model (after
+/// `MODEL_ID`), fallbacks and allow-list entries, each once, in that order.
+pub fn listed_models(tenant: &TenantConfig, env: Option<&str>) -> Vec<ListedModel> {
+    let owner = tenant.tenant_id.as_str();
+    let mut out: Vec<ListedModel> = Vec::new();
+    let mut push = |id: &str, owned_by: &str| {
+        if !out.iter().any(|m| m.id == id) {
+            out.push(ListedModel {
+                id: id.to_string(),
+                owned_by: owned_by.to_string(),
+            });
+        }
+    };
+    let allowed = |m: &str| {
+        tenant.model_allow_list.is_empty() || tenant.model_allow_list.iter().any(|a| a == m)
+    };
+    for (alias, model) in &tenant.tiers {
+        if allowed(model) {
+            push(alias, owner);
+        }
+    }
+    if let Ok(plan) = resolve_model(None, env, tenant) {
+        for m in &plan.chain {
+            push(m, "workers-ai");
+        }
+    }
+    for m in &tenant.model_allow_list {
+        push(m, "workers-ai");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +148,45 @@ mod tests {
                 })
             ),
         }
+    }
+
+    #[test]
+    fn the_listing_has_aliases_models_and_allowed_entries_once() {
+        let ids = |allow: &[&str], env: Option<&str>| -> Vec<String> {
+            listed_models(&tenant(allow), env)
+                .into_iter()
+                .map(|m| m.id)
+                .collect()
+        };
+        assert_eq!(
+            ids(&[], None),
+            ["fast", "premium", "@cf/chat", "@cf/fb1", "@cf/fb2"]
+        );
+        assert_eq!(
+            ids(&[], Some("premium")),
+            ["fast", "premium", "@cf/big", "@cf/chat", "@cf/fb1", "@cf/fb2"]
+        );
+        // Allow-list entries are listed too.
+        assert_eq!(
+            ids(
+                &["@cf/chat", "@cf/fb1", "@cf/fb2", "@cf/big", "@cf/other"],
+                None
+            ),
+            [
+                "fast",
+                "premium",
+                "@cf/chat",
+                "@cf/fb1",
+                "@cf/fb2",
+                "@cf/big",
+                "@cf/other"
+            ]
+        );
+        let owners: Vec<String> = listed_models(&tenant(&[]), None)
+            .into_iter()
+            .map(|m| m.owned_by)
+            .collect();
+        assert_eq!(owners[..3], ["acme", "acme", "workers-ai"]);
     }
 
     const ALL: &[&str] = &["@cf/chat", "@cf/fb1", "@cf/fb2", "@cf/big"];

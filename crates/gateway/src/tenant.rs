@@ -13,6 +13,11 @@ pub const DEFAULT_MAX_OUTPUT_TOKENS: u32 = 1024;
 /// Default for `limits.attemptTimeoutMs`: how long one model may take to its first token.
 pub const DEFAULT_ATTEMPT_TIMEOUT_MS: u32 = 30_000;
 
+/// Estimated prompt tokens of the smallest request (one one-token message).
+pub const MIN_PROMPT_TOKENS: u64 = 8;
+/// Bytes of the smallest valid request body, `{"message":"x"}`.
+pub const MIN_REQUEST_BYTES: u32 = 15;
+
 /// The tenant config exactly as written, before any rule is checked.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -221,6 +226,42 @@ impl TenantConfig {
         })
     }
 
+    /// Settings that parse but can never serve a request, such as a budget too small for one
+    /// request at the default output cap. tenant-check refuses them; the worker reports
+    /// them in `/health`.
+    pub fn unservable(&self, source: &str) -> Vec<ConfigError> {
+        let mut found = Vec::new();
+        // The smallest request reserves the smallest prompt plus the output cap.
+        let need = MIN_PROMPT_TOKENS + u64::from(self.max_output_tokens);
+        if let Some(b) = &self.budget {
+            for (path, limit) in [("budget.daily", b.daily), ("budget.monthly", b.monthly)] {
+                if limit < need {
+                    found.push(ConfigError::new(
+                        source,
+                        path,
+                        format!(
+                            "{limit} cannot admit a single request: one reserves its prompt plus up to \
+                             limits.maxOutputTokens ({}), at least {need}; raise the budget or lower \
+                             limits.maxOutputTokens",
+                            self.max_output_tokens
+                        ),
+                    ));
+                }
+            }
+        }
+        if self.max_request_bytes < MIN_REQUEST_BYTES {
+            found.push(ConfigError::new(
+                source,
+                "limits.maxRequestBytes",
+                format!(
+                    "{} is smaller than the smallest request ({MIN_REQUEST_BYTES} bytes)",
+                    self.max_request_bytes
+                ),
+            ));
+        }
+        found
+    }
+
     /// Whether `origin` may receive a CORS grant (exact match, or `*` in the list).
     pub fn allows_origin(&self, origin: &str) -> bool {
         self.allowed_origins.iter().any(|o| o == "*" || o == origin)
@@ -369,6 +410,28 @@ mod tests {
     fn check_err(patch: &str, expected: &str) {
         let err = with(patch).unwrap_err().to_string();
         assert_eq!(err, expected, "patch {patch}");
+    }
+
+    #[test]
+    fn configs_that_can_never_serve_are_found() {
+        let c =
+            with(r#"{"budget":{"daily":500,"monthly":100000},"limits":{"maxOutputTokens":1024}}"#)
+                .unwrap();
+        let found: Vec<String> = c.unservable("t").iter().map(ToString::to_string).collect();
+        assert_eq!(found, vec!["t: budget.daily: 500 cannot admit a single request: one reserves its prompt plus up to limits.maxOutputTokens (1024), at least 1032; raise the budget or lower limits.maxOutputTokens".to_string()]);
+        let c = with(r#"{"budget":{"daily":1032,"monthly":1032},"limits":{"maxOutputTokens":1024,"maxRequestBytes":14}}"#).unwrap();
+        let found: Vec<String> = c.unservable("t").iter().map(ToString::to_string).collect();
+        assert_eq!(
+            found,
+            vec![
+                "t: limits.maxRequestBytes: 14 is smaller than the smallest request (15 bytes)"
+                    .to_string()
+            ]
+        );
+        assert!(with(r#"{"budget":{"daily":2000,"monthly":2000}}"#)
+            .unwrap()
+            .unservable("t")
+            .is_empty());
     }
 
     #[test]

@@ -7,13 +7,10 @@
 //! Estimation (documented in docs/streaming.md): a text costs one token per 4 ASCII
 //! characters (rounded up) plus one token per non-ASCII character. This over-counts most
 //! scripts a little, which is the safe side for budgets. A prompt costs the estimate of
-//! every message's content, plus 4 per message for the role and separators, plus 3.
+//! everything sent (`Conversation::prompt_estimate`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-use crate::chat::Message;
-use crate::sse::AiEvent;
 
 /// Token counts as the model reported them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,68 +109,40 @@ pub fn estimate_text_tokens(text: &str) -> u64 {
     ascii.div_ceil(4) + other
 }
 
-/// Estimated prompt tokens of a conversation.
-pub fn estimate_prompt_tokens(messages: &[Message]) -> u64 {
-    3 + messages
-        .iter()
-        .map(|m| 4 + estimate_text_tokens(&m.content))
-        .sum::<u64>()
+/// The running estimate of output text, counted as if every piece had been one string (so
+/// splitting cannot inflate it), with a cap: text past the cap is cut off.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutputEstimate {
+    ascii: u64,
+    other: u64,
 }
 
-/// The fold over a stream's events: text seen and the latest usage report.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct StreamTally {
-    completion_tokens_estimate: u64,
-    pending_ascii: u64,
-    usage: Option<Usage>,
-    tokens_seen: u64,
-}
-
-impl StreamTally {
-    pub fn apply(&mut self, event: &AiEvent) {
-        match event {
-            AiEvent::Token(t) | AiEvent::Reasoning(t) => {
-                self.tokens_seen += u64::from(matches!(event, AiEvent::Token(_)));
-                self.add_text(t);
-            }
-            AiEvent::ToolCall(v) => self.add_text(&v.to_string()),
-            AiEvent::Usage(u) => self.usage = Some(self.usage.unwrap_or_default().refine(*u)),
-            AiEvent::Done => {}
-        }
+impl OutputEstimate {
+    pub fn tokens(&self) -> u64 {
+        self.other + self.ascii.div_ceil(4)
     }
 
-    /// Text deltas are counted as if they had been one string, so splitting cannot inflate
-    /// the estimate.
-    fn add_text(&mut self, t: &str) {
-        for c in t.chars() {
-            if c.is_ascii() {
-                self.pending_ascii += 1;
+    /// Counts `text`; when counting all of it would pass `cap` tokens, counts only the
+    /// longest prefix that fits and returns its length in bytes.
+    pub fn add_capped(&mut self, text: &str, cap: u64) -> Option<usize> {
+        for (i, c) in text.char_indices() {
+            let (ascii, other) = if c.is_ascii() {
+                (self.ascii + 1, self.other)
             } else {
-                self.completion_tokens_estimate += 1;
+                (self.ascii, self.other + 1)
+            };
+            if other + ascii.div_ceil(4) > cap {
+                return Some(i);
             }
+            (self.ascii, self.other) = (ascii, other);
         }
-    }
-
-    /// The latest usage the model reported, if any.
-    pub fn usage(&self) -> Option<Usage> {
-        self.usage
-    }
-
-    /// How many answer-text deltas arrived.
-    pub fn token_events(&self) -> u64 {
-        self.tokens_seen
-    }
-
-    pub fn report(&self, prompt_estimate: u64) -> TokenReport {
-        let completion = self.completion_tokens_estimate + self.pending_ascii.div_ceil(4);
-        TokenReport::from_usage(self.usage, prompt_estimate, completion)
+        None
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::Role;
 
     fn check(usage: Option<Usage>, expected: TokenReport) {
         assert_eq!(
@@ -216,47 +185,26 @@ mod tests {
         assert_eq!(estimate_text_tokens("abcd"), 1);
         assert_eq!(estimate_text_tokens("abcde"), 2);
         assert_eq!(estimate_text_tokens("日本語"), 3);
-        let m = |c: &str| Message {
-            role: Role::User,
-            content: c.into(),
-            name: None,
-            tool_call_id: None,
-        };
-        assert_eq!(
-            estimate_prompt_tokens(&[m("abcd"), m("日本")]),
-            3 + (4 + 1) + (4 + 2)
-        );
     }
 
     #[test]
-    fn tally_does_not_depend_on_how_text_was_split() {
-        let mut one = StreamTally::default();
-        one.apply(&AiEvent::Token("abcdefgh".into()));
-        let mut many = StreamTally::default();
+    fn the_output_estimate_does_not_depend_on_splitting_and_stops_at_the_cap() {
+        let mut one = OutputEstimate::default();
+        assert_eq!(one.add_capped("abcdefgh", 100), None);
+        let mut many = OutputEstimate::default();
         for c in ["a", "b", "c", "d", "e", "f", "g", "h"] {
-            many.apply(&AiEvent::Token(c.into()));
+            assert_eq!(many.add_capped(c, 100), None);
         }
-        assert_eq!(one.report(0).completion, 2);
-        assert_eq!(many.report(0).completion, 2);
-        assert_eq!(many.token_events(), 8);
-    }
-
-    #[test]
-    fn tally_takes_the_latest_usage_field_by_field() {
-        let mut t = StreamTally::default();
-        t.apply(&AiEvent::Token("hello".into()));
-        t.apply(&AiEvent::Usage(Usage {
-            prompt_tokens: Some(7),
-            completion_tokens: None,
-            total_tokens: None,
-        }));
-        assert_eq!(t.report(99), r(7, 2, 9, true));
-        t.apply(&AiEvent::Usage(Usage {
-            prompt_tokens: None,
-            completion_tokens: Some(3),
-            total_tokens: Some(10),
-        }));
-        assert_eq!(t.report(99), r(7, 3, 10, false));
+        assert_eq!((one.tokens(), many.tokens()), (2, 2));
+        // Cap 3: 12 ASCII chars fit, the 13th would make 4 tokens.
+        let mut e = OutputEstimate::default();
+        assert_eq!(e.add_capped("abcdefghij", 3), None);
+        assert_eq!(e.add_capped("klmnop", 3), Some(2));
+        assert_eq!(e.tokens(), 3);
+        // Non-ASCII counts one each.
+        let mut e = OutputEstimate::default();
+        assert_eq!(e.add_capped("日本語", 2), Some("日本".len()));
+        assert_eq!(e.tokens(), 2);
     }
 
     #[test]

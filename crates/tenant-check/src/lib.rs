@@ -79,6 +79,9 @@ pub fn check_wrangler_toml(
         )
     })?;
     let tenant = TenantConfig::from_json(source, &tenant_json.to_string())?;
+    if let Some(e) = tenant.unservable(source).into_iter().next() {
+        return Err(e);
+    }
     if let Some(m) = string("vars.MODEL_ID").filter(|m| !m.trim().is_empty()) {
         gateway::model::resolve_model(None, Some(m), &tenant)
             .map_err(|e| wr("vars.MODEL_ID", e.to_string()))?;
@@ -155,8 +158,8 @@ aiGatewayId = "acme-gw"
 chat = "@cf/a"
 fallbacks = ["@cf/b"]
 [vars.TENANT.budget]
-daily = 10
-monthly = 100
+daily = 2000
+monthly = 10000
 [[durable_objects.bindings]]
 name = "BUDGET_LEDGER"
 class_name = "BudgetLedger"
@@ -185,7 +188,7 @@ new_sqlite_classes = ["BudgetLedger"]
     fn table() {
         check(|s| s.to_string(), "");
         check(
-            |s| s.replace("daily = 10", "daily = 0"),
+            |s| s.replace("daily = 2000", "daily = 0"),
             "tenants/acme: budget.daily: must be > 0",
         );
         check(
@@ -197,7 +200,7 @@ new_sqlite_classes = ["BudgetLedger"]
         check(|s| s.replace("MODEL_ID = \"\"", "MODEL_ID = \"@cf/z\"").replace("[vars.TENANT]\n", "[vars.TENANT]\nmodelAllowList = [\"@cf/a\", \"@cf/b\"]\n"),
             "tenants/acme: wrangler.toml: vars.MODEL_ID: model `@cf/z` is not allowed for this tenant");
         check(|s| s.replace("new_sqlite_classes", "new_classes"), "tenants/acme: wrangler.toml: migrations: budget.store is durable-object: add a migration with new_sqlite_classes = [\"BudgetLedger\"]");
-        check(|s| s.replace("monthly = 100", "monthly = 100\nstore = \"kv\""), "tenants/acme: wrangler.toml: kv_namespaces: budget.store is kv: bind binding = \"BUDGET_KV\" with the namespace id");
+        check(|s| s.replace("monthly = 10000", "monthly = 10000\nstore = \"kv\""), "tenants/acme: wrangler.toml: kv_namespaces: budget.store is kv: bind binding = \"BUDGET_KV\" with the namespace id");
         check(|s| s.replace("tenantId = \"acme\"\n", "tenantId = \"acme\"\ncolour = 1\n"), "tenants/acme: colour: unknown field `colour`, expected one of `tenantId`, `aiGatewayId`, `models`, `modelAllowList`, `limits`, `cors`, `budget`");
         check(
             |s| {
@@ -205,6 +208,10 @@ new_sqlite_classes = ["BudgetLedger"]
                     .replace("[vars.TENANT.", "[vars.OTHER.")
             },
             "tenants/acme: wrangler.toml: vars.TENANT: is missing: the tenant config lives there",
+        );
+        check(
+            |s| s.replace("daily = 2000", "daily = 500"),
+            "tenants/acme: budget.daily: 500 cannot admit a single request: one reserves its prompt plus up to limits.maxOutputTokens (1024), at least 1032; raise the budget or lower limits.maxOutputTokens",
         );
         check(
             |s| s.replace("name = \"gw-acme\"\n", ""),

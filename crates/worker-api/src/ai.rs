@@ -4,8 +4,9 @@
 //! three-argument `run` and reached through `Reflect` (never `dyn_into`: the binding's class
 //! is not a global the runtime can check against).
 
+use gateway::attempt::AttemptFailure;
 use gateway::call::{GatewayRoute, ModelCall};
-use gateway::fallback::AttemptFailure;
+use gateway::wire::workers_ai::whole_answer;
 use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
@@ -31,6 +32,9 @@ extern "C" {
     ) -> Result<js_sys::Promise, JsValue>;
 }
 
+/// The name of the Workers AI binding.
+pub const AI_BINDING: &str = "AI";
+
 /// Workers AI through the `AI` binding.
 pub struct WorkersAi {
     binding: AiBinding,
@@ -52,9 +56,7 @@ impl WorkersAi {
 
 fn to_js(v: &Value) -> Result<JsValue, AttemptFailure> {
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| AttemptFailure::Upstream {
-            message: format!("could not encode the call: {e}"),
-        })
+        .map_err(|e| AttemptFailure::from_message(&format!("could not encode the call: {e}")))
 }
 
 /// `"Name: message"` of a thrown JS value, as the AI binding rejects with
@@ -84,9 +86,7 @@ impl ChatProvider for WorkersAi {
         call: &ModelCall<'_>,
         route: &GatewayRoute<'_>,
     ) -> Result<ModelOutput, AttemptFailure> {
-        let upstream = |v: JsValue| AttemptFailure::Upstream {
-            message: js_error_message(&v),
-        };
+        let upstream = |v: JsValue| AttemptFailure::from_message(&js_error_message(&v));
         let promise = self
             .binding
             .run(
@@ -102,11 +102,9 @@ impl ChatProvider for WorkersAi {
 
 /// A binding's answer may be a JSON object, a `ReadableStream` of SSE, or a `Response`.
 async fn into_output(out: JsValue) -> Result<ModelOutput, AttemptFailure> {
-    let upstream = |v: JsValue| AttemptFailure::Upstream {
-        message: js_error_message(&v),
-    };
+    let upstream = |v: JsValue| AttemptFailure::from_message(&js_error_message(&v));
     if has_fn(&out, "getReader") {
-        return Ok(ModelOutput::Stream(ByteStream::from(
+        return Ok(ModelOutput::stream(ByteStream::from(
             out.unchecked_into::<ReadableStream>(),
         )));
     }
@@ -123,13 +121,10 @@ async fn into_output(out: JsValue) -> Result<ModelOutput, AttemptFailure> {
                     .unwrap_or_default(),
                 Err(_) => String::new(),
             };
-            return Err(AttemptFailure::Upstream {
-                message: format!(
-                    "HTTP {}: {}",
-                    resp.status(),
-                    text.chars().take(300).collect::<String>()
-                ),
-            });
+            return Err(AttemptFailure::from_message(&http_failure(
+                resp.status(),
+                &text,
+            )));
         }
         let is_sse = resp
             .headers()
@@ -139,10 +134,10 @@ async fn into_output(out: JsValue) -> Result<ModelOutput, AttemptFailure> {
             .is_some_and(|c| c.contains("text/event-stream"));
         if is_sse {
             return match resp.body() {
-                Some(body) => Ok(ModelOutput::Stream(ByteStream::from(body))),
-                None => Err(AttemptFailure::Upstream {
-                    message: "empty stream response".into(),
-                }),
+                Some(body) => Ok(ModelOutput::stream(ByteStream::from(body))),
+                None => Err(AttemptFailure::from_message(
+                    "HTTP 502: empty stream response",
+                )),
             };
         }
         let json = JsFuture::from(resp.json().map_err(upstream)?)
@@ -158,11 +153,28 @@ fn from_js_json(v: &JsValue) -> Result<ModelOutput, AttemptFailure> {
         .ok()
         .and_then(|s| s.as_string())
         .unwrap_or_default();
-    serde_json::from_str(&text)
-        .map(ModelOutput::Json)
-        .map_err(|e| AttemptFailure::Upstream {
-            message: format!("the AI answered with something that is not JSON: {e}"),
-        })
+    let value: Value = serde_json::from_str(&text).map_err(|e| {
+        AttemptFailure::from_decode(&gateway::sse::DecodeError::json(text.as_bytes(), &e))
+    })?;
+    whole_answer(&value)
+        .map(|events| ModelOutput::Whole(Some(events)))
+        .map_err(|e| AttemptFailure::from_decode(&e))
+}
+
+/// `"HTTP <status>: <provider error>"`: only the error message of a JSON error body
+/// (`error.message` or `errors[0].message`), never the rest of it (it may echo the input).
+pub fn http_failure(status: u16, body: &str) -> String {
+    let parsed: Option<Value> = serde_json::from_str(body).ok();
+    let message = parsed.as_ref().and_then(|v| {
+        v.pointer("/error/message")
+            .or_else(|| v.pointer("/errors/0/message"))
+            .or_else(|| v.get("error").filter(|e| e.is_string()))
+            .and_then(Value::as_str)
+    });
+    match message {
+        Some(m) => format!("HTTP {status}: {}", m.chars().take(200).collect::<String>()),
+        None => format!("HTTP {status}"),
+    }
 }
 
 #[cfg(all(test, target_arch = "wasm32"))]
@@ -192,8 +204,10 @@ mod tests {
     #[wasm_bindgen_test]
     async fn a_plain_object_is_a_whole_answer() {
         match into_output(js(r#"{"response":"hi","usage":{"prompt_tokens":1}}"#)).await {
-            Ok(ModelOutput::Json(v)) => assert_eq!(v["response"], "hi"),
-            _ => panic!("expected a JSON answer"),
+            Ok(ModelOutput::Whole(Some(events))) => {
+                assert_eq!(events[0], gateway::events::ModelEvent::Text("hi".into()))
+            }
+            _ => panic!("expected a whole answer"),
         }
     }
 
@@ -204,7 +218,7 @@ mod tests {
             .unwrap()
             .body()
             .unwrap();
-        let Ok(ModelOutput::Stream(mut s)) = into_output(stream.into()).await else {
+        let Ok(ModelOutput::Stream { bytes: mut s, .. }) = into_output(stream.into()).await else {
             panic!("expected a stream")
         };
         let mut got = Vec::new();
@@ -218,9 +232,27 @@ mod tests {
     async fn responses_are_read_by_status_and_content_type() {
         let init = web_sys::ResponseInit::new();
         init.set_status(500);
-        let failed = web_sys::Response::new_with_opt_str_and_init(Some("boom"), &init).unwrap();
+        let failed =
+            web_sys::Response::new_with_opt_str_and_init(Some("the prompt echoed"), &init).unwrap();
         match into_output(failed.into()).await {
-            Err(AttemptFailure::Upstream { message }) => assert_eq!(message, "HTTP 500: boom"),
+            Err(f) => assert_eq!(f.detail, "HTTP 500"),
+            _ => panic!("expected an upstream failure"),
+        }
+        let init = web_sys::ResponseInit::new();
+        init.set_status(400);
+        let failed = web_sys::Response::new_with_opt_str_and_init(
+            Some(r#"{"errors":[{"message":"5007: No such model"}]}"#),
+            &init,
+        )
+        .unwrap();
+        match into_output(failed.into()).await {
+            Err(f) => assert_eq!(
+                (f.detail.as_str(), f.kind),
+                (
+                    "HTTP 400: 5007: No such model",
+                    gateway::attempt::FailureKind::ModelNotFound
+                )
+            ),
             _ => panic!("expected an upstream failure"),
         }
         let ok = web_sys::Response::new_with_opt_str(Some(
@@ -229,7 +261,7 @@ mod tests {
         .unwrap();
         assert!(matches!(
             into_output(ok.into()).await,
-            Ok(ModelOutput::Json(_))
+            Ok(ModelOutput::Whole(_))
         ));
         let headers = web_sys::Headers::new().unwrap();
         headers.set("content-type", "text/event-stream").unwrap();
@@ -239,7 +271,7 @@ mod tests {
             web_sys::Response::new_with_opt_str_and_init(Some("data: [DONE]\n\n"), &init).unwrap();
         assert!(matches!(
             into_output(sse.into()).await,
-            Ok(ModelOutput::Stream(_))
+            Ok(ModelOutput::Stream { .. })
         ));
     }
 
@@ -248,7 +280,7 @@ mod tests {
         let ok = web_sys::Response::new_with_opt_str(Some("<html>")).unwrap();
         assert!(matches!(
             into_output(ok.into()).await,
-            Err(AttemptFailure::Upstream { .. })
+            Err(f) if f.kind == gateway::attempt::FailureKind::Malformed
         ));
     }
 }

@@ -17,6 +17,19 @@ use worker::{
 
 use crate::clock::now_ms;
 
+/// The Durable Object binding of the exact ledger.
+pub const LEDGER_BINDING: &str = "BUDGET_LEDGER";
+/// The KV binding of the approximate shards.
+pub const KV_BINDING: &str = "BUDGET_KV";
+
+/// The binding a budget store needs.
+pub fn binding_for(kind: BudgetStoreKind) -> &'static str {
+    match kind {
+        BudgetStoreKind::DurableObject => LEDGER_BINDING,
+        BudgetStoreKind::Kv => KV_BINDING,
+    }
+}
+
 /// A tenant's store, chosen by `budget.store` in its config.
 pub enum TenantBudget {
     Ledger(DoLedger),
@@ -32,14 +45,14 @@ impl TenantBudget {
         let err = |e: worker::Error| budget::Error::Store(e.to_string());
         Ok(match kind {
             BudgetStoreKind::DurableObject => {
-                let ns = env.durable_object("BUDGET_LEDGER").map_err(err)?;
+                let ns = env.durable_object(LEDGER_BINDING).map_err(err)?;
                 // One object per tenant: no tenant can reach another's ledger.
                 Self::Ledger(DoLedger {
                     stub: ns.get_by_name(tenant.tenant_id.as_str()).map_err(err)?,
                 })
             }
             BudgetStoreKind::Kv => Self::Kv(KvShards {
-                kv: env.kv("BUDGET_KV").map_err(err)?,
+                kv: env.kv(KV_BINDING).map_err(err)?,
                 tenant: tenant.tenant_id.to_string(),
             }),
         })

@@ -1,6 +1,6 @@
-//! `ApiError`, the one error enum of the worker, and the one place errors become responses.
+//! `ApiError`, the one error enum of the worker, and its two body formats (native, OpenAI).
 
-use gateway::fallback::Attempts;
+use gateway::attempt::ChainFailure;
 use gateway::ConfigError;
 use serde_json::{json, Map, Value};
 
@@ -26,6 +26,10 @@ pub enum ApiError {
         field: Option<String>,
         message: String,
     },
+    #[error("{message}")]
+    UnsupportedParameter { param: String, message: String },
+    #[error("{message}")]
+    UnsupportedContent { field: String, message: String },
     #[error("request body is {size} bytes; this tenant accepts at most {limit}")]
     PayloadTooLarge { size: u64, limit: u32 },
     #[error("content-type must be application/json, got `{got}`")]
@@ -34,13 +38,19 @@ pub enum ApiError {
     OriginNotAllowed { origin: String },
     #[error("model `{model}` is not allowed for this tenant")]
     ModelNotAllowed { model: String },
-    #[error("{}", attempts.client_summary())]
-    AllModelsFailed { attempts: Attempts },
+    #[error("the model `{model}` is not available to this tenant")]
+    ModelNotListed { model: String },
+    #[error("{}", failure.client_message())]
+    AllModelsFailed { failure: ChainFailure },
+    #[error("the AI binding is missing: add [ai] binding = \"AI\" to wrangler.toml")]
+    AiMissing(String),
     #[error("token budget exceeded: the {} limit is {} tokens, {} are used or held, this request needs {}; it resets at {}",
         refusal.window, refusal.limit, refusal.used, refusal.requested, refusal.resets_at)]
     BudgetExceeded { refusal: budget::Refusal },
     #[error("the budget store is unavailable; try again shortly")]
     BudgetStore(String),
+    #[error("the client closed the connection before its request body arrived")]
+    ClientClosed(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -54,29 +64,47 @@ impl ApiError {
             Self::Config(_) => (500, "config_error"),
             Self::InvalidJson(_) => (400, "invalid_json"),
             Self::InvalidRequest { .. } => (400, "invalid_request"),
+            Self::UnsupportedParameter { .. } => (400, "unsupported_parameter"),
+            Self::UnsupportedContent { .. } => (400, "unsupported_content"),
             Self::PayloadTooLarge { .. } => (413, "payload_too_large"),
             Self::UnsupportedMediaType { .. } => (415, "unsupported_media_type"),
             Self::OriginNotAllowed { .. } => (403, "origin_not_allowed"),
             Self::ModelNotAllowed { .. } => (403, "model_not_allowed"),
-            Self::AllModelsFailed { attempts } if attempts.all_timed_out() => (504, "ai_timeout"),
-            Self::AllModelsFailed { .. } => (502, "ai_error"),
+            Self::ModelNotListed { .. } => (404, "model_not_found"),
+            Self::AllModelsFailed { failure } => failure.status_and_code(),
+            Self::AiMissing(_) => (503, "ai_unavailable"),
             Self::BudgetExceeded { .. } => (429, "budget_exceeded"),
             Self::BudgetStore(_) => (503, "budget_unavailable"),
+            Self::ClientClosed(_) => (499, "client_closed"),
             Self::Internal(_) => (500, "internal_error"),
         }
     }
 
-    /// Operator detail for the log line; never sent to the client.
+    /// Operator detail for the log line; never sent to the client, never model text.
     pub fn log_detail(&self) -> Option<String> {
         match self {
             Self::Config(e) => Some(e.to_string()),
-            Self::AllModelsFailed { attempts } => serde_json::to_string(attempts).ok(),
-            Self::BudgetStore(m) | Self::Internal(m) => Some(m.clone()),
+            Self::AllModelsFailed { failure } => serde_json::to_string(&failure.attempts).ok(),
+            Self::BudgetStore(m)
+            | Self::Internal(m)
+            | Self::AiMissing(m)
+            | Self::ClientClosed(m) => Some(m.clone()),
             _ => None,
         }
     }
 
-    /// The JSON error body: `{ "error": { code, message, traceId, ... } }`.
+    /// The request field the error is about, when there is one.
+    fn field(&self) -> Option<&str> {
+        match self {
+            Self::InvalidRequest { field, .. } => field.as_deref(),
+            Self::UnsupportedParameter { param, .. } => Some(param),
+            Self::UnsupportedContent { field, .. } => Some(field),
+            Self::ModelNotAllowed { .. } | Self::ModelNotListed { .. } => Some("model"),
+            _ => None,
+        }
+    }
+
+    /// The native body: `{ "error": { code, message, traceId, ... } }`.
     pub fn body(&self, trace_id: &str) -> Value {
         let (_, code) = self.status_and_code();
         let mut e = Map::new();
@@ -84,10 +112,12 @@ impl ApiError {
         e.insert("message".into(), self.to_string().into());
         e.insert("traceId".into(), trace_id.into());
         match self {
-            Self::InvalidRequest { field: Some(f), .. } => {
+            Self::InvalidRequest { field: Some(f), .. }
+            | Self::UnsupportedParameter { param: f, .. }
+            | Self::UnsupportedContent { field: f, .. } => {
                 e.insert("field".into(), f.clone().into());
             }
-            Self::ModelNotAllowed { model } => {
+            Self::ModelNotAllowed { model } | Self::ModelNotListed { model } => {
                 e.insert("model".into(), model.clone().into());
             }
             Self::PayloadTooLarge { limit, .. } => {
@@ -100,6 +130,25 @@ impl ApiError {
         }
         json!({ "error": e })
     }
+
+    /// OpenAI's body: `{ "error": { message, type, param, code } }`; the trace id is a header.
+    pub fn openai_body(&self) -> Value {
+        let (status, code) = self.status_and_code();
+        let kind = match status {
+            401 => "authentication_error",
+            403 => "permission_error",
+            429 => "rate_limit_error",
+            500.. => "api_error",
+            _ => "invalid_request_error",
+        };
+        let mut body = json!({ "error": {
+            "message": self.to_string(), "type": kind, "param": self.field(), "code": code,
+        }});
+        if let Self::BudgetExceeded { refusal } = self {
+            body["error"]["budget"] = json!(refusal);
+        }
+        body
+    }
 }
 
 impl From<gateway::Error> for ApiError {
@@ -109,6 +158,12 @@ impl From<gateway::Error> for ApiError {
             gateway::Error::InvalidJson { message } => Self::InvalidJson(message),
             gateway::Error::InvalidRequest { field, message } => {
                 Self::InvalidRequest { field, message }
+            }
+            gateway::Error::UnsupportedParameter { param, message } => {
+                Self::UnsupportedParameter { param, message }
+            }
+            gateway::Error::UnsupportedContent { field, message } => {
+                Self::UnsupportedContent { field, message }
             }
             gateway::Error::ModelNotAllowed { model } => Self::ModelNotAllowed { model },
             gateway::Error::Decode(d) => Self::Internal(d.to_string()),

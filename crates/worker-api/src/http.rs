@@ -8,17 +8,32 @@ use crate::error::ApiError;
 /// Response headers a browser client may read.
 const EXPOSED_HEADERS: &str =
     "x-trace-id, x-model-id, x-fallback, x-tokens-prompt, x-tokens-completion, \
-x-tokens-used, x-latency-ms, x-budget-remaining-daily, x-budget-remaining-monthly, retry-after";
+x-tokens-used, x-tokens-estimated, x-latency-ms, x-budget-remaining-daily, \
+x-budget-remaining-monthly, retry-after";
+
+/// Request headers a granted browser may send (plus any it asks for in a preflight).
+const ALLOWED_HEADERS: &str = "content-type, x-trace-id, authorization, x-api-key";
 
 /// A JSON response with the given status.
 pub fn json(status: u16, body: &Value) -> worker::Result<Response> {
     Ok(Response::from_json(body)?.with_status(status))
 }
 
-/// The error response for `err`, with `Allow` on a 405.
-pub fn error(err: &ApiError, trace_id: &str) -> Response {
+/// How error bodies look: the native shape, or OpenAI's on `/v1/*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorStyle {
+    Native,
+    OpenAi,
+}
+
+/// The error response for `err`, with `Allow` on a 405 and `Retry-After` on a 429.
+pub fn error(err: &ApiError, trace_id: &str, style: ErrorStyle) -> Response {
     let (status, _) = err.status_and_code();
-    let mut resp = match json(status, &err.body(trace_id)) {
+    let body = match style {
+        ErrorStyle::Native => err.body(trace_id),
+        ErrorStyle::OpenAi => err.openai_body(),
+    };
+    let mut resp = match json(status, &body) {
         Ok(r) => r,
         Err(_) => Response::empty()
             .map(|r| r.with_status(status))
@@ -32,6 +47,8 @@ pub fn error(err: &ApiError, trace_id: &str) -> Response {
             let _ = resp
                 .headers_mut()
                 .set("retry-after", &refusal.retry_after_secs.to_string());
+            // SDKs retry 429s; a spent budget does not come back in seconds.
+            let _ = resp.headers_mut().set("x-should-retry", "false");
         }
         _ => {}
     }
@@ -44,23 +61,28 @@ fn plain_500() -> Response {
         .unwrap_or_else(|_| Response::builder().with_status(500).empty())
 }
 
-/// Sets the trace id and, when `origin` is granted, the CORS headers.
+/// Sets the trace id, `Vary: Origin` (every answer depends on the origin, granted or not)
+/// and, when `origin` is granted, the CORS headers.
 pub fn finish(resp: &mut Response, trace_id: &str, cors_origin: Option<&str>) {
     let h: &mut Headers = resp.headers_mut();
     let _ = h.set("x-trace-id", trace_id);
+    let _ = h.append("vary", "Origin");
     if let Some(origin) = cors_origin {
         let _ = h.set("access-control-allow-origin", origin);
         let _ = h.set("access-control-expose-headers", EXPOSED_HEADERS);
-        let _ = h.append("vary", "Origin");
     }
 }
 
-/// A `204` answer to a granted preflight.
-pub fn preflight(allow_methods: &str) -> worker::Result<Response> {
+/// A `204` answer to a granted preflight; `requested` is its `Access-Control-Request-Headers`.
+pub fn preflight(allow_methods: &str, requested: Option<&str>) -> worker::Result<Response> {
     let mut resp = Response::empty()?.with_status(204);
     let h = resp.headers_mut();
     h.set("access-control-allow-methods", allow_methods)?;
-    h.set("access-control-allow-headers", "content-type, x-trace-id")?;
+    let headers = match requested.map(str::trim).filter(|r| !r.is_empty()) {
+        Some(r) => format!("{ALLOWED_HEADERS}, {r}"),
+        None => ALLOWED_HEADERS.to_string(),
+    };
+    h.set("access-control-allow-headers", &headers)?;
     h.set("access-control-max-age", "600")?;
     Ok(resp)
 }

@@ -1,13 +1,17 @@
 //! The Cloudflare Worker: the only crate that touches HTTP, Env, KV, Durable Objects, the AI binding and the clock.
 
 mod ai;
+mod body;
 mod budget_store;
 mod clock;
 mod config;
+mod engine;
 mod error;
 mod exchange;
 mod http;
 mod provider;
+mod relay;
+mod reservation;
 mod router;
 mod routes;
 

@@ -1,17 +1,19 @@
-//! The provider boundary: what every model backend (Workers AI today) must offer the chat route.
+//! The provider boundary: one attempt at one model, returning normalized events, never provider JSON.
 
+use std::future::Future;
+use std::time::Duration;
+
+use futures::future::{select, Either};
+use futures::StreamExt;
+use gateway::attempt::AttemptFailure;
 use gateway::call::{GatewayRoute, ModelCall};
-use gateway::fallback::AttemptFailure;
-use serde_json::Value;
-use worker::ByteStream;
+use gateway::events::ModelEvent;
+use gateway::wire::workers_ai::StreamDecoder;
+use worker::{ByteStream, Delay};
 
-/// What a model call returned: a whole answer, or a stream of SSE bytes still arriving.
-pub enum ModelOutput {
-    Json(Value),
-    Stream(ByteStream),
-}
+use crate::clock::now_ms;
 
-/// A model backend. Each call is one attempt; timeouts and fallback are the caller's.
+/// A model backend. Each call is one attempt; timeouts and fallback are the engine's.
 #[allow(async_fn_in_trait)] // Workers are single-threaded: futures need not be Send.
 pub trait ChatProvider {
     async fn run(
@@ -19,4 +21,73 @@ pub trait ChatProvider {
         call: &ModelCall<'_>,
         route: &GatewayRoute<'_>,
     ) -> Result<ModelOutput, AttemptFailure>;
+}
+
+/// What a call returned: events already decoded (a whole answer), or a byte stream the
+/// provider's decoder turns into events as it is read. Dropping it cancels the stream.
+pub enum ModelOutput {
+    Whole(Option<Vec<ModelEvent>>),
+    Stream {
+        bytes: ByteStream,
+        decoder: StreamDecoder,
+    },
+}
+
+/// One read of a model's output.
+pub enum Read {
+    /// Events were appended (possibly none); more may follow.
+    More,
+    /// The answer ended normally (a `Done` event was appended).
+    End,
+    Failed(AttemptFailure),
+    /// Nothing arrived before the deadline.
+    TimedOut,
+}
+
+impl ModelOutput {
+    pub fn stream(bytes: ByteStream) -> Self {
+        Self::Stream {
+            bytes,
+            decoder: StreamDecoder::new(),
+        }
+    }
+
+    /// Reads the next piece of the answer into `out`, waiting until `deadline_ms` at most.
+    pub async fn read(&mut self, deadline_ms: u64, out: &mut Vec<ModelEvent>) -> Read {
+        match self {
+            Self::Whole(events) => match events.take() {
+                Some(mut e) => {
+                    out.append(&mut e);
+                    Read::End
+                }
+                None => Read::End,
+            },
+            Self::Stream { bytes, decoder } => {
+                let step = match within(deadline_ms, bytes.next()).await {
+                    None => return Read::TimedOut,
+                    Some(Some(Ok(chunk))) => decoder.feed(&chunk, out),
+                    Some(Some(Err(e))) => {
+                        return Read::Failed(AttemptFailure::from_message(&e.to_string()))
+                    }
+                    Some(None) => decoder.finish(out),
+                };
+                match step {
+                    Err(e) => Read::Failed(AttemptFailure::from_decode(&e)),
+                    Ok(()) if decoder.is_done() => Read::End,
+                    Ok(()) => Read::More,
+                }
+            }
+        }
+    }
+}
+
+/// Runs `fut` until `deadline_ms`; `None` when time ran out first.
+pub async fn within<F: Future>(deadline_ms: u64, fut: F) -> Option<F::Output> {
+    let left = deadline_ms.saturating_sub(now_ms());
+    let delay = Delay::from(Duration::from_millis(left));
+    futures::pin_mut!(fut);
+    match select(fut, delay).await {
+        Either::Left((v, _)) => Some(v),
+        Either::Right(_) => None,
+    }
 }

@@ -1,13 +1,13 @@
 //! Routing: method and path to handler, CORS, the trace id, errors to responses, one log line.
 
 use gateway::trace::accept_trace_id;
-use worker::{Context, Env, Method, Request, Response};
+use worker::{Context, Env, Request, Response};
 
 use crate::clock::now_ms;
 use crate::config::{self, Settings};
 use crate::error::ApiError;
 use crate::exchange::Exchange;
-use crate::http;
+use crate::http::{self, ErrorStyle};
 use crate::routes;
 
 /// Serves one request. Never fails: every error becomes a JSON response here.
@@ -18,7 +18,14 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let origin = header("origin");
     let path = req.path();
-    let method = req.method();
+    // The raw method: the runtime binding maps methods it does not know to GET.
+    let method = req.inner().method().to_ascii_uppercase();
+    let signal = req.inner().signal();
+    let style = if path.starts_with("/v1/") {
+        ErrorStyle::OpenAi
+    } else {
+        ErrorStyle::Native
+    };
 
     let mut ex = Exchange {
         trace_id,
@@ -27,7 +34,7 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
         log_in_background: false,
     };
     ex.log.trace_id.clone_from(&ex.trace_id);
-    ex.log.method = method.to_string();
+    ex.log.method.clone_from(&method);
     ex.log.route = path.clone();
 
     let settings = config::settings(&env);
@@ -38,16 +45,15 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
     let result = match &settings {
         Ok(s) => {
             ex.log.tenant_id = s.tenant.tenant_id.to_string();
-            route(
-                req,
-                &env,
-                &ctx,
-                s,
-                &mut ex,
-                origin.as_deref(),
-                granted.is_some(),
-            )
-            .await
+            let cors = Cors {
+                origin: origin.as_deref(),
+                granted: granted.is_some(),
+                requested_headers: header("access-control-request-headers"),
+            };
+            route(req, &method, &env, &ctx, s, &mut ex, &cors).await
+        }
+        Err(e) if path == "/health" && matches!(method.as_str(), "GET" | "HEAD") => {
+            routes::health::unready(e)
         }
         Err(e) => Err(ApiError::Config(e.clone())),
     };
@@ -56,50 +62,75 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
         Err(e) => {
             ex.log.error_code = Some(e.status_and_code().1.to_string());
             ex.log.error_detail = e.log_detail();
-            http::error(&e, &ex.trace_id)
+            http::error(&e, &ex.trace_id, style)
         }
     };
     http::finish(&mut resp, &ex.trace_id, granted.as_deref());
     if !ex.log_in_background {
-        ex.log.status = resp.status_code();
+        ex.log.status = match ex.log.error_code.as_deref() {
+            Some("client_closed") => 499,
+            _ => resp.status_code(),
+        };
         ex.log.latency_ms = now_ms().saturating_sub(started_ms);
+        ex.log.client_disconnected = signal.aborted();
         worker::console_log!("{}", ex.log.to_line());
     }
     resp
 }
 
+/// What CORS needs to know about a request.
+struct Cors<'a> {
+    origin: Option<&'a str>,
+    granted: bool,
+    requested_headers: Option<String>,
+}
+
 async fn route(
     req: Request,
+    method: &str,
     env: &Env,
     ctx: &Context,
     settings: &Settings,
     ex: &mut Exchange,
-    origin: Option<&str>,
-    origin_granted: bool,
+    cors: &Cors<'_>,
 ) -> Result<Response, ApiError> {
     let path = req.path();
-    let method = req.method();
     let not_allowed = |allow: &'static str| ApiError::MethodNotAllowed {
         method: method.to_string(),
         path: path.clone(),
         allow,
     };
-    let preflight = |allow: &'static str| match origin {
-        Some(o) if !origin_granted => Err(ApiError::OriginNotAllowed {
+    let preflight = |allow: &'static str| match cors.origin {
+        Some(o) if !cors.granted => Err(ApiError::OriginNotAllowed {
             origin: o.to_string(),
         }),
-        _ => Ok(http::preflight(allow)?),
+        _ => Ok(http::preflight(allow, cors.requested_headers.as_deref())?),
     };
     match path.as_str() {
         "/health" => match method {
-            Method::Get | Method::Head => routes::health::handle(settings),
-            Method::Options => preflight("GET, HEAD, OPTIONS"),
+            "GET" | "HEAD" => routes::health::handle(env, settings),
+            "OPTIONS" => preflight("GET, HEAD, OPTIONS"),
             _ => Err(not_allowed("GET, HEAD, OPTIONS")),
         },
         "/chat" => match method {
-            Method::Post => routes::chat::handle(req, env, ctx, settings, ex).await,
-            Method::Options => preflight("POST, OPTIONS"),
+            "POST" => routes::chat::handle(req, env, ctx, settings, ex).await,
+            "OPTIONS" => preflight("POST, OPTIONS"),
             _ => Err(not_allowed("POST, OPTIONS")),
+        },
+        "/v1/chat/completions" => match method {
+            "POST" => routes::openai::completions(req, env, ctx, settings, ex).await,
+            "OPTIONS" => preflight("POST, OPTIONS"),
+            _ => Err(not_allowed("POST, OPTIONS")),
+        },
+        "/v1/models" => match method {
+            "GET" => routes::openai::models(settings),
+            "OPTIONS" => preflight("GET, OPTIONS"),
+            _ => Err(not_allowed("GET, OPTIONS")),
+        },
+        p if p.starts_with("/v1/models/") => match method {
+            "GET" => routes::openai::model(settings, &p["/v1/models/".len()..]),
+            "OPTIONS" => preflight("GET, OPTIONS"),
+            _ => Err(not_allowed("GET, OPTIONS")),
         },
         _ => Err(ApiError::NotFound { path: path.clone() }),
     }

@@ -1,4 +1,5 @@
-//! Route handlers: small free functions, one module per route.
+//! Route handlers: small free functions, one module per surface.
 
 pub mod chat;
 pub mod health;
+pub mod openai;

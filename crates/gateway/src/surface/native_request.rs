@@ -1,44 +1,11 @@
-//! The `POST /chat` request: raw JSON checked into a `ChatRequest` the rest of the gateway trusts.
+//! The `POST /chat` body checked into a `Conversation`: camelCase fields, unknown ones refused.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
+use crate::conversation::{Conversation, Message, Options, Role, ToolCall};
 use crate::error::Error;
 use crate::tenant::check_model_id;
-
-/// Who said a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    System,
-    User,
-    Assistant,
-    Tool,
-}
-
-/// One checked message of the conversation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Message {
-    pub role: Role,
-    pub content: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tool_call_id: Option<String>,
-}
-
-/// A checked chat request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChatRequest {
-    pub messages: Vec<Message>,
-    pub session_id: Option<String>,
-    pub stream: bool,
-    pub model_id: Option<String>,
-    pub max_tokens: Option<u32>,
-    pub temperature: Option<f64>,
-    pub tools: Option<Vec<Value>>,
-    pub response_format: Option<Value>,
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -58,9 +25,18 @@ struct RawChatRequest {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RawMessage {
     role: String,
-    content: String,
+    content: Option<String>,
     name: Option<String>,
     tool_call_id: Option<String>,
+    tool_calls: Option<Vec<RawToolCall>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawToolCall {
+    id: String,
+    name: String,
+    arguments: String,
 }
 
 /// Largest `maxTokens` a request may ask for before the tenant's cap applies.
@@ -68,7 +44,7 @@ const MAX_TOKENS_CEILING: i64 = 1_000_000;
 /// Longest accepted `sessionId`.
 const MAX_SESSION_ID_LEN: usize = 128;
 
-fn invalid(field: impl Into<String>, message: impl Into<String>) -> Error {
+pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> Error {
     let field = field.into();
     let message = message.into();
     Error::InvalidRequest {
@@ -77,10 +53,16 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> Error {
     }
 }
 
-impl ChatRequest {
-    /// Parses a request body. Syntax errors become `Error::InvalidJson`; wrong shapes and
-    /// broken rules become `Error::InvalidRequest` naming the field.
-    pub fn from_json(body: &[u8]) -> Result<Self, Error> {
+/// Parses a `/chat` body. Syntax errors become `Error::InvalidJson`; wrong shapes and broken
+/// rules become `Error::InvalidRequest` naming the field.
+pub fn parse(body: &[u8]) -> Result<Conversation, Error> {
+    let raw: RawChatRequest = deserialize_body(body)?;
+    check(raw)
+}
+
+/// Deserializes a JSON object body, with errors that name the field's path.
+pub(crate) fn deserialize_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Error> {
+    {
         if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
             return Err(match serde_json::from_slice::<Value>(body) {
                 Ok(_) => Error::InvalidRequest {
@@ -93,7 +75,7 @@ impl ChatRequest {
             });
         }
         let de = &mut serde_json::Deserializer::from_slice(body);
-        let raw: RawChatRequest = serde_path_to_error::deserialize(de).map_err(|e| {
+        serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
             if inner.is_syntax() || inner.is_eof() {
@@ -114,11 +96,12 @@ impl ChatRequest {
             } else {
                 invalid(path, text)
             }
-        })?;
-        Self::check(raw)
+        })
     }
+}
 
-    fn check(raw: RawChatRequest) -> Result<Self, Error> {
+fn check(raw: RawChatRequest) -> Result<Conversation, Error> {
+    {
         let messages = match (raw.messages, raw.message) {
             (Some(_), Some(_)) => {
                 return Err(invalid(
@@ -136,18 +119,13 @@ impl ChatRequest {
                 if text.trim().is_empty() {
                     return Err(invalid("message", "must not be empty"));
                 }
-                vec![Message {
-                    role: Role::User,
-                    content: text,
-                    name: None,
-                    tool_call_id: None,
-                }]
+                vec![Message::text(Role::User, text)]
             }
             (Some(list), None) => check_messages(list)?,
         };
 
         let session_id = raw.session_id.map(check_session_id).transpose()?;
-        let model_id = match raw.model_id {
+        let model_id = match raw.model_id.filter(|m| !m.is_empty()) {
             Some(m) => Some(
                 check_model_id(&m)
                     .map(|()| m)
@@ -185,25 +163,20 @@ impl ChatRequest {
             }
         }
 
-        Ok(Self {
+        Ok(Conversation {
             messages,
-            session_id,
+            options: Options {
+                max_tokens,
+                temperature,
+                tools: raw.tools,
+                response_format: raw.response_format,
+                ..Options::default()
+            },
             stream: raw.stream.unwrap_or(false),
-            model_id,
-            max_tokens,
-            temperature,
-            tools: raw.tools,
-            response_format: raw.response_format,
-        })
-    }
-}
-
-impl ChatRequest {
-    /// The most output tokens this request may use: its `maxTokens`, capped by (and
-    /// defaulting to) the tenant's `maxOutputTokens`.
-    pub fn output_cap(&self, tenant_max_output_tokens: u32) -> u32 {
-        self.max_tokens.map_or(tenant_max_output_tokens, |m| {
-            m.min(tenant_max_output_tokens)
+            model: model_id,
+            session_id,
+            user: None,
+            include_usage: false,
         })
     }
 }
@@ -226,7 +199,28 @@ fn check_messages(list: Vec<RawMessage>) -> Result<Vec<Message>, Error> {
                 ))
             }
         };
-        if matches!(role, Role::System | Role::User) && m.content.trim().is_empty() {
+        let tool_calls: Vec<ToolCall> = m
+            .tool_calls
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| ToolCall {
+                id: c.id,
+                name: c.name,
+                arguments: c.arguments,
+            })
+            .collect();
+        if !tool_calls.is_empty() && role != Role::Assistant {
+            return Err(invalid(
+                format!("messages[{i}].toolCalls"),
+                "only `assistant` messages make tool calls",
+            ));
+        }
+        let content = match m.content {
+            Some(c) => c,
+            None if !tool_calls.is_empty() => String::new(),
+            None => return Err(invalid(format!("messages[{i}].content"), "is required")),
+        };
+        if matches!(role, Role::System | Role::User) && content.trim().is_empty() {
             return Err(invalid(
                 format!("messages[{i}].content"),
                 "must not be empty",
@@ -234,9 +228,10 @@ fn check_messages(list: Vec<RawMessage>) -> Result<Vec<Message>, Error> {
         }
         out.push(Message {
             role,
-            content: m.content,
+            content,
             name: m.name,
             tool_call_id: m.tool_call_id,
+            tool_calls,
         });
     }
     if !out.iter().any(|m| m.role == Role::User) {
@@ -248,7 +243,7 @@ fn check_messages(list: Vec<RawMessage>) -> Result<Vec<Message>, Error> {
     Ok(out)
 }
 
-fn check_session_id(id: String) -> Result<String, Error> {
+pub(crate) fn check_session_id(id: String) -> Result<String, Error> {
     let ok = !id.is_empty()
         && id.len() <= MAX_SESSION_ID_LEN
         && id
@@ -271,7 +266,7 @@ mod tests {
     use super::*;
 
     fn check_err(body: &str, expected: &str) {
-        match ChatRequest::from_json(body.as_bytes()) {
+        match parse(body.as_bytes()) {
             Err(e) => assert_eq!(e.to_string(), expected, "body {body}"),
             Ok(r) => panic!("expected error for {body}, got {r:?}"),
         }
@@ -279,33 +274,24 @@ mod tests {
 
     #[test]
     fn single_message_becomes_a_user_turn() {
-        let r =
-            ChatRequest::from_json(br#"{"message":"hi","stream":true,"sessionId":"s-1"}"#).unwrap();
-        assert_eq!(
-            r.messages,
-            vec![Message {
-                role: Role::User,
-                content: "hi".into(),
-                name: None,
-                tool_call_id: None
-            }]
-        );
+        let r = parse(br#"{"message":"hi","stream":true,"sessionId":"s-1"}"#).unwrap();
+        assert_eq!(r.messages, vec![Message::text(Role::User, "hi")]);
         assert!(r.stream);
         assert_eq!(r.session_id.as_deref(), Some("s-1"));
     }
 
     #[test]
     fn full_request_is_kept() {
-        let r = ChatRequest::from_json(
+        let r = parse(
             br#"{"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"hi"}],
                 "modelId":"fast","maxTokens":50,"temperature":0.2,"tools":[{"type":"function"}],
                 "responseFormat":{"type":"json_object"}}"#,
         )
         .unwrap();
         assert_eq!(r.messages.len(), 2);
-        assert_eq!(r.model_id.as_deref(), Some("fast"));
-        assert_eq!(r.max_tokens, Some(50));
-        assert_eq!(r.temperature, Some(0.2));
+        assert_eq!(r.model.as_deref(), Some("fast"));
+        assert_eq!(r.options.max_tokens, Some(50));
+        assert_eq!(r.options.temperature, Some(0.2));
         assert!(!r.stream);
     }
 
@@ -361,10 +347,6 @@ mod tests {
             "sessionId: must be 1-128 characters of letters, digits, `-`, `_`, `.`, `:`",
         );
         check_err(
-            r#"{"message":"a","modelId":""}"#,
-            "modelId: must not be empty",
-        );
-        check_err(
             r#"{"message":"a","tools":[1]}"#,
             "tools[0]: must be an object",
         );
@@ -375,14 +357,30 @@ mod tests {
     }
 
     #[test]
+    fn tool_calls_go_back_into_the_history_and_empty_model_is_unset() {
+        let r = parse(
+            br#"{"modelId":"","messages":[{"role":"user","content":"weather?"},
+                {"role":"assistant","toolCalls":[{"id":"c1","name":"get_weather","arguments":"{}"}]},
+                {"role":"tool","toolCallId":"c1","content":"sunny"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(r.model, None);
+        assert_eq!(r.messages[1].tool_calls[0].name, "get_weather");
+        assert_eq!(r.messages[1].content, "");
+        assert_eq!(r.messages[2].tool_call_id.as_deref(), Some("c1"));
+        check_err(
+            r#"{"messages":[{"role":"user","content":"x","toolCalls":[{"id":"c","name":"f","arguments":"{}"}]}]}"#,
+            "messages[0].toolCalls: only `assistant` messages make tool calls",
+        );
+        check_err(
+            r#"{"messages":[{"role":"user"}]}"#,
+            "messages[0].content: is required",
+        );
+    }
+
+    #[test]
     fn syntax_errors_are_invalid_json_not_invalid_request() {
-        assert!(matches!(
-            ChatRequest::from_json(b"not json"),
-            Err(Error::InvalidJson { .. })
-        ));
-        assert!(matches!(
-            ChatRequest::from_json(b"{}"),
-            Err(Error::InvalidRequest { .. })
-        ));
+        assert!(matches!(parse(b"not json"), Err(Error::InvalidJson { .. })));
+        assert!(matches!(parse(b"{}"), Err(Error::InvalidRequest { .. })));
     }
 }

@@ -1,0 +1,278 @@
+//! `AnswerFold`: the one fold over a model's events. It assembles text and tool calls,
+//! refines usage, and enforces the output cap: output past the cap is cut off, so a stream
+//! never bills more than its reservation (docs/budgets.md).
+
+use crate::conversation::ToolCall;
+use crate::events::{FinishReason, ModelEvent, ToolCallDelta};
+use crate::usage::{OutputEstimate, TokenReport, Usage};
+
+/// A finished answer, for surfaces that answer with one JSON body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub text: String,
+    pub tool_calls: Vec<ToolCall>,
+    pub finish: FinishReason,
+    pub usage: TokenReport,
+}
+
+/// The fold. `cap` is the most output tokens (estimated as they arrive) the answer may have;
+/// `None` for whole answers, which arrive complete and are billed as reported.
+#[derive(Debug, Clone)]
+pub struct AnswerFold {
+    prompt_estimate: u64,
+    cap: Option<u64>,
+    text: String,
+    calls: Vec<ToolCall>,
+    usage: Option<Usage>,
+    finish: Option<FinishReason>,
+    estimate: OutputEstimate,
+    capped: bool,
+    output_seen: bool,
+}
+
+impl AnswerFold {
+    pub fn new(prompt_estimate: u64, cap: Option<u64>) -> Self {
+        Self {
+            prompt_estimate,
+            cap,
+            text: String::new(),
+            calls: Vec::new(),
+            usage: None,
+            finish: None,
+            estimate: OutputEstimate::default(),
+            capped: false,
+            output_seen: false,
+        }
+    }
+
+    /// Counts `s` against the cap; returns how much of it may pass.
+    fn count<'s>(&mut self, s: &'s str) -> &'s str {
+        if self.capped {
+            return "";
+        }
+        match self.estimate.add_capped(s, self.cap.unwrap_or(u64::MAX)) {
+            None => s,
+            Some(cut) => {
+                self.capped = true;
+                &s[..cut]
+            }
+        }
+    }
+
+    /// Folds one event in and returns what the client may see of it: the event itself, text
+    /// cut at the cap, or `None` (reasoning, usage, finish and anything after the cap).
+    pub fn apply(&mut self, event: ModelEvent) -> Option<ModelEvent> {
+        if self.capped {
+            return None;
+        }
+        self.output_seen |= event.is_output();
+        match event {
+            ModelEvent::Text(t) => {
+                let keep = self.count(&t).len();
+                let t = if keep == t.len() {
+                    t
+                } else {
+                    t[..keep].to_owned()
+                };
+                self.text.push_str(&t);
+                (!t.is_empty()).then_some(ModelEvent::Text(t))
+            }
+            ModelEvent::Reasoning(t) => {
+                self.count(&t);
+                None
+            }
+            ModelEvent::ToolCall(d) => {
+                let name = d.name.map(|n| self.count(&n).to_owned());
+                let arguments = self.count(&d.arguments).to_owned();
+                let d = ToolCallDelta {
+                    name,
+                    arguments,
+                    ..d
+                };
+                self.assemble(&d);
+                Some(ModelEvent::ToolCall(d))
+            }
+            ModelEvent::Usage(u) => {
+                self.usage = Some(self.usage.unwrap_or_default().refine(u));
+                None
+            }
+            ModelEvent::Finish(f) => {
+                self.finish = Some(f);
+                None
+            }
+            ModelEvent::Done => Some(ModelEvent::Done),
+        }
+    }
+
+    fn assemble(&mut self, d: &ToolCallDelta) {
+        let i = d.index as usize;
+        if self.calls.len() <= i {
+            self.calls.resize_with(i + 1, || ToolCall {
+                id: String::new(),
+                name: String::new(),
+                arguments: String::new(),
+            });
+        }
+        let call = &mut self.calls[i];
+        if let Some(id) = &d.id {
+            call.id.clone_from(id);
+        }
+        if let Some(name) = &d.name {
+            call.name.push_str(name);
+        }
+        call.arguments.push_str(&d.arguments);
+    }
+
+    /// Whether the cap cut the answer off: the stream must end now, with `Length`.
+    pub fn capped(&self) -> bool {
+        self.capped
+    }
+
+    /// Whether anything the client sees (text, a tool call, the end) has arrived.
+    pub fn has_output(&self) -> bool {
+        self.output_seen
+    }
+
+    /// Why the answer ended: the cap, the model's reason, or tool calls / stop.
+    pub fn finish_reason(&self) -> FinishReason {
+        if self.capped {
+            return FinishReason::Length;
+        }
+        self.finish.unwrap_or(if self.calls.is_empty() {
+            FinishReason::Stop
+        } else {
+            FinishReason::ToolCalls
+        })
+    }
+
+    /// The tokens to bill: the model's report, estimates for what it did not report. A capped
+    /// answer bills the estimate of what was kept (the model's own count, if any, covered
+    /// output that was never relayed).
+    pub fn report(&self) -> TokenReport {
+        let completion = self.estimate.tokens();
+        if self.capped {
+            let prompt = self.usage.and_then(|u| u.prompt_tokens);
+            return TokenReport {
+                prompt: prompt.unwrap_or(self.prompt_estimate),
+                completion,
+                total: prompt.unwrap_or(self.prompt_estimate) + completion,
+                estimated: true,
+            };
+        }
+        TokenReport::from_usage(self.usage, self.prompt_estimate, completion)
+    }
+
+    /// The whole answer (tool calls in index order; calls without an id get `call_<index>`).
+    pub fn into_answer(self) -> Answer {
+        let finish = self.finish_reason();
+        let usage = self.report();
+        let tool_calls = self
+            .calls
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut c)| {
+                if c.id.is_empty() {
+                    c.id = format!("call_{i}");
+                }
+                c
+            })
+            .collect();
+        Answer {
+            text: self.text,
+            tool_calls,
+            finish,
+            usage,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(s: &str) -> ModelEvent {
+        ModelEvent::Text(s.into())
+    }
+
+    #[test]
+    fn text_past_the_cap_is_cut_and_the_answer_ends_with_length() {
+        let mut f = AnswerFold::new(10, Some(2));
+        assert_eq!(f.apply(text("abcd")), Some(text("abcd")));
+        assert_eq!(f.apply(text("efghij")), Some(text("efgh")));
+        assert!(f.capped());
+        assert_eq!(f.apply(text("more")), None);
+        assert_eq!(f.apply(ModelEvent::Done), None);
+        assert_eq!(f.finish_reason(), FinishReason::Length);
+        let r = f.report();
+        assert_eq!(
+            (r.prompt, r.completion, r.total, r.estimated),
+            (10, 2, 12, true)
+        );
+        assert_eq!(f.into_answer().text, "abcdefgh");
+    }
+
+    #[test]
+    fn reported_usage_wins_when_not_capped() {
+        let mut f = AnswerFold::new(10, Some(100));
+        f.apply(text("hello"));
+        f.apply(ModelEvent::Usage(Usage {
+            prompt_tokens: Some(7),
+            completion_tokens: Some(1),
+            total_tokens: Some(8),
+        }));
+        assert_eq!(f.apply(ModelEvent::Done), Some(ModelEvent::Done));
+        let r = f.report();
+        assert_eq!(
+            (r.prompt, r.completion, r.total, r.estimated),
+            (7, 1, 8, false)
+        );
+        assert_eq!(f.finish_reason(), FinishReason::Stop);
+    }
+
+    #[test]
+    fn tool_call_deltas_assemble_in_index_order() {
+        let mut f = AnswerFold::new(0, None);
+        let d = |index, id: Option<&str>, name: Option<&str>, args: &str| {
+            ModelEvent::ToolCall(ToolCallDelta {
+                index,
+                id: id.map(Into::into),
+                name: name.map(Into::into),
+                arguments: args.into(),
+            })
+        };
+        assert!(!f.has_output());
+        f.apply(ModelEvent::Reasoning("hmm".into()));
+        assert!(!f.has_output(), "reasoning is not output");
+        f.apply(d(1, None, Some("g"), "{}"));
+        f.apply(d(0, Some("c0"), Some("f"), "{\"x\""));
+        f.apply(d(0, None, None, ":1}"));
+        assert!(f.has_output());
+        let a = f.into_answer();
+        assert_eq!(a.finish, FinishReason::ToolCalls);
+        assert_eq!(
+            a.tool_calls,
+            vec![
+                ToolCall {
+                    id: "c0".into(),
+                    name: "f".into(),
+                    arguments: "{\"x\":1}".into()
+                },
+                ToolCall {
+                    id: "call_1".into(),
+                    name: "g".into(),
+                    arguments: "{}".into()
+                },
+            ]
+        );
+        // Reasoning is billed as output.
+        assert_eq!(a.usage.completion, 1 + 2 + 1);
+    }
+
+    #[test]
+    fn reasoning_counts_against_the_cap() {
+        let mut f = AnswerFold::new(0, Some(1));
+        assert_eq!(f.apply(ModelEvent::Reasoning("thinking hard".into())), None);
+        assert!(f.capped());
+        assert_eq!(f.report().completion, 1);
+    }
+}

@@ -1,0 +1,66 @@
+//! Surfaces: each parses its request body into a `Conversation` and encodes answers, streams
+//! and their end in its own wire format. Adding a surface is one module implementing `Encoder`.
+
+pub mod native;
+pub mod native_request;
+pub mod openai;
+pub mod openai_request;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::answer::Answer;
+use crate::events::{FinishReason, ModelEvent};
+use crate::usage::TokenReport;
+
+/// Facts about an answer that every surface reports.
+#[derive(Debug, Clone, Copy)]
+pub struct AnswerMeta<'a> {
+    /// The model that answered.
+    pub model: &'a str,
+    pub fallback: bool,
+    pub trace_id: &'a str,
+    pub session_id: Option<&'a str>,
+    /// When the request arrived, in Unix seconds.
+    pub created_s: u64,
+    pub latency_ms: u64,
+    pub ttft_ms: Option<u64>,
+}
+
+/// How a relayed stream ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamEnd {
+    /// The model finished (or the output cap cut it off: `Length`).
+    Finished {
+        finish: FinishReason,
+        usage: TokenReport,
+    },
+    /// The committed model failed mid-stream; `code` is `ai_error` or `ai_timeout`.
+    Failed {
+        code: &'static str,
+        usage: TokenReport,
+    },
+}
+
+/// The message a client reads when a stream fails: never the model's or provider's words.
+pub const MID_STREAM_FAILURE: &str =
+    "the model failed mid-stream; the answer is incomplete (the log has details under this trace id)";
+
+/// One surface's encoding of answers.
+pub trait Encoder {
+    /// The JSON body of a whole answer.
+    fn answer(&self, answer: &Answer, meta: &AnswerMeta<'_>) -> Value;
+    /// Bytes that open a stream, before any event.
+    fn stream_start(&mut self, meta: &AnswerMeta<'_>, out: &mut Vec<u8>);
+    /// One relayed event (text or a tool-call delta).
+    fn stream_event(&mut self, event: &ModelEvent, out: &mut Vec<u8>);
+    /// The stream's last bytes.
+    fn stream_end(&mut self, end: &StreamEnd, meta: &AnswerMeta<'_>, out: &mut Vec<u8>);
+}
+
+/// Appends `value` as JSON (serialization of these plain structs cannot fail).
+pub(crate) fn write_json(out: &mut Vec<u8>, value: &impl Serialize) {
+    if serde_json::to_writer(&mut *out, value).is_err() {
+        out.extend_from_slice(b"null");
+    }
+}

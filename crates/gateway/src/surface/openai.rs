@@ -1,0 +1,209 @@
+//! The OpenAI encoding: `chat.completion` answers and `chat.completion.chunk` streams.
+//!
+//! A stream is `data: <chunk>` lines: a first delta with the role, content and tool-call
+//! deltas, a final chunk with `finish_reason`, a usage chunk with `choices: []` when asked
+//! for, then `data: [DONE]`. A failure after the first chunk ends with
+//! `data: {"error": {...}}` and no `[DONE]`, so SDKs raise instead of returning a truncated
+//! answer as a success.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::{write_json, AnswerMeta, Encoder, StreamEnd, MID_STREAM_FAILURE};
+use crate::answer::Answer;
+use crate::events::ModelEvent;
+use crate::usage::TokenReport;
+
+/// The OpenAI encoder; `include_usage` is the request's `stream_options.include_usage`.
+#[derive(Debug, Default)]
+pub struct OpenAiEncoder {
+    include_usage: bool,
+    id: String,
+    model: String,
+    created: u64,
+}
+
+impl OpenAiEncoder {
+    pub fn new(include_usage: bool) -> Self {
+        Self {
+            include_usage,
+            ..Self::default()
+        }
+    }
+}
+
+/// The completion id: stable per request, derived from its trace id.
+pub fn completion_id(trace_id: &str) -> String {
+    format!("chatcmpl-{trace_id}")
+}
+
+/// OpenAI's `usage` object.
+pub fn usage_json(u: &TokenReport) -> Value {
+    json!({ "prompt_tokens": u.prompt, "completion_tokens": u.completion, "total_tokens": u.total })
+}
+
+#[derive(Serialize)]
+struct Chunk<'a, D: Serialize> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    choices: [Choice<D>; 1],
+}
+
+#[derive(Serialize)]
+struct Choice<D: Serialize> {
+    index: u32,
+    delta: D,
+    finish_reason: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct ContentDelta<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<&'static str>,
+    content: &'a str,
+}
+
+#[derive(Serialize)]
+struct ToolDelta<'a> {
+    tool_calls: [WireToolDelta<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct WireToolDelta<'a> {
+    index: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    function: WireFunction<'a>,
+}
+
+#[derive(Serialize)]
+struct WireFunction<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    arguments: &'a str,
+}
+
+impl OpenAiEncoder {
+    fn chunk<D: Serialize>(&self, delta: D, finish: Option<&'static str>, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"data: ");
+        write_json(
+            out,
+            &Chunk {
+                id: &self.id,
+                object: "chat.completion.chunk",
+                created: self.created,
+                model: &self.model,
+                choices: [Choice {
+                    index: 0,
+                    delta,
+                    finish_reason: finish,
+                }],
+            },
+        );
+        out.extend_from_slice(b"\n\n");
+    }
+}
+
+impl Encoder for OpenAiEncoder {
+    fn answer(&self, a: &Answer, meta: &AnswerMeta<'_>) -> Value {
+        let mut message = json!({
+            "role": "assistant",
+            "content": if a.text.is_empty() && !a.tool_calls.is_empty() { Value::Null } else { Value::from(a.text.as_str()) },
+        });
+        if !a.tool_calls.is_empty() {
+            let calls: Vec<Value> = a
+                .tool_calls
+                .iter()
+                .map(|c| json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}))
+                .collect();
+            message["tool_calls"] = Value::Array(calls);
+        }
+        json!({
+            "id": completion_id(meta.trace_id),
+            "object": "chat.completion",
+            "created": meta.created_s,
+            "model": meta.model,
+            "choices": [{ "index": 0, "message": message, "finish_reason": a.finish.as_str() }],
+            "usage": usage_json(&a.usage),
+        })
+    }
+
+    fn stream_start(&mut self, meta: &AnswerMeta<'_>, out: &mut Vec<u8>) {
+        self.id = completion_id(meta.trace_id);
+        self.model = meta.model.to_string();
+        self.created = meta.created_s;
+        self.chunk(
+            ContentDelta {
+                role: Some("assistant"),
+                content: "",
+            },
+            None,
+            out,
+        );
+    }
+
+    fn stream_event(&mut self, event: &ModelEvent, out: &mut Vec<u8>) {
+        match event {
+            ModelEvent::Text(t) => self.chunk(
+                ContentDelta {
+                    role: None,
+                    content: t,
+                },
+                None,
+                out,
+            ),
+            ModelEvent::ToolCall(d) => self.chunk(
+                ToolDelta {
+                    tool_calls: [WireToolDelta {
+                        index: d.index,
+                        id: d.id.as_deref(),
+                        kind: d.id.as_ref().map(|_| "function"),
+                        function: WireFunction {
+                            name: d.name.as_deref(),
+                            arguments: &d.arguments,
+                        },
+                    }],
+                },
+                None,
+                out,
+            ),
+            _ => {}
+        }
+    }
+
+    fn stream_end(&mut self, end: &StreamEnd, _meta: &AnswerMeta<'_>, out: &mut Vec<u8>) {
+        match *end {
+            StreamEnd::Finished { finish, usage } => {
+                self.chunk(json!({}), Some(finish.as_str()), out);
+                if self.include_usage {
+                    out.extend_from_slice(b"data: ");
+                    write_json(
+                        out,
+                        &json!({
+                            "id": self.id, "object": "chat.completion.chunk", "created": self.created,
+                            "model": self.model, "choices": [], "usage": usage_json(&usage),
+                        }),
+                    );
+                    out.extend_from_slice(b"\n\n");
+                }
+                out.extend_from_slice(b"data: [DONE]\n\n");
+            }
+            StreamEnd::Failed { code, .. } => {
+                out.extend_from_slice(b"data: ");
+                write_json(
+                    out,
+                    &json!({"error": {"message": MID_STREAM_FAILURE, "type": "api_error", "param": null, "code": code}}),
+                );
+                out.extend_from_slice(b"\n\n");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "openai_tests.rs"]
+mod tests;

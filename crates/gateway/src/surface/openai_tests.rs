@@ -1,0 +1,160 @@
+//! Tests of the OpenAI encoder: chunk sequences and whole answers, from literal JSON.
+
+use serde_json::json;
+
+use super::*;
+use crate::conversation::ToolCall;
+use crate::events::{FinishReason, ToolCallDelta};
+
+const META: AnswerMeta<'static> = AnswerMeta {
+    model: "m",
+    fallback: false,
+    trace_id: "t1",
+    session_id: None,
+    created_s: 1700000000,
+    latency_ms: 5,
+    ttft_ms: Some(2),
+};
+const USAGE: TokenReport = TokenReport {
+    prompt: 3,
+    completion: 2,
+    total: 5,
+    estimated: false,
+};
+
+/// The `data:` payloads of a stream, parsed (`[DONE]` kept as a string).
+fn payloads(include_usage: bool, events: &[ModelEvent], end: StreamEnd) -> Vec<Value> {
+    let mut e = OpenAiEncoder::new(include_usage);
+    let mut out = Vec::new();
+    e.stream_start(&META, &mut out);
+    for ev in events {
+        e.stream_event(ev, &mut out);
+    }
+    e.stream_end(&end, &META, &mut out);
+    String::from_utf8(out)
+        .unwrap()
+        .split("\n\n")
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let data = s
+                .strip_prefix("data: ")
+                .expect("every event is a data line");
+            serde_json::from_str(data).unwrap_or_else(|_| Value::from(data))
+        })
+        .collect()
+}
+
+#[test]
+fn a_text_stream_with_usage() {
+    let p = payloads(
+        true,
+        &[
+            ModelEvent::Text("Hel".into()),
+            ModelEvent::Text("lo".into()),
+        ],
+        StreamEnd::Finished {
+            finish: FinishReason::Stop,
+            usage: USAGE,
+        },
+    );
+    let chunk = |delta: Value, finish: Value| json!({"id":"chatcmpl-t1","object":"chat.completion.chunk","created":1700000000,"model":"m","choices":[{"index":0,"delta":delta,"finish_reason":finish}]});
+    assert_eq!(
+        p,
+        vec![
+            chunk(json!({"role":"assistant","content":""}), Value::Null),
+            chunk(json!({"content":"Hel"}), Value::Null),
+            chunk(json!({"content":"lo"}), Value::Null),
+            chunk(json!({}), json!("stop")),
+            json!({"id":"chatcmpl-t1","object":"chat.completion.chunk","created":1700000000,"model":"m","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}),
+            json!("[DONE]"),
+        ]
+    );
+    // Without include_usage there is no usage chunk.
+    let p = payloads(
+        false,
+        &[],
+        StreamEnd::Finished {
+            finish: FinishReason::Length,
+            usage: USAGE,
+        },
+    );
+    assert_eq!(p.len(), 3);
+    assert_eq!(p[1]["choices"][0]["finish_reason"], "length");
+}
+
+#[test]
+fn tool_call_deltas_keep_index_id_and_pieces() {
+    let d = |id: Option<&str>, name: Option<&str>, args: &str| {
+        ModelEvent::ToolCall(ToolCallDelta {
+            index: 1,
+            id: id.map(Into::into),
+            name: name.map(Into::into),
+            arguments: args.into(),
+        })
+    };
+    let p = payloads(
+        false,
+        &[d(Some("c1"), Some("f"), ""), d(None, None, "{}")],
+        StreamEnd::Finished {
+            finish: FinishReason::ToolCalls,
+            usage: USAGE,
+        },
+    );
+    assert_eq!(
+        p[1]["choices"][0]["delta"],
+        json!({"tool_calls":[{"index":1,"id":"c1","type":"function","function":{"name":"f","arguments":""}}]})
+    );
+    assert_eq!(
+        p[2]["choices"][0]["delta"],
+        json!({"tool_calls":[{"index":1,"function":{"arguments":"{}"}}]})
+    );
+    assert_eq!(p[3]["choices"][0]["finish_reason"], "tool_calls");
+}
+
+#[test]
+fn a_failure_ends_with_an_error_and_no_done() {
+    let p = payloads(
+        true,
+        &[ModelEvent::Text("secret".into())],
+        StreamEnd::Failed {
+            code: "ai_timeout",
+            usage: USAGE,
+        },
+    );
+    let last = p.last().unwrap();
+    assert_eq!(last["error"]["code"], "ai_timeout");
+    assert_eq!(last["error"]["type"], "api_error");
+    assert!(!last.to_string().contains("secret"));
+    assert!(!p.contains(&json!("[DONE]")));
+}
+
+#[test]
+fn a_whole_answer() {
+    let a = Answer {
+        text: String::new(),
+        tool_calls: vec![ToolCall {
+            id: "c".into(),
+            name: "f".into(),
+            arguments: "{}".into(),
+        }],
+        finish: FinishReason::ToolCalls,
+        usage: USAGE,
+    };
+    assert_eq!(
+        OpenAiEncoder::new(false).answer(&a, &META),
+        json!({"id":"chatcmpl-t1","object":"chat.completion","created":1700000000,"model":"m",
+               "choices":[{"index":0,"message":{"role":"assistant","content":null,
+                 "tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}],
+               "usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}})
+    );
+    let a = Answer {
+        text: "hi".into(),
+        tool_calls: vec![],
+        finish: FinishReason::Stop,
+        usage: USAGE,
+    };
+    assert_eq!(
+        OpenAiEncoder::new(false).answer(&a, &META)["choices"][0]["message"],
+        json!({"role":"assistant","content":"hi"})
+    );
+}

@@ -1,0 +1,3 @@
+//! Wire decoders, one module per provider format: bytes or JSON in, `ModelEvent`s out.
+
+pub mod workers_ai;

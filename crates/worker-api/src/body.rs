@@ -1,0 +1,45 @@
+//! Reading a JSON request body: content type, size limit, and telling a client abort from a fault.
+
+use worker::Request;
+
+use crate::error::ApiError;
+
+/// Reads the body after checking its content type and size against the tenant's limit. A
+/// body the client stopped sending is `ClientClosed` (logged as 499), not a server error.
+pub async fn read_json_body(req: &mut Request, limit: u32) -> Result<Vec<u8>, ApiError> {
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if media != "application/json" {
+        return Err(ApiError::UnsupportedMediaType { got: content_type });
+    }
+    let declared = req
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(size) = declared.filter(|s| *s > u64::from(limit)) {
+        return Err(ApiError::PayloadTooLarge { size, limit });
+    }
+    let body = req
+        .bytes()
+        .await
+        .map_err(|e| ApiError::ClientClosed(e.to_string()))?;
+    if body.len() as u64 > u64::from(limit) {
+        return Err(ApiError::PayloadTooLarge {
+            size: body.len() as u64,
+            limit,
+        });
+    }
+    Ok(body)
+}

@@ -1,0 +1,201 @@
+//! The chat engine: one conversation through model resolution, the budget, the attempt state
+//! machine and a provider, answered through a surface's encoder. Every surface uses it.
+
+use gateway::answer::AnswerFold;
+use gateway::attempt::{AttemptFailure, AttemptPlan, Decision, Input};
+use gateway::call::{GatewayRoute, ModelCall};
+use gateway::conversation::Conversation;
+use gateway::events::ModelEvent;
+use gateway::model::resolve_model;
+use gateway::surface::{AnswerMeta, Encoder};
+use gateway::usage::TokenReport;
+use worker::{Context, Env, Response};
+
+use crate::ai::{WorkersAi, AI_BINDING};
+use crate::clock::now_ms;
+use crate::config::Settings;
+use crate::error::ApiError;
+use crate::exchange::Exchange;
+use crate::http;
+use crate::provider::{within, ChatProvider, ModelOutput, Read};
+use crate::relay::{self, Relay};
+use crate::reservation::{self, set_remaining};
+
+/// What an attempt that reached its first output (or its end) hands on.
+pub struct Started {
+    pub output: ModelOutput,
+    pub fold: AnswerFold,
+    /// Events for the client, read but not yet sent.
+    pub pending: Vec<ModelEvent>,
+    /// Whether the answer already ended (whole answers, short streams, the output cap).
+    pub ended: bool,
+}
+
+/// Answers `conv` for `route` (`/chat`, `/v1/chat/completions`) with `encoder`'s format.
+pub async fn answer<E: Encoder + 'static>(
+    env: &Env,
+    ctx: &Context,
+    settings: &Settings,
+    ex: &mut Exchange,
+    conv: Conversation,
+    encoder: E,
+    route: &'static str,
+) -> Result<Response, ApiError> {
+    let tenant = &settings.tenant;
+    ex.log.session_id.clone_from(&conv.session_id);
+    ex.log.stream = conv.stream;
+    let plan = resolve_model(conv.model.as_deref(), settings.env_model.as_deref(), tenant)?;
+    let ai =
+        WorkersAi::from_env(env, AI_BINDING).map_err(|e| ApiError::AiMissing(e.to_string()))?;
+    let prompt_estimate = conv.prompt_estimate();
+    let cap = u64::from(conv.output_cap(tenant.max_output_tokens));
+    let amount = budget::reservation_amount(prompt_estimate, cap);
+    let held = reservation::reserve(env, settings, amount).await?;
+    let timeout_ms = u64::from(tenant.attempt_timeout_ms);
+
+    let mut attempts = AttemptPlan::new(plan.chain);
+    // Tokens of attempts that failed after the model started answering: billed too.
+    let mut billed = TokenReport::default();
+    let mut decision = attempts.start();
+    let failure = loop {
+        let model = match decision {
+            Decision::Call(m) => m,
+            Decision::GiveUp(f) => break f,
+            Decision::Commit { .. } | Decision::EndStream { .. } => {
+                return Err(ApiError::Internal("attempt plan out of order".into()))
+            }
+        };
+        let call = ModelCall::new(&model, &conv, tenant.max_output_tokens);
+        let gateway = GatewayRoute {
+            gateway_id: &tenant.ai_gateway_id,
+            tenant_id: tenant.tenant_id.as_str(),
+            trace_id: &ex.trace_id,
+            session_id: conv.session_id.as_deref(),
+            user: conv.user.as_deref(),
+            route,
+        };
+        let deadline = now_ms() + timeout_ms;
+        // Streams are cut at the output cap as they arrive; whole answers are billed as reported.
+        let fold = AnswerFold::new(prompt_estimate, conv.stream.then_some(cap));
+        let outcome = match within(deadline, ai.run(&call, &gateway)).await {
+            None => Err((AttemptFailure::timeout(timeout_ms), None)),
+            Some(Err(f)) => Err((f, None)),
+            Some(Ok(output)) => first_output(output, fold, deadline, timeout_ms, conv.stream).await,
+        };
+        let started = match outcome {
+            Ok(started) => started,
+            Err((f, fold)) => {
+                if let Some(fold) = fold {
+                    billed = billed.plus(fold.report());
+                }
+                decision = attempts.on(Input::Failed(f));
+                continue;
+            }
+        };
+        let Decision::Commit { model, fallback } = attempts.on(Input::FirstOutput) else {
+            return Err(ApiError::Internal("attempt plan did not commit".into()));
+        };
+        ex.log.model = Some(model.clone());
+        ex.log.fallback = fallback;
+        ex.log.failed_attempts = attempts.attempts().clone();
+        if conv.stream {
+            let relay = Relay {
+                held,
+                model,
+                fallback,
+                session_id: conv.session_id.clone(),
+                billed,
+                idle_timeout_ms: timeout_ms,
+                attempts,
+            };
+            return relay::start(ctx, ex, encoder, relay, started);
+        }
+        let mut answer = started.fold.into_answer();
+        answer.usage = answer.usage.plus(billed);
+        ex.log.tokens = Some(answer.usage);
+        ex.log.finish = Some(answer.finish.as_str());
+        let remaining = reservation::settle(held, answer.usage.total, &mut ex.log, Some(ctx)).await;
+        let meta = AnswerMeta {
+            model: &model,
+            fallback,
+            trace_id: &ex.trace_id,
+            session_id: conv.session_id.as_deref(),
+            created_s: ex.started_ms / 1000,
+            latency_ms: now_ms().saturating_sub(ex.started_ms),
+            ttft_ms: None,
+        };
+        let mut resp = http::json(200, &encoder.answer(&answer, &meta))?;
+        answer_headers(&mut resp, &meta, Some(&answer.usage))?;
+        set_remaining(&mut resp, remaining)?;
+        return Ok(resp);
+    };
+    ex.log.model = None;
+    ex.log.failed_attempts = failure.attempts.clone();
+    if billed.total > 0 {
+        ex.log.tokens = Some(billed);
+    }
+    reservation::settle(held, billed.total, &mut ex.log, Some(ctx)).await;
+    Err(ApiError::AllModelsFailed { failure })
+}
+
+/// The gateway's facts about an answer, as `x-` headers (token counts when known).
+pub fn answer_headers(
+    resp: &mut Response,
+    meta: &AnswerMeta<'_>,
+    usage: Option<&TokenReport>,
+) -> worker::Result<()> {
+    let h = resp.headers_mut();
+    h.set("x-model-id", meta.model)?;
+    h.set("x-fallback", if meta.fallback { "true" } else { "false" })?;
+    if let Some(u) = usage {
+        h.set("x-tokens-prompt", &u.prompt.to_string())?;
+        h.set("x-tokens-completion", &u.completion.to_string())?;
+        h.set("x-tokens-used", &u.total.to_string())?;
+        h.set(
+            "x-tokens-estimated",
+            if u.estimated { "true" } else { "false" },
+        )?;
+        h.set("x-latency-ms", &meta.latency_ms.to_string())?;
+    }
+    Ok(())
+}
+
+type AttemptError = (AttemptFailure, Option<AnswerFold>);
+
+/// Reads an attempt's output until its first client-visible output (streams) or its end
+/// (whole answers: nothing reaches the client before the end, so any failure may fall back).
+async fn first_output(
+    mut output: ModelOutput,
+    mut fold: AnswerFold,
+    deadline: u64,
+    timeout_ms: u64,
+    stream: bool,
+) -> Result<Started, AttemptError> {
+    let (mut pending, mut fresh) = (Vec::new(), Vec::new());
+    loop {
+        let read = output.read(deadline, &mut fresh).await;
+        pending.extend(fresh.drain(..).filter_map(|e| fold.apply(e)));
+        match read {
+            Read::TimedOut => return Err((AttemptFailure::timeout(timeout_ms), Some(fold))),
+            Read::Failed(f) => return Err((f, Some(fold))),
+            Read::End => {
+                return Ok(Started {
+                    output,
+                    fold,
+                    pending,
+                    ended: true,
+                })
+            }
+            Read::More if fold.capped() || (stream && fold.has_output()) => {
+                let ended = fold.capped();
+                return Ok(Started {
+                    output,
+                    fold,
+                    pending,
+                    ended,
+                });
+            }
+            Read::More => {}
+        }
+    }
+}

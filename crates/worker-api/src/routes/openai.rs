@@ -1,0 +1,99 @@
+//! The OpenAI-compatible surface: `POST /v1/chat/completions`, `GET /v1/models[/{id}]`.
+
+use gateway::model::{listed_models, ListedModel};
+use gateway::surface::openai::OpenAiEncoder;
+use gateway::surface::openai_request;
+use serde_json::{json, Value};
+use worker::{Context, Env, Request, Response};
+
+use crate::body::read_json_body;
+use crate::config::Settings;
+use crate::engine;
+use crate::error::ApiError;
+use crate::exchange::Exchange;
+use crate::http;
+
+pub async fn completions(
+    mut req: Request,
+    env: &Env,
+    ctx: &Context,
+    settings: &Settings,
+    ex: &mut Exchange,
+) -> Result<Response, ApiError> {
+    let body = read_json_body(&mut req, settings.tenant.max_request_bytes).await?;
+    let conv = openai_request::parse(&body)?;
+    let encoder = OpenAiEncoder::new(conv.include_usage);
+    engine::answer(
+        env,
+        ctx,
+        settings,
+        ex,
+        conv,
+        encoder,
+        "/v1/chat/completions",
+    )
+    .await
+}
+
+fn model_json(m: &ListedModel) -> Value {
+    json!({ "id": m.id, "object": "model", "created": 0, "owned_by": m.owned_by })
+}
+
+/// `GET /v1/models`: what this tenant's clients may name.
+pub fn models(settings: &Settings) -> Result<Response, ApiError> {
+    let data: Vec<Value> = listed_models(&settings.tenant, settings.env_model.as_deref())
+        .iter()
+        .map(model_json)
+        .collect();
+    Ok(http::json(200, &json!({ "object": "list", "data": data }))?)
+}
+
+/// `GET /v1/models/{id}`; the id may be percent-encoded (`@cf%2Fmeta%2F...`).
+pub fn model(settings: &Settings, raw_id: &str) -> Result<Response, ApiError> {
+    let id = percent_decode(raw_id);
+    listed_models(&settings.tenant, settings.env_model.as_deref())
+        .iter()
+        .find(|m| m.id == id)
+        .map(|m| Ok(http::json(200, &model_json(m))?))
+        .unwrap_or(Err(ApiError::ModelNotListed { model: id }))
+}
+
+/// Decodes `%XX` escapes; anything malformed is kept as it is.
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests {
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    use super::percent_decode;
+
+    #[wasm_bindgen_test]
+    fn ids_are_percent_decoded() {
+        assert_eq!(percent_decode("@cf%2Fmeta%2Fllama"), "@cf/meta/llama");
+        assert_eq!(percent_decode("@cf/meta/llama"), "@cf/meta/llama");
+        assert_eq!(percent_decode("bad%2"), "bad%2");
+        assert_eq!(percent_decode("%zz"), "%zz");
+    }
+}
