@@ -344,6 +344,21 @@ describe("fallback", () => {
     }
   });
 
+  test("an AI binding that only runs remotely (wrangler dev --local) is a 503 ai_unavailable, no fallback", async () => {
+    const gw = await startGateway({ tenant, scenarios: { "*": { remoteOnly: true } } });
+    try {
+      for (const stream of [false, true]) {
+        const r = await chat(gw, { message: "Hi", stream });
+        assert.equal(r.status, 503);
+        assert.equal(r.body.error.code, "ai_unavailable");
+        assert.match(r.body.error.message, /bash scripts\/dev\.sh/);
+        assert.equal(gw.aiCallsFor(r.trace).length, 1, "no fallback chain is walked");
+      }
+    } finally {
+      await gw.close();
+    }
+  });
+
   test("every model timing out: 504 ai_timeout", async () => {
     const gw = await startGateway({ tenant, scenarios: { "*": { latencyMs: 1500 } } });
     try {

@@ -6,18 +6,42 @@
 // model id, with "*" as the default. Fields, all optional:
 //   format        "classic" ({response, usage}) | "openai" (chat.completion / choices[].delta)
 //   text          the answer; default: "You said: <last user message>"
+//   tokens        instead of text: an answer of N pieces "tok0 tok1 tok2 ..."
+//   pieceBytes    pad every piece of the answer to at least N characters, with `pad`
+//   pad           the padding character (default "_"); "\u0001" is 6 bytes once JSON-escaped
+//                 but a quarter token in an estimate, so a stream can be long on the wire
+//   ignoreMaxTokens  true: answer in full whatever `max_tokens` says (by default the answer
+//                 stops after `max_tokens` pieces, like Workers AI; OpenAI format then says
+//                 finish_reason "length")
 //   latencyMs     delay before run() resolves
 //   tokenDelayMs  delay between streamed tokens (the token rate)
 //   usage         false to leave usage out (non-stream and stream)
 //   error         reject run() with InferenceUpstreamError(error), e.g. "3040: Capacity exceeded"
+//   remoteOnly    reject run() like `wrangler dev --local` does: Error("Binding AI needs to be
+//                 run remotely")
 //   failAfter     stream: after N tokens, send an error chunk      ({"error": ...})
 //   abortAfter    stream: after N tokens, error the stream itself  (controller.error)
-//   malformedAfter stream: after N tokens, send a chunk that is not JSON
+//   malformedAfter stream: after N tokens, send a chunk that is not JSON (it holds the next
+//                 piece of the answer, so a test can see whether model text leaks)
 //   truncateAfter stream: after N tokens, close without [DONE]
 //   hangAfter     stream: after N tokens, send nothing more and never close
+//   surrogate     true (or N): piece N (default 2, or the last) carries a lone surrogate
+//                 (`\ud800` in the JSON), which no UTF-8 decoder accepts
 //   splitBytes    stream: re-chunk the SSE bytes into pieces of N bytes (mid-line, mid-UTF-8)
 //   toolCalls     tool calls to return (classic: tool_calls; openai: message.tool_calls)
 //   asResponse    return a fetch Response instead of a plain object / ReadableStream
+//   anyModel      (in "*" only) true: every model id is known (see below)
+//
+// Known models: the real Workers AI ids in KNOWN_MODELS, every key of the scenario map,
+// anything under `@cf/test/`, and any id when "*" has anyModel. Any other id rejects with
+// InferenceUpstreamError("5007: No such model <id> or task"), as Workers AI does.
+//
+// Streams are pull-based: a piece is produced only when the reader asks for the next chunk
+// (highWaterMark 0), so a reader that stops reading stops the model, and tests can see
+// backpressure. With a `progress` URL bound, every call reports how many pieces it has
+// produced so far ({traceId, call, model, produced, done} POSTed there, coalesced; the final
+// count is awaited before the stream's end or failure is sent, so it is in place once a reader
+// sees the end); runtime.mjs exposes it as gw.aiProduced(traceId).
 //
 // With a `recorder` URL bound, every call (model, inputs, options) is POSTed there before it
 // is answered, so tests can assert on gateway.id and gateway.metadata.
@@ -27,6 +51,27 @@
 
 const encoder = new TextEncoder();
 const sleep = (ms) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
+const never = () => new Promise(() => {});
+
+// Real Workers AI model ids used by tenants/*/wrangler.toml, the root wrangler.toml, README
+// and docs, plus a few other current ones for the dev server.
+export const KNOWN_MODELS = [
+  "@cf/meta/llama-3.1-8b-instruct",
+  "@cf/meta/llama-3.1-8b-instruct-fast",
+  "@cf/meta/llama-3.1-70b-instruct",
+  "@cf/meta/llama-3.2-1b-instruct",
+  "@cf/meta/llama-3.2-3b-instruct",
+  "@cf/meta/llama-3.3-70b-instruct-fp8-fast",
+  "@cf/meta/llama-4-scout-17b-16e-instruct",
+  "@cf/mistral/mistral-7b-instruct-v0.1",
+  "@cf/mistralai/mistral-small-3.1-24b-instruct",
+  "@cf/google/gemma-3-12b-it",
+  "@cf/qwen/qwq-32b",
+  "@cf/openai/gpt-oss-20b",
+  "@cf/openai/gpt-oss-120b",
+  // Not real, but called by existing tests as "any model" (tests/e2e/chat.test.mjs).
+  "@cf/any/model",
+];
 
 export class InferenceUpstreamError extends Error {
   constructor(message) {
@@ -35,20 +80,40 @@ export class InferenceUpstreamError extends Error {
   }
 }
 
-function scenarioFor(scenarios, model) {
-  const all = typeof scenarios === "string" ? JSON.parse(scenarios || "{}") : scenarios || {};
-  return { ...(all["*"] || {}), ...(all[model] || {}) };
+function scenarioMap(scenarios) {
+  return typeof scenarios === "string" ? JSON.parse(scenarios || "{}") : scenarios || {};
+}
+
+function isKnown(all, model) {
+  return KNOWN_MODELS.includes(model) || Object.hasOwn(all, model) || model.startsWith("@cf/test/") || all["*"]?.anyModel === true;
 }
 
 function lastUserText(inputs) {
   const msgs = Array.isArray(inputs?.messages) ? inputs.messages : [];
   const user = [...msgs].reverse().find((m) => m.role === "user");
-  return user ? String(user.content) : String(inputs?.prompt ?? "");
+  if (!user) return String(inputs?.prompt ?? "");
+  if (Array.isArray(user.content)) return user.content.map((p) => p?.text ?? "").join("");
+  return String(user.content ?? "");
 }
 
 // Rough token pieces: words with their leading space, so "a b" -> ["a", " b"].
 function pieces(text) {
   return text.match(/\s*\S+/gu) || (text ? [text] : []);
+}
+
+/** The answer's pieces, capped at max_tokens unless the scenario ignores it. */
+function answerPieces(s, inputs) {
+  let toks = Number.isInteger(s.tokens)
+    ? Array.from({ length: s.tokens }, (_, i) => `${i ? " " : ""}tok${i}`)
+    : pieces(s.text ?? `You said: ${lastUserText(inputs)}`);
+  if (Number.isInteger(s.pieceBytes)) toks = toks.map((p) => p.padEnd(s.pieceBytes, s.pad || "_"));
+  if ((s.surrogate === true || Number.isInteger(s.surrogate)) && toks.length) {
+    const at = Math.min(Number.isInteger(s.surrogate) ? s.surrogate : 2, toks.length - 1);
+    toks[at] += "\ud800";
+  }
+  const cap = inputs?.max_tokens;
+  const capped = !s.ignoreMaxTokens && Number.isInteger(cap) && cap >= 0 && toks.length > cap;
+  return { toks: capped ? toks.slice(0, cap) : toks, finish: capped ? "length" : s.toolCalls ? "tool_calls" : "stop" };
 }
 
 function estimateTokens(text) {
@@ -67,7 +132,7 @@ function usageFor(inputs, toks) {
   return { prompt_tokens: prompt, completion_tokens: toks.length, total_tokens: prompt + toks.length };
 }
 
-function wholeAnswer(s, model, inputs, toks) {
+function wholeAnswer(s, model, inputs, { toks, finish }) {
   const text = toks.join("");
   const usage = usageFor(inputs, toks);
   if (s.format === "openai") {
@@ -75,7 +140,7 @@ function wholeAnswer(s, model, inputs, toks) {
     if (s.toolCalls) message.tool_calls = s.toolCalls;
     const out = {
       id: "chatcmpl-sim", object: "chat.completion", created: Math.floor(Date.now() / 1000), model,
-      choices: [{ index: 0, message, finish_reason: s.toolCalls ? "tool_calls" : "stop" }],
+      choices: [{ index: 0, message, finish_reason: finish }],
     };
     if (s.usage !== false) out.usage = usage;
     return out;
@@ -97,54 +162,94 @@ function tokenChunk(s, model, tok) {
   return { response: tok, p: padding() };
 }
 
-function answerStream(s, model, inputs, toks) {
-  const at = (k) => (Number.isInteger(s[k]) ? s[k] : -1);
-  const split = Number.isInteger(s.splitBytes) && s.splitBytes > 0 ? s.splitBytes : 0;
-  let cancelled = false;
-  return new ReadableStream({
-    async start(controller) {
-      const send = async (text) => {
-        const bytes = encoder.encode(text);
-        if (!split) return controller.enqueue(bytes);
-        for (let i = 0; i < bytes.length; i += split) {
-          controller.enqueue(bytes.slice(i, i + split));
-          await sleep(0);
-        }
-      };
-      try {
-        for (let i = 0; i <= toks.length; i++) {
-          if (cancelled) return;
-          if (i === at("failAfter")) return await send(sseLine({ error: { message: "3040: stand-in failure mid-stream" } })), controller.close();
-          // A network error arrives after the bytes before it: let the reader drain them first
-          // (controller.error() discards chunks still queued).
-          if (i === at("abortAfter")) return await sleep(20), controller.error(new InferenceUpstreamError("3043: stand-in stream aborted"));
-          if (i === at("malformedAfter")) return await send('data: {"response": "broken\n\n'), await send(sseLine("[DONE]")), controller.close();
-          if (i === at("truncateAfter")) return controller.close();
-          if (i === at("hangAfter")) return; // never closes
-          if (i === toks.length) break;
-          if (i > 0) await sleep(s.tokenDelayMs || 0);
-          await send(sseLine(tokenChunk(s, model, toks[i])));
-        }
-        if (s.toolCalls) {
-          const chunk = s.format === "openai"
-            ? { choices: [{ index: 0, delta: { tool_calls: s.toolCalls } }] }
-            : { response: "", tool_calls: s.toolCalls };
-          await send(sseLine(chunk));
-        }
-        if (s.usage !== false) {
-          const usage = usageFor(inputs, toks);
-          await send(sseLine(s.format === "openai" ? { choices: [], usage } : { response: "", usage }));
-        }
-        await send(sseLine("[DONE]"));
-        controller.close();
-      } catch (e) {
-        if (!cancelled) controller.error(e);
+/**
+ * Reports `produced` to the progress URL: at most one POST in flight, the newest count sent
+ * next. `flush(n)` sends the final count (done: true) and resolves once it arrived. Never throws.
+ */
+function progressReporter(url, info) {
+  let latest = 0, sent = -1, running = null, done = false;
+  const run = async () => {
+    try {
+      while (sent !== latest) {
+        const n = latest;
+        await fetch(url, { method: "POST", body: JSON.stringify({ ...info, produced: n, done }) });
+        sent = n;
       }
+    } catch { /* the request is gone: nobody reads the count any more */ }
+    running = null;
+  };
+  const report = (n) => {
+    latest = n;
+    if (url && !running) running = run();
+  };
+  report.flush = async (n = latest) => {
+    if (!url) return;
+    while (running) await running;
+    done = true;
+    sent = -1;
+    report(n);
+    await running;
+  };
+  return report;
+}
+
+/** The SSE text of a streamed answer, one chunk per step, honouring the failure knobs. */
+async function* sseChunks(s, model, inputs, { toks, finish }, report) {
+  const knobs = ["failAfter", "abortAfter", "malformedAfter", "truncateAfter", "hangAfter"];
+  for (let i = 0; i <= toks.length; i++) {
+    const knob = knobs.find((k) => s[k] === i);
+    // The last piece is out: the final count is reported before anything else is sent.
+    if (knob || i === toks.length) await report.flush();
+    if (knob === "failAfter") return yield sseLine({ error: { message: "3040: stand-in failure mid-stream" } });
+    // A network error: the pieces before it were read already (the stream is pull-based).
+    if (knob === "abortAfter") throw new InferenceUpstreamError("3043: stand-in stream aborted");
+    if (knob === "malformedAfter") {
+      yield `data: {"response": "${toks[i] ?? "broken"}\n\n`;
+      return yield sseLine("[DONE]");
+    }
+    if (knob === "truncateAfter") return;
+    if (knob === "hangAfter") await never();
+    if (i === toks.length) break;
+    if (i > 0) await sleep(s.tokenDelayMs || 0);
+    report(i + 1);
+    yield sseLine(tokenChunk(s, model, toks[i]));
+  }
+  if (s.toolCalls) {
+    yield sseLine(s.format === "openai"
+      ? { choices: [{ index: 0, delta: { tool_calls: s.toolCalls } }] }
+      : { response: "", tool_calls: s.toolCalls });
+  }
+  if (s.format === "openai") yield sseLine({ id: "chatcmpl-sim", object: "chat.completion.chunk", model, choices: [{ index: 0, delta: {}, finish_reason: finish }] });
+  if (s.usage !== false) {
+    const usage = usageFor(inputs, toks);
+    yield sseLine(s.format === "openai" ? { choices: [], usage } : { response: "", usage });
+  }
+  yield sseLine("[DONE]");
+}
+
+function answerStream(s, model, inputs, answer, report) {
+  const split = Number.isInteger(s.splitBytes) && s.splitBytes > 0 ? s.splitBytes : 0;
+  const chunks = sseChunks(s, model, inputs, answer, report);
+  return new ReadableStream(
+    {
+      async pull(controller) {
+        try {
+          const { value, done } = await chunks.next();
+          if (done) return controller.close();
+          const bytes = encoder.encode(value);
+          if (!split) return controller.enqueue(bytes);
+          for (let i = 0; i < bytes.length; i += split) controller.enqueue(bytes.slice(i, i + split));
+        } catch (e) {
+          controller.error(e);
+        }
+      },
+      cancel() {
+        chunks.return();
+        report.flush().catch(() => {});
+      },
     },
-    cancel() {
-      cancelled = true;
-    },
-  });
+    { highWaterMark: 0 },
+  );
 }
 
 async function forward(upstream, env, model, inputs) {
@@ -168,17 +273,23 @@ export class Ai {
     }
     if (env.upstream) return forward(env.upstream, env, model, inputs);
 
-    const s = scenarioFor(env.scenarios, model);
+    const all = scenarioMap(env.scenarios);
+    const s = { ...(all["*"] || {}), ...(all[model] || {}) };
+    if (s.remoteOnly) throw new Error("Binding AI needs to be run remotely");
+    if (!isKnown(all, model)) throw new InferenceUpstreamError(`5007: No such model ${model} or task`);
     await sleep(s.latencyMs || 0);
     if (s.error) throw new InferenceUpstreamError(s.error);
-    const toks = pieces(s.text ?? `You said: ${lastUserText(inputs)}`);
+    const answer = answerPieces(s, inputs);
+    const traceId = options?.gateway?.metadata?.traceId ?? null;
+    const report = progressReporter(env.progress, { traceId, call: crypto.randomUUID(), model });
 
     if (inputs?.stream) {
-      const stream = answerStream(s, model, inputs, toks);
+      const stream = answerStream(s, model, inputs, answer, report);
       return s.asResponse ? new Response(stream, { headers: { "content-type": "text/event-stream" } }) : stream;
     }
-    const answer = wholeAnswer(s, model, inputs, toks);
-    return s.asResponse ? Response.json(answer) : answer;
+    await report.flush(answer.toks.length);
+    const out = wholeAnswer(s, model, inputs, answer);
+    return s.asResponse ? Response.json(out) : out;
   }
 }
 

@@ -11,6 +11,7 @@ import { parse as parseToml } from "smol-toml";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const COMPATIBILITY_DATE = "2026-04-26";
+export const COMPATIBILITY_FLAGS = ["enable_request_signal"];
 const SIM_PATH = path.join(ROOT, "tests/support/ai-sim.mjs");
 
 /**
@@ -24,10 +25,13 @@ const SIM_PATH = path.join(ROOT, "tests/support/ai-sim.mjs");
  * @param {number} [o.port]        0 (default) picks a free port
  * @param {string} [o.persistRoot] persist KV/DO state under this folder (dev server)
  * @param {string} [o.upstream]    forward AI calls to this OpenAI-compatible base URL
+ * @param {string} [o.buildDir]  the worker build to run (default: build/; the benchmark compares two)
+ * @param {boolean} [o.omitAi]     true: bind no `AI` at all (a worker deployed without [ai])
  */
 export async function startGateway(o) {
-  if (!fs.existsSync(path.join(ROOT, "build/index.js"))) {
-    throw new Error("build/index.js is missing: run scripts/build.sh first");
+  const buildDir = o.buildDir ?? path.join(ROOT, "build");
+  if (!fs.existsSync(path.join(buildDir, "index.js"))) {
+    throw new Error(`${path.join(buildDir, "index.js")} is missing: run scripts/build.sh first`);
   }
   const logs = [];
   const waiters = [];
@@ -37,9 +41,13 @@ export async function startGateway(o) {
     if (o.echoLogs) console.log(line);
   };
   const calls = [];
-  const recorder = o.recordCalls === false ? null : await startRecorder(calls);
+  const progress = new Map(); // AI call id -> { traceId, call, model, produced, done }
+  const recorder = o.recordCalls === false ? null : await startRecorder(calls, progress);
   const aiBindings = { scenarios: o.scenarios ?? {} };
-  if (recorder) aiBindings.recorder = recorder.url;
+  if (recorder) {
+    aiBindings.recorder = recorder.url;
+    aiBindings.progress = recorder.progressUrl;
+  }
   if (o.upstream) {
     aiBindings.upstream = o.upstream;
     if (o.upstreamModel) aiBindings.upstreamModel = o.upstreamModel;
@@ -58,11 +66,14 @@ export async function startGateway(o) {
       {
         name: "gateway",
         modules: true,
-        scriptPath: path.join(ROOT, "build/index.js"),
+        scriptPath: path.join(buildDir, "index.js"),
+        ...(o.buildDir ? { modulesRoot: buildDir } : {}),
         modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
         compatibilityDate: COMPATIBILITY_DATE,
+        // Request.signal aborts when the client disconnects (logged as clientDisconnected).
+        compatibilityFlags: COMPATIBILITY_FLAGS,
         bindings: { TENANT: o.tenant, ...(o.vars ?? {}) },
-        wrappedBindings: { AI: { scriptName: "ai-sim", bindings: aiBindings } },
+        wrappedBindings: o.omitAi ? {} : { AI: { scriptName: "ai-sim", bindings: aiBindings } },
         kvNamespaces: o.kvNamespaces ?? { BUDGET_KV: "budget-kv" },
         durableObjects: o.durableObjects ?? { BUDGET_LEDGER: { className: "BudgetLedger", useSQLite: true } },
       },
@@ -128,6 +139,17 @@ export async function startGateway(o) {
     aiCallsFor(traceId) {
       return calls.filter((c) => c.options?.gateway?.metadata?.traceId === traceId);
     },
+    /**
+     * How many answer pieces the stand-in has produced so far for `traceId`, summed over its
+     * AI calls (streams count as the reader pulls; whole answers count at once).
+     */
+    aiProduced(traceId) {
+      return this.aiProgress(traceId).reduce((n, p) => n + p.produced, 0);
+    },
+    /** The stand-in's progress reports for `traceId`: [{ model, produced, done }], one per call. */
+    aiProgress(traceId) {
+      return [...progress.values()].filter((p) => p.traceId === traceId).map(({ model, produced, done }) => ({ model, produced, done }));
+    },
     async close() {
       await mf.dispose();
       recorder?.server.close();
@@ -152,18 +174,30 @@ export function optionsFromWranglerToml(configPath) {
   };
 }
 
-/** A loopback HTTP server the AI stand-in posts every call it receives to. */
-function startRecorder(calls) {
+/**
+ * A loopback HTTP server the AI stand-in posts every call it receives to (/calls), and how many
+ * pieces each call has produced so far (/progress).
+ */
+function startRecorder(calls, progress) {
   return new Promise((resolve) => {
     const server = http.createServer((req, res) => {
       let body = "";
       req.on("data", (c) => (body += c));
       req.on("end", () => {
-        try { calls.push(JSON.parse(body)); } catch { /* ignore */ }
+        try {
+          const v = JSON.parse(body);
+          if (req.url === "/progress") {
+            const prev = progress.get(v.call);
+            progress.set(v.call, { ...v, produced: Math.max(prev?.produced ?? 0, v.produced), done: Boolean(prev?.done || v.done) });
+          } else calls.push(v);
+        } catch { /* ignore */ }
         res.end("ok");
       });
     });
-    server.listen(0, "127.0.0.1", () => resolve({ server, url: `http://127.0.0.1:${server.address().port}/calls` }));
+    server.listen(0, "127.0.0.1", () => {
+      const base = `http://127.0.0.1:${server.address().port}`;
+      resolve({ server, url: `${base}/calls`, progressUrl: `${base}/progress` });
+    });
   });
 }
 

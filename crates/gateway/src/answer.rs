@@ -15,12 +15,14 @@ pub struct Answer {
     pub usage: TokenReport,
 }
 
-/// The fold. `cap` is the most output tokens (estimated as they arrive) the answer may have;
-/// `None` for whole answers, which arrive complete and are billed as reported.
+/// The fold. `cap` is the most output tokens the answer may have. With `cut`, output is
+/// counted (estimated) as it arrives and cut off at the cap, for streams; without, whole
+/// answers arrive complete and are billed as reported.
 #[derive(Debug, Clone)]
 pub struct AnswerFold {
     prompt_estimate: u64,
-    cap: Option<u64>,
+    cap: u64,
+    cut: bool,
     text: String,
     calls: Vec<ToolCall>,
     usage: Option<Usage>,
@@ -31,10 +33,11 @@ pub struct AnswerFold {
 }
 
 impl AnswerFold {
-    pub fn new(prompt_estimate: u64, cap: Option<u64>) -> Self {
+    pub fn new(prompt_estimate: u64, cap: u64, cut: bool) -> Self {
         Self {
             prompt_estimate,
             cap,
+            cut,
             text: String::new(),
             calls: Vec::new(),
             usage: None,
@@ -50,7 +53,8 @@ impl AnswerFold {
         if self.capped {
             return "";
         }
-        match self.estimate.add_capped(s, self.cap.unwrap_or(u64::MAX)) {
+        let cap = if self.cut { self.cap } else { u64::MAX };
+        match self.estimate.add_capped(s, cap) {
             None => s,
             Some(cut) => {
                 self.capped = true;
@@ -133,16 +137,23 @@ impl AnswerFold {
         self.output_seen
     }
 
-    /// Why the answer ended: the cap, the model's reason, or tool calls / stop.
+    /// Why the answer ended: the cap, the model's reason, a reported output count that
+    /// reached the cap (models that do not say why they stopped), or tool calls / stop.
     pub fn finish_reason(&self) -> FinishReason {
         if self.capped {
             return FinishReason::Length;
         }
-        self.finish.unwrap_or(if self.calls.is_empty() {
+        if let Some(f) = self.finish {
+            return f;
+        }
+        let reported = self.usage.and_then(|u| u.completion_tokens);
+        if reported.is_some_and(|n| n >= self.cap) {
+            FinishReason::Length
+        } else if self.calls.is_empty() {
             FinishReason::Stop
         } else {
             FinishReason::ToolCalls
-        })
+        }
     }
 
     /// The tokens to bill: the model's report, estimates for what it did not report. A capped
@@ -196,7 +207,7 @@ mod tests {
 
     #[test]
     fn text_past_the_cap_is_cut_and_the_answer_ends_with_length() {
-        let mut f = AnswerFold::new(10, Some(2));
+        let mut f = AnswerFold::new(10, 2, true);
         assert_eq!(f.apply(text("abcd")), Some(text("abcd")));
         assert_eq!(f.apply(text("efghij")), Some(text("efgh")));
         assert!(f.capped());
@@ -213,7 +224,7 @@ mod tests {
 
     #[test]
     fn reported_usage_wins_when_not_capped() {
-        let mut f = AnswerFold::new(10, Some(100));
+        let mut f = AnswerFold::new(10, 100, true);
         f.apply(text("hello"));
         f.apply(ModelEvent::Usage(Usage {
             prompt_tokens: Some(7),
@@ -230,8 +241,23 @@ mod tests {
     }
 
     #[test]
+    fn a_whole_answer_is_not_cut_but_a_reported_count_at_the_cap_means_length() {
+        let mut f = AnswerFold::new(10, 3, false);
+        assert_eq!(f.apply(text("a long answer")), Some(text("a long answer")));
+        assert!(!f.capped());
+        assert_eq!(f.finish_reason(), FinishReason::Stop);
+        f.apply(ModelEvent::Usage(Usage {
+            prompt_tokens: Some(5),
+            completion_tokens: Some(3),
+            total_tokens: Some(8),
+        }));
+        assert_eq!(f.finish_reason(), FinishReason::Length);
+        assert_eq!(f.report().total, 8);
+    }
+
+    #[test]
     fn tool_call_deltas_assemble_in_index_order() {
-        let mut f = AnswerFold::new(0, None);
+        let mut f = AnswerFold::new(0, 1000, false);
         let d = |index, id: Option<&str>, name: Option<&str>, args: &str| {
             ModelEvent::ToolCall(ToolCallDelta {
                 index,
@@ -270,7 +296,7 @@ mod tests {
 
     #[test]
     fn reasoning_counts_against_the_cap() {
-        let mut f = AnswerFold::new(0, Some(1));
+        let mut f = AnswerFold::new(0, 1, true);
         assert_eq!(f.apply(ModelEvent::Reasoning("thinking hard".into())), None);
         assert!(f.capped());
         assert_eq!(f.report().completion, 1);

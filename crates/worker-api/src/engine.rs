@@ -76,7 +76,7 @@ pub async fn answer<E: Encoder + 'static>(
         };
         let deadline = now_ms() + timeout_ms;
         // Streams are cut at the output cap as they arrive; whole answers are billed as reported.
-        let fold = AnswerFold::new(prompt_estimate, conv.stream.then_some(cap));
+        let fold = AnswerFold::new(prompt_estimate, cap, conv.stream);
         let outcome = match within(deadline, ai.run(&call, &gateway)).await {
             None => Err((AttemptFailure::timeout(timeout_ms), None)),
             Some(Err(f)) => Err((f, None)),

@@ -1,8 +1,11 @@
 //! `Exchange`: what the worker knows about one request while serving it, and its log line.
 
 use gateway::log::RequestLog;
+use worker::web_sys::AbortSignal;
 
 pub struct Exchange {
+    /// Aborted when the client resets its connection (`enable_request_signal`).
+    pub client_signal: AbortSignal,
     pub trace_id: String,
     pub started_ms: u64,
     pub log: RequestLog,

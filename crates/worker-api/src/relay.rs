@@ -21,8 +21,10 @@ use crate::exchange::Exchange;
 use crate::provider::Read;
 use crate::reservation::{self, set_remaining, Held};
 
-/// Chunks the channel holds beyond the one being written: the gateway's whole buffer.
-const RELAY_BUFFER: usize = 0;
+/// Chunks the channel holds beyond the one being written: the gateway's whole buffer (a
+/// burst of small chunks goes through without a round trip each; a paused reader stops the
+/// relay after this many).
+const RELAY_BUFFER: usize = 8;
 
 /// What the relay needs besides the stream itself.
 pub struct Relay {
@@ -70,9 +72,16 @@ pub fn start<E: Encoder + 'static>(
     let log = ex.log.clone();
     let trace_id = ex.trace_id.clone();
     let started_ms = ex.started_ms;
-    ctx.wait_until(pump(
-        tx, encoder, relay, started, log, trace_id, started_ms, ttft_ms,
-    ));
+    let signal = ex.client_signal.clone();
+    ctx.wait_until(async move {
+        let mut log = pump(
+            tx, encoder, relay, started, log, trace_id, started_ms, ttft_ms,
+        )
+        .await;
+        // A reset connection may never fail a write (the response was never taken).
+        log.client_disconnected |= signal.aborted();
+        worker::console_log!("{}", log.to_line());
+    });
     Ok(resp)
 }
 
@@ -94,7 +103,7 @@ async fn pump<E: Encoder>(
     trace_id: String,
     started_ms: u64,
     ttft_ms: u64,
-) {
+) -> RequestLog {
     let Started {
         mut output,
         mut fold,
@@ -198,5 +207,5 @@ async fn pump<E: Encoder>(
     });
     log.client_disconnected = client_gone;
     reservation::settle(relay.held, usage.total, &mut log, None).await;
-    worker::console_log!("{}", log.to_line());
+    log
 }

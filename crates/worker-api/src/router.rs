@@ -28,6 +28,7 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
     };
 
     let mut ex = Exchange {
+        client_signal: signal,
         trace_id,
         started_ms,
         log: Default::default(),
@@ -72,7 +73,7 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
             _ => resp.status_code(),
         };
         ex.log.latency_ms = now_ms().saturating_sub(started_ms);
-        ex.log.client_disconnected = signal.aborted();
+        ex.log.client_disconnected = ex.client_signal.aborted();
         worker::console_log!("{}", ex.log.to_line());
     }
     resp

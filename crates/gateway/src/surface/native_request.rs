@@ -89,9 +89,16 @@ pub(crate) fn deserialize_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Res
                 .map_or(text.as_str(), |i| &text[..i])
                 .to_string();
             if path == "." {
-                Error::InvalidRequest {
-                    field: None,
-                    message: text,
+                // serde names a missing field only in its message: `missing field `x``.
+                let missing = text
+                    .strip_prefix("missing field `")
+                    .and_then(|r| r.strip_suffix('`'));
+                match missing {
+                    Some(f) => invalid(f, "is required"),
+                    None => Error::InvalidRequest {
+                        field: None,
+                        message: text,
+                    },
                 }
             } else {
                 invalid(path, text)

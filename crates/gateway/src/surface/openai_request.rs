@@ -44,8 +44,9 @@ struct RawStreamOptions {
     include_usage: Option<bool>,
 }
 
-/// A message; `refusal`, `annotations`, `audio` and `function_call` are accepted when empty
-/// because SDKs echo them back from earlier answers.
+/// A message; `refusal`, `annotations`, `parsed`, `audio` and `function_call` are accepted
+/// (the last two only when empty) because SDKs echo them back from earlier answers: `parsed`
+/// is the client's own parse of `content` and changes nothing sent to the model.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawMessage {
@@ -56,6 +57,7 @@ struct RawMessage {
     tool_call_id: Option<String>,
     refusal: Option<Value>,
     annotations: Option<Value>,
+    parsed: Option<Value>,
     audio: Option<Value>,
     function_call: Option<Value>,
 }
@@ -227,31 +229,32 @@ fn check(raw: RawRequest) -> Result<Conversation, Error> {
 
 fn check_message(i: usize, m: RawMessage) -> Result<Message, Error> {
     let field = |f: &str| format!("messages[{i}].{f}");
-    let role =
-        match m.role.as_str() {
-            "system" | "developer" => Role::System,
-            "user" => Role::User,
-            "assistant" => Role::Assistant,
-            "tool" => Role::Tool,
-            "function" => {
-                return Err(unsupported(
-                    &field("role"),
-                    "the `function` role is deprecated; use `tool`",
-                ))
-            }
-            other => return Err(invalid(
+    let role = match m.role.as_str() {
+        "system" | "developer" => Role::System,
+        "user" => Role::User,
+        "assistant" => Role::Assistant,
+        "tool" => Role::Tool,
+        "function" => {
+            return Err(unsupported(
+                &field("role"),
+                "the `function` role is deprecated; use `tool`",
+            ))
+        }
+        other => {
+            return Err(invalid(
                 field("role"),
                 format!(
                     "`{other}` is not one of `system`, `developer`, `user`, `assistant`, `tool`"
                 ),
-            )),
-        };
+            ))
+        }
+    };
     for (name, v) in [("audio", &m.audio), ("function_call", &m.function_call)] {
         if v.as_ref().is_some_and(|v| !v.is_null()) {
             return Err(unsupported(&field(name), "is not supported"));
         }
     }
-    let _ = (&m.refusal, &m.annotations);
+    let _ = (&m.refusal, &m.annotations, &m.parsed);
     let content = match m.content {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s),

@@ -32,7 +32,7 @@ fn a_full_request() {
     let c = ok(r#"{"model":"fast","messages":[
         {"role":"developer","content":"be brief"},
         {"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]},
-        {"role":"assistant","content":null,"refusal":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},
+        {"role":"assistant","content":null,"refusal":null,"parsed":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},
         {"role":"tool","tool_call_id":"c1","content":"sunny"}],
         "stream":true,"stream_options":{"include_usage":true},"max_tokens":99,"max_completion_tokens":50,
         "temperature":0.2,"top_p":0.9,"stop":"END","seed":7,"frequency_penalty":0.5,"presence_penalty":-0.5,
