@@ -3,13 +3,18 @@
 #   1. lints and native `cargo test` of the pure crates (gateway, budget) and tenant-check,
 #   2. wasm-bindgen-test for the worker's JS glue (in Node, via wasm-bindgen-test-runner),
 #   3. the release build and a check of every tenant under tenants/, then end-to-end tests
-#      against workerd (Miniflare) with the AI stand-in, including wrangler --dry-run deploys.
+#      against workerd (Miniflare) with the AI stand-in, including wrangler --dry-run deploys,
+#      the official OpenAI SDKs (Node and Python) and Vercel's AI SDK, and headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "tools"
 bash scripts/tools.sh
+# Test-only tools: the official OpenAI Python SDK in .venv-sdk/ (pinned), and Debian's
+# Chromium for the browser test (which says why it skips if Chromium cannot be installed).
+bash scripts/sdk-venv.sh
+bash scripts/chromium.sh || echo "[tools] chromium unavailable: the browser test will skip and say why"
 
 step "format and lints"
 cargo fmt --all -- --check
