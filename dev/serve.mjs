@@ -1,9 +1,12 @@
 // Local dev server: the built worker in workerd on 127.0.0.1:8787 with local KV and Durable
-// Objects (persisted under .dev-state/) and the Workers AI stand-in bound as AI.
+// Objects (persisted under .dev-state/) and the Workers AI stand-in bound as AI, plus the demo
+// chat page (examples/web-chat) on 127.0.0.1:8788.
 //
-//   node dev/serve.mjs [--tenant NAME] [--port 8787]
+//   node dev/serve.mjs [--tenant NAME] [--port 8787] [--web-port 8788] [--no-web]
 //
 // NAME picks tenants/NAME/wrangler.toml; without it the root wrangler.toml (tenant "demo").
+// The demo page's origins (http://127.0.0.1:8788, http://localhost:8788) are added to the
+// served tenant's cors.allowedOrigins here, at run time; the tenant files stay as they are.
 // AI_SIM_SCENARIOS='{"*":{"tokenDelayMs":50}}'  chooses stand-in behaviour (tests/support/ai-sim.mjs)
 // AI_SIM_UPSTREAM=http://127.0.0.1:11434/v1    forwards AI calls to a local OpenAI-compatible server
 // AI_SIM_MODEL=llama3.2  AI_SIM_API_KEY=...     the model name and key to send it
@@ -11,9 +14,15 @@ import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { startGateway, optionsFromWranglerToml, ROOT } from "../tests/support/runtime.mjs";
+import { serveStatic } from "./static.mjs";
 
 const { values } = parseArgs({
-  options: { tenant: { type: "string", default: process.env.TENANT ?? "" }, port: { type: "string", default: "8787" } },
+  options: {
+    tenant: { type: "string", default: process.env.TENANT ?? "" },
+    port: { type: "string", default: "8787" },
+    "web-port": { type: "string", default: "8788" },
+    "no-web": { type: "boolean", default: false },
+  },
 });
 const configPath = values.tenant ? path.join(ROOT, "tenants", values.tenant, "wrangler.toml") : path.join(ROOT, "wrangler.toml");
 if (!fs.existsSync(configPath)) {
@@ -22,6 +31,21 @@ if (!fs.existsSync(configPath)) {
 }
 const tenantOptions = optionsFromWranglerToml(configPath);
 const TENANT = tenantOptions.tenant;
+// The demo page first, so the tenant allows exactly the origin it is served from.
+let web = null;
+if (!values["no-web"]) {
+  const webPort = Number(values["web-port"]);
+  try {
+    web = await serveStatic(path.join(ROOT, "examples/web-chat"), { port: webPort });
+  } catch (e) {
+    console.error(`could not serve the demo page on port ${webPort} (${e.code ?? e.message}); try --web-port N or --no-web`);
+  }
+}
+if (web && TENANT && typeof TENANT === "object") {
+  const own = TENANT.cors?.allowedOrigins ?? [];
+  const pageOrigins = [`http://127.0.0.1:${web.port}`, `http://localhost:${web.port}`];
+  TENANT.cors = { ...TENANT.cors, allowedOrigins: [...new Set([...own, ...pageOrigins])] };
+}
 
 const gw = await startGateway({
   ...tenantOptions,
@@ -35,10 +59,12 @@ const gw = await startGateway({
   echoLogs: true,
 });
 
+const pageUrl = web && `${web.url}/${gw.url === "http://127.0.0.1:8787" ? "" : `?gateway=${encodeURIComponent(gw.url)}`}`;
+
 const ai = process.env.AI_SIM_UPSTREAM ? `forwarded to ${process.env.AI_SIM_UPSTREAM}` : "the local stand-in (tests/support/ai-sim.mjs)";
 console.log(`
 Gateway for tenant "${TENANT?.tenantId}" (${path.relative(ROOT, configPath)}) on ${gw.url}
-AI binding: ${ai}
+AI binding: ${ai}${pageUrl ? `\nDemo chat page: ${pageUrl}   (its origin is allowed for this run)` : ""}
 
   curl ${gw.url}/health
   curl ${gw.url}/chat -H 'content-type: application/json' -d '{"message":"Hello!"}'
@@ -46,4 +72,6 @@ AI binding: ${ai}
 
 Ctrl-C to stop.`);
 
-for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => gw.close().then(() => process.exit(0)));
+for (const sig of ["SIGINT", "SIGTERM"]) {
+  process.on(sig, () => Promise.all([gw.close(), web?.close()]).finally(() => process.exit(0)));
+}
