@@ -1,0 +1,72 @@
+// Compares worker builds side by side in one run: CPU per request (workerd, stand-in
+// included), c=1 p50 latency and c=16 throughput, for /chat (JSON and SSE) and, where the
+// build has it, /v1/chat/completions.
+//
+//   node bench/builds.mjs NAME=DIR [NAME=DIR ...]     e.g. before=/tmp/before/build after=build
+//
+// Every build runs in its own workerd on the same AI stand-in (32-token answer, no delay).
+// Numbers from a shared 2-core machine are noisy: compare ratios within one run.
+import path from "node:path";
+import { startGateway, testTenant, ROOT } from "../tests/support/runtime.mjs";
+import { workerdPids, cpuSeconds, quantile, load, drain } from "./lib.mjs";
+
+const N = Number(process.env.BENCH_REQUESTS ?? 2000);
+const C = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 300);
+const ANSWER = Array.from({ length: 32 }, (_, i) => `word${i}`).join(" ");
+
+const builds = process.argv.slice(2).map((a) => {
+  const [name, dir] = a.split("=");
+  return { name, dir: path.resolve(ROOT, dir) };
+});
+if (!builds.length) {
+  console.error("usage: node bench/builds.mjs NAME=BUILD_DIR [NAME=BUILD_DIR ...]");
+  process.exit(2);
+}
+
+const cases = [
+  { name: "/chat json", path: "/chat", body: { message: "Hello there" } },
+  { name: "/chat sse", path: "/chat", body: { message: "Hello there", stream: true } },
+  { name: "/v1 json", path: "/v1/chat/completions", body: { messages: [{ role: "user", content: "Hello there" }] } },
+  { name: "/v1 sse", path: "/v1/chat/completions", body: { messages: [{ role: "user", content: "Hello there" }], stream: true } },
+];
+
+const rows = [];
+for (const b of builds) {
+  const before = new Set(workerdPids());
+  const gw = await startGateway({
+    buildDir: b.dir,
+    tenant: testTenant({ limits: { maxRequestBytes: 4096, maxOutputTokens: 256, attemptTimeoutMs: 5000 } }),
+    scenarios: { "*": { text: ANSWER, anyModel: true } },
+    recordCalls: false,
+  });
+  const pids = workerdPids().filter((p) => !before.has(p));
+  try {
+    for (const c of cases) {
+      const send = () =>
+        fetch(`${gw.url}${c.path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(c.body) }).then(drain);
+      try {
+        await send();
+      } catch {
+        continue; // this build has no such route
+      }
+      await load(send, 200, C); // warm-up
+      const seq = await load(send, SEQUENTIAL, 1);
+      const cpu0 = cpuSeconds(pids);
+      const par = await load(send, N, C);
+      const cpu = cpuSeconds(pids) - cpu0;
+      rows.push({
+        build: b.name,
+        case: c.name,
+        p50_c1_ms: quantile(seq.latencies, 0.5).toFixed(2),
+        p99_c1_ms: quantile(seq.latencies, 0.99).toFixed(2),
+        rps_c16: Math.round(N / par.wall),
+        cpu_us_per_req: Math.round((cpu / N) * 1e6),
+        failures: par.failures + seq.failures,
+      });
+    }
+  } finally {
+    await gw.close();
+  }
+}
+console.table(rows);
