@@ -140,10 +140,12 @@ async fn into_output(out: JsValue) -> Result<ModelOutput, AttemptFailure> {
                 )),
             };
         }
-        let json = JsFuture::from(resp.json().map_err(upstream)?)
+        let text = JsFuture::from(resp.text().map_err(upstream)?)
             .await
-            .map_err(upstream)?;
-        return from_js_json(&json);
+            .map_err(upstream)?
+            .as_string()
+            .unwrap_or_default();
+        return from_json_text(&text);
     }
     from_js_json(&out)
 }
@@ -153,7 +155,12 @@ fn from_js_json(v: &JsValue) -> Result<ModelOutput, AttemptFailure> {
         .ok()
         .and_then(|s| s.as_string())
         .unwrap_or_default();
-    let value: Value = serde_json::from_str(&text).map_err(|e| {
+    from_json_text(&text)
+}
+
+/// A whole answer's JSON text, decoded; text that is not JSON is a malformed answer.
+fn from_json_text(text: &str) -> Result<ModelOutput, AttemptFailure> {
+    let value: Value = serde_json::from_str(text).map_err(|e| {
         AttemptFailure::from_decode(&gateway::sse::DecodeError::json(text.as_bytes(), &e))
     })?;
     whole_answer(&value)
