@@ -22,6 +22,8 @@ pub enum FailureKind {
     Network,
     /// The answer could not be decoded (malformed, truncated, not UTF-8).
     Malformed,
+    /// The provider's credentials could not be obtained (token endpoint failed) or were refused.
+    AuthFailed,
     ModelNotFound,
     InputTooLarge,
     InvalidInput,
@@ -113,6 +115,14 @@ impl AttemptFailure {
         }
     }
 
+    /// The provider's credentials could not be had or were refused.
+    pub fn auth(detail: &str) -> Self {
+        Self {
+            kind: FailureKind::AuthFailed,
+            detail: detail.chars().take(200).collect(),
+        }
+    }
+
     /// A provider's error message, classified and shortened.
     pub fn from_message(message: &str) -> Self {
         Self {
@@ -183,6 +193,7 @@ fn client_words(kind: FailureKind) -> &'static str {
         FailureKind::InputTooLarge => "input too large",
         FailureKind::InvalidInput => "input rejected",
         FailureKind::Unavailable => "AI binding unavailable",
+        FailureKind::AuthFailed => "provider authentication failed",
         FailureKind::ServerError => "upstream error",
     }
 }
@@ -204,8 +215,16 @@ impl ChainFailure {
             Some(FailureKind::InvalidInput) => (400, "model_rejected_input"),
             Some(FailureKind::Unavailable) => (503, "ai_unavailable"),
             _ if self.all_timed_out() => (504, "ai_timeout"),
+            _ if self.ended_on(FailureKind::AuthFailed) => (502, "upstream_auth_failed"),
             _ => (502, "ai_error"),
         }
+    }
+
+    fn ended_on(&self, kind: FailureKind) -> bool {
+        self.attempts
+            .0
+            .last()
+            .is_some_and(|a| a.failure.kind == kind)
     }
 
     fn all_timed_out(&self) -> bool {
@@ -224,6 +243,14 @@ impl ChainFailure {
             Some(FailureKind::ModelNotFound) => format!("the model `{model}` does not exist"),
             Some(FailureKind::InputTooLarge) => format!("the input is too large for `{model}`"),
             Some(FailureKind::InvalidInput) => format!("`{model}` rejected the input as invalid"),
+            _ if self.ended_on(FailureKind::AuthFailed) => {
+                let provider = model.split_once('/').map_or(model, |(p, _)| p);
+                format!(
+                    "provider `{provider}` could not be authenticated (its token endpoint failed or refused \
+                     the gateway's credentials); {}",
+                    self.attempts.client_summary()
+                )
+            }
             Some(FailureKind::Unavailable) => "the Workers AI binding is not available here: it only runs \
                 remotely (`wrangler login` and `wrangler dev` without --local); for offline work run \
                 `bash scripts/dev.sh`, which binds a local stand-in"

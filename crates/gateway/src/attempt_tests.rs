@@ -185,6 +185,26 @@ fn state_machine_table() {
             Err((502, "ai_error")),
         ],
     );
+    // A provider whose credentials fail is skipped; if the chain ends on it, the client is told.
+    check(
+        &["corp/a", "@cf/b"],
+        vec![
+            Input::Failed(AttemptFailure::auth("token endpoint: HTTP 500")),
+            Input::FirstOutput,
+        ],
+        vec![
+            Ok(call("corp/a")),
+            Ok(call("@cf/b")),
+            Ok(commit("@cf/b", true)),
+        ],
+    );
+    check(
+        &["corp/a"],
+        vec![Input::Failed(AttemptFailure::auth(
+            "token endpoint: HTTP 500",
+        ))],
+        vec![Ok(call("corp/a")), Err((502, "upstream_auth_failed"))],
+    );
     // An empty chain gives up at once.
     check(&[], vec![], vec![Err((502, "ai_error"))]);
 }

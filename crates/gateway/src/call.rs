@@ -85,6 +85,11 @@ pub const MAX_METADATA_ENTRIES: usize = 5;
 impl GatewayRoute<'_> {
     /// `{ gateway: { id, metadata } }`, the options argument of `env.AI.run`.
     pub fn run_options(&self) -> Value {
+        json!({ "gateway": { "id": self.gateway_id, "metadata": self.metadata() } })
+    }
+
+    /// The metadata AI Gateway logs with the call: `{tenantId, traceId, sessionId?, user?, route}`.
+    pub fn metadata(&self) -> Map<String, Value> {
         let mut metadata = Map::new();
         metadata.insert("tenantId".into(), self.tenant_id.into());
         metadata.insert("traceId".into(), self.trace_id.into());
@@ -96,7 +101,7 @@ impl GatewayRoute<'_> {
         }
         metadata.insert("route".into(), self.route.into());
         debug_assert!(metadata.len() <= MAX_METADATA_ENTRIES);
-        json!({ "gateway": { "id": self.gateway_id, "metadata": metadata } })
+        metadata
     }
 }
 

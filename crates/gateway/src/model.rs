@@ -34,17 +34,28 @@ impl ModelPlan {
     }
 }
 
-/// Resolves the model for one request.
-///
-/// Precedence: the request's `modelId`, then the worker's `MODEL_ID`, then the tenant's chat
-/// model. A value that names one of the tenant's tiers (`fast`, `premium`, ...) stands for
-/// that tier's model. Empty strings count as unset. The primary must be in a non-empty
-/// allow-list. The chain is the primary, then the tenant's chat model (when the primary is
-/// another), then the tenant's fallbacks, each once, each allowed.
+/// Resolves the model for one request, assuming every model is available.
 pub fn resolve_model(
     request: Option<&str>,
     env: Option<&str>,
     tenant: &TenantConfig,
+) -> Result<ModelPlan, Error> {
+    resolve_model_with(request, env, tenant, &|_| true)
+}
+
+/// Resolves the model for one request.
+///
+/// Precedence: the request's model, then the worker's `MODEL_ID`, then the tenant's chat
+/// model. A value that names one of the tenant's tiers (`fast`, `premium`, ...) stands for
+/// that tier: the first of its models that `available` accepts (what its provider currently
+/// lists; the first one when none is), followed by the tier's other models in order. Empty
+/// strings count as unset. The primary must be in a non-empty allow-list. The chain then
+/// continues with the tenant's chat model and fallbacks, each model once, each allowed.
+pub fn resolve_model_with(
+    request: Option<&str>,
+    env: Option<&str>,
+    tenant: &TenantConfig,
+    available: &dyn Fn(&str) -> bool,
 ) -> Result<ModelPlan, Error> {
     fn set(v: Option<&str>) -> Option<&str> {
         v.map(str::trim).filter(|s| !s.is_empty())
@@ -54,7 +65,16 @@ pub fn resolve_model(
         (None, Some(e)) => (ModelSource::Env, e),
         (None, None) => (ModelSource::Tenant, tenant.chat_model.as_str()),
     };
-    let primary = tenant.tiers.get(chosen).map_or(chosen, String::as_str);
+    let preferred: Vec<&str> = match tenant.tiers.get(chosen) {
+        Some(tier) => {
+            let first = tier.0.iter().position(|m| available(m)).unwrap_or(0);
+            let mut list: Vec<&str> = tier.0.iter().map(String::as_str).collect();
+            let primary = list.remove(first);
+            std::iter::once(primary).chain(list).collect()
+        }
+        None => vec![chosen],
+    };
+    let primary = preferred.first().copied().unwrap_or(chosen);
 
     let allowed = |m: &str| {
         tenant.model_allow_list.is_empty() || tenant.model_allow_list.iter().any(|a| a == m)
@@ -65,10 +85,12 @@ pub fn resolve_model(
         });
     }
 
-    let mut chain = vec![primary.to_string()];
-    for m in std::iter::once(&tenant.chat_model).chain(&tenant.fallback_models) {
-        if allowed(m) && !chain.contains(m) {
-            chain.push(m.clone());
+    let mut chain: Vec<String> = Vec::new();
+    let rest = std::iter::once(tenant.chat_model.as_str())
+        .chain(tenant.fallback_models.iter().map(String::as_str));
+    for m in preferred.into_iter().chain(rest) {
+        if allowed(m) && !chain.iter().any(|c| c == m) {
+            chain.push(m.to_string());
         }
     }
     Ok(ModelPlan { source, chain })
@@ -98,8 +120,8 @@ pub fn listed_models(tenant: &TenantConfig, env: Option<&str>) -> Vec<ListedMode
     let allowed = |m: &str| {
         tenant.model_allow_list.is_empty() || tenant.model_allow_list.iter().any(|a| a == m)
     };
-    for (alias, model) in &tenant.tiers {
-        if allowed(model) {
+    for (alias, tier) in &tenant.tiers {
+        if tier.0.iter().any(|m| allowed(m)) {
             push(alias, owner);
         }
     }
@@ -148,6 +170,62 @@ mod tests {
                 })
             ),
         }
+    }
+
+    #[test]
+    fn a_tier_preference_list_starts_with_its_first_available_model() {
+        let json = serde_json::json!({
+            "tenantId": "acme", "aiGatewayId": "gw",
+            "providers": { "corp": { "kind": "openai-compatible", "baseUrl": "http://x/v1", "auth": { "type": "none" } } },
+            "models": { "chat": "@cf/chat", "fallbacks": ["@cf/fb1"],
+                        "tiers": { "premium": ["corp/gpt-5.1", "corp/gpt-5", "@cf/big"] } },
+        });
+        let t = TenantConfig::from_json("t", &json.to_string()).unwrap();
+        let chain = |available: &dyn Fn(&str) -> bool| {
+            resolve_model_with(Some("premium"), None, &t, available)
+                .unwrap()
+                .chain
+        };
+        assert_eq!(
+            chain(&|_| true),
+            [
+                "corp/gpt-5.1",
+                "corp/gpt-5",
+                "@cf/big",
+                "@cf/chat",
+                "@cf/fb1"
+            ]
+        );
+        assert_eq!(
+            chain(&|m| m != "corp/gpt-5.1"),
+            [
+                "corp/gpt-5",
+                "corp/gpt-5.1",
+                "@cf/big",
+                "@cf/chat",
+                "@cf/fb1"
+            ]
+        );
+        assert_eq!(
+            chain(&|m| m.starts_with('@')),
+            [
+                "@cf/big",
+                "corp/gpt-5.1",
+                "corp/gpt-5",
+                "@cf/chat",
+                "@cf/fb1"
+            ]
+        );
+        assert_eq!(
+            chain(&|_| false),
+            [
+                "corp/gpt-5.1",
+                "corp/gpt-5",
+                "@cf/big",
+                "@cf/chat",
+                "@cf/fb1"
+            ]
+        );
     }
 
     #[test]

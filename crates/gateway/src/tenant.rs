@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
+use crate::provider_config::{check_provider, ProviderConfig, RawProvider};
 
 /// Default for `limits.maxRequestBytes` when a tenant does not set it.
 pub const DEFAULT_MAX_REQUEST_BYTES: u32 = 64 * 1024;
@@ -33,6 +34,8 @@ pub struct RawTenantConfig {
     pub cors: RawCors,
     #[serde(default)]
     pub budget: Option<RawBudget>,
+    #[serde(default)]
+    pub providers: BTreeMap<String, RawProvider>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -42,7 +45,36 @@ pub struct RawModels {
     #[serde(default)]
     pub fallbacks: Vec<String>,
     #[serde(default)]
-    pub tiers: BTreeMap<String, String>,
+    pub tiers: BTreeMap<String, RawTier>,
+}
+
+/// A tier alias: one model ref, or an ordered preference list.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RawTier {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// A checked tier: its model refs in order of preference (never empty). Serialized as a
+/// string when it has one entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tier(pub Vec<String>);
+
+impl Tier {
+    /// The first preference.
+    pub fn first(&self) -> &str {
+        self.0.first().map_or("", String::as_str)
+    }
+}
+
+impl Serialize for Tier {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_slice() {
+            [one] => s.serialize_str(one),
+            many => many.serialize(s),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -111,13 +143,15 @@ pub struct TenantConfig {
     pub ai_gateway_id: String,
     pub chat_model: String,
     pub fallback_models: Vec<String>,
-    pub tiers: BTreeMap<String, String>,
+    pub tiers: BTreeMap<String, Tier>,
     pub model_allow_list: Vec<String>,
     pub max_request_bytes: u32,
     pub max_output_tokens: u32,
     pub attempt_timeout_ms: u32,
     pub allowed_origins: Vec<String>,
     pub budget: Option<BudgetConfig>,
+    /// HTTP providers by name; model refs `<name>/<model>` go to them.
+    pub providers: BTreeMap<String, ProviderConfig>,
 }
 
 impl TenantConfig {
@@ -155,10 +189,56 @@ impl TenantConfig {
                 return Err(err(&path, format!("`{model}` is listed twice")));
             }
         }
-        for (tier, model) in &raw.models.tiers {
+        let mut providers = BTreeMap::new();
+        for (name, p) in raw.providers {
+            providers.insert(name.clone(), check_provider(source, &name, p)?);
+        }
+        let mut tiers = BTreeMap::new();
+        for (tier, models) in raw.models.tiers {
             let path = format!("models.tiers.{tier}");
-            check_slug(tier).map_err(|m| err(&path, format!("tier name {m}")))?;
-            check_model_id(model).map_err(|m| err(&path, m))?;
+            check_slug(&tier).map_err(|m| err(&path, format!("tier name {m}")))?;
+            let list = match models {
+                RawTier::One(m) => vec![m],
+                RawTier::Many(list) if !list.is_empty() => list,
+                RawTier::Many(_) => return Err(err(&path, "must name at least one model".into())),
+            };
+            for (i, model) in list.iter().enumerate() {
+                let path = if list.len() == 1 {
+                    path.clone()
+                } else {
+                    format!("{path}[{i}]")
+                };
+                check_model_id(model).map_err(|m| err(&path, m))?;
+            }
+            tiers.insert(tier, Tier(list));
+        }
+        // Every model ref that names a provider must name a configured one.
+        let refs =
+            std::iter::once(("models.chat".to_string(), &raw.models.chat))
+                .chain(
+                    raw.models
+                        .fallbacks
+                        .iter()
+                        .enumerate()
+                        .map(|(i, m)| (format!("models.fallbacks[{i}]"), m)),
+                )
+                .chain(tiers.iter().flat_map(|(t, list)| {
+                    list.0.iter().map(move |m| (format!("models.tiers.{t}"), m))
+                }))
+                .chain(
+                    raw.model_allow_list
+                        .iter()
+                        .enumerate()
+                        .map(|(i, m)| (format!("modelAllowList[{i}]"), m)),
+                );
+        for (path, model) in refs {
+            if let Some((p, _)) = model.split_once('/').filter(|_| !model.starts_with('@')) {
+                if !providers.contains_key(p) {
+                    return Err(err(&path, format!(
+                        "`{model}` names no provider `{p}`: define [vars.TENANT.providers.{p}] or use a Workers AI id (@cf/...)"
+                    )));
+                }
+            }
         }
         for (i, model) in raw.model_allow_list.iter().enumerate() {
             check_model_id(model).map_err(|m| err(&format!("modelAllowList[{i}]"), m))?;
@@ -172,12 +252,9 @@ impl TenantConfig {
                         .enumerate()
                         .map(|(i, m)| (format!("models.fallbacks[{i}]"), m)),
                 )
-                .chain(
-                    raw.models
-                        .tiers
-                        .iter()
-                        .map(|(t, m)| (format!("models.tiers.{t}"), m)),
-                );
+                .chain(tiers.iter().flat_map(|(t, list)| {
+                    list.0.iter().map(move |m| (format!("models.tiers.{t}"), m))
+                }));
             for (path, model) in configured {
                 if !raw.model_allow_list.contains(model) {
                     return Err(err(&path, format!("`{model}` is not in modelAllowList")));
@@ -216,13 +293,14 @@ impl TenantConfig {
             ai_gateway_id: raw.ai_gateway_id,
             chat_model: raw.models.chat,
             fallback_models: raw.models.fallbacks,
-            tiers: raw.models.tiers,
+            tiers,
             model_allow_list: raw.model_allow_list,
             max_request_bytes,
             max_output_tokens,
             attempt_timeout_ms,
             allowed_origins: raw.cors.allowed_origins,
             budget,
+            providers,
         })
     }
 

@@ -145,7 +145,7 @@ async fn into_output(out: JsValue) -> Result<ModelOutput, AttemptFailure> {
             .map_err(upstream)?
             .as_string()
             .unwrap_or_default();
-        return from_json_text(&text);
+        return whole_answer_text(&text);
     }
     from_js_json(&out)
 }
@@ -155,11 +155,11 @@ fn from_js_json(v: &JsValue) -> Result<ModelOutput, AttemptFailure> {
         .ok()
         .and_then(|s| s.as_string())
         .unwrap_or_default();
-    from_json_text(&text)
+    whole_answer_text(&text)
 }
 
 /// A whole answer's JSON text, decoded; text that is not JSON is a malformed answer.
-fn from_json_text(text: &str) -> Result<ModelOutput, AttemptFailure> {
+pub fn whole_answer_text(text: &str) -> Result<ModelOutput, AttemptFailure> {
     let value: Value = serde_json::from_str(text).map_err(|e| {
         AttemptFailure::from_decode(&gateway::sse::DecodeError::json(text.as_bytes(), &e))
     })?;

@@ -6,14 +6,17 @@ use gateway::attempt::{AttemptFailure, AttemptPlan, Decision, Input};
 use gateway::call::{GatewayRoute, ModelCall};
 use gateway::conversation::Conversation;
 use gateway::events::ModelEvent;
-use gateway::model::resolve_model;
+use gateway::model::{resolve_model_with, ModelPlan};
+use gateway::provider_config::ModelRef;
 use gateway::surface::{AnswerMeta, Encoder};
 use gateway::usage::TokenReport;
 use worker::{Context, Env, Response};
 
 use crate::ai::{WorkersAi, AI_BINDING};
+use crate::backend::Backend;
 use crate::clock::now_ms;
 use crate::config::Settings;
+use crate::discovery;
 use crate::error::ApiError;
 use crate::exchange::Exchange;
 use crate::http;
@@ -44,15 +47,18 @@ pub async fn answer<E: Encoder + 'static>(
     let tenant = &settings.tenant;
     ex.log.session_id.clone_from(&conv.session_id);
     ex.log.stream = conv.stream;
-    let plan = resolve_model(conv.model.as_deref(), settings.env_model.as_deref(), tenant)?;
-    let ai =
+    let plan = resolve_plan(settings, env, conv.model.as_deref()).await?;
+    let uses_binding = plan
+        .chain
+        .iter()
+        .any(|m| matches!(ModelRef::parse(m, &tenant.providers), ModelRef::Binding(_)));
+    if uses_binding {
         WorkersAi::from_env(env, AI_BINDING).map_err(|e| ApiError::AiMissing(e.to_string()))?;
+    }
     let prompt_estimate = conv.prompt_estimate();
     let cap = u64::from(conv.output_cap(tenant.max_output_tokens));
     let amount = budget::reservation_amount(prompt_estimate, cap);
     let held = reservation::reserve(env, settings, amount).await?;
-    let timeout_ms = u64::from(tenant.attempt_timeout_ms);
-
     let mut attempts = AttemptPlan::new(plan.chain);
     // Tokens of attempts that failed after the model started answering: billed too.
     let mut billed = TokenReport::default();
@@ -65,6 +71,10 @@ pub async fn answer<E: Encoder + 'static>(
                 return Err(ApiError::Internal("attempt plan out of order".into()))
             }
         };
+        let Some(backend) = Backend::for_model(&model, tenant, env) else {
+            return Err(ApiError::AiMissing(format!("no backend for `{model}`")));
+        };
+        let timeout_ms = u64::from(backend.timeout_ms().unwrap_or(tenant.attempt_timeout_ms));
         let call = ModelCall::new(&model, &conv, tenant.max_output_tokens);
         let gateway = GatewayRoute {
             gateway_id: &tenant.ai_gateway_id,
@@ -77,7 +87,7 @@ pub async fn answer<E: Encoder + 'static>(
         let deadline = now_ms() + timeout_ms;
         // Streams are cut at the output cap as they arrive; whole answers are billed as reported.
         let fold = AnswerFold::new(prompt_estimate, cap, conv.stream);
-        let outcome = match within(deadline, ai.run(&call, &gateway)).await {
+        let outcome = match within(deadline, backend.run(&call, &gateway)).await {
             None => Err((AttemptFailure::timeout(timeout_ms), None)),
             Some(Err(f)) => Err((f, None)),
             Some(Ok(output)) => first_output(output, fold, deadline, timeout_ms, conv.stream).await,
@@ -136,6 +146,54 @@ pub async fn answer<E: Encoder + 'static>(
     }
     reservation::settle(held, billed.total, &mut ex.log, Some(ctx)).await;
     Err(ApiError::AllModelsFailed { failure })
+}
+
+/// Resolves the request's model chain. When it names a tier with a preference list, the
+/// providers in the list are asked what they serve (cached), so the first listed model leads.
+pub async fn resolve_plan(
+    settings: &Settings,
+    env: &Env,
+    requested: Option<&str>,
+) -> Result<ModelPlan, ApiError> {
+    let tenant = &settings.tenant;
+    let set = |v: Option<&str>| {
+        v.map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let chosen = set(requested)
+        .or_else(|| set(settings.env_model.as_deref()))
+        .unwrap_or_else(|| tenant.chat_model.clone());
+    let mut listed: Vec<(String, Option<Vec<String>>)> = Vec::new();
+    if let Some(tier) = tenant.tiers.get(&chosen).filter(|t| t.0.len() > 1) {
+        for m in &tier.0 {
+            if let ModelRef::Provider { provider, .. } = ModelRef::parse(m, &tenant.providers) {
+                if listed.iter().any(|(p, _)| p == provider) {
+                    continue;
+                }
+                let ids = match tenant.providers.get(provider) {
+                    Some(cfg) => discovery::models(cfg, env).await.map(|d| d.ids),
+                    None => None,
+                };
+                listed.push((provider.to_string(), ids));
+            }
+        }
+    }
+    let available = |m: &str| match ModelRef::parse(m, &tenant.providers) {
+        ModelRef::Binding(_) => true,
+        ModelRef::Provider { provider, model } => listed.iter().any(|(p, ids)| {
+            p == provider
+                && ids
+                    .as_ref()
+                    .is_some_and(|ids| ids.iter().any(|i| i == model))
+        }),
+    };
+    Ok(resolve_model_with(
+        requested,
+        settings.env_model.as_deref(),
+        tenant,
+        &available,
+    )?)
 }
 
 /// The gateway's facts about an answer, as `x-` headers (token counts when known).

@@ -1,19 +1,23 @@
 //! The Cloudflare Worker: the only crate that touches HTTP, Env, KV, Durable Objects, the AI binding and the clock.
 
 mod ai;
+mod backend;
 mod body;
 mod budget_store;
 mod clock;
 mod config;
+mod discovery;
 mod engine;
 mod error;
 mod exchange;
 mod http;
+mod http_provider;
 mod provider;
 mod relay;
 mod reservation;
 mod router;
 mod routes;
+mod token;
 
 use futures::channel::oneshot;
 use wasm_bindgen::JsCast;

@@ -113,6 +113,11 @@ async fn route(
             "OPTIONS" => preflight("GET, HEAD, OPTIONS"),
             _ => Err(not_allowed("GET, HEAD, OPTIONS")),
         },
+        "/health/providers" => match (routes::health::is_admin(&req, env), method) {
+            (false, _) => Err(ApiError::NotFound { path: path.clone() }),
+            (true, "GET") => routes::health::providers(env, settings).await,
+            (true, _) => Err(not_allowed("GET")),
+        },
         "/chat" => match method {
             "POST" => routes::chat::handle(req, env, ctx, settings, ex).await,
             "OPTIONS" => preflight("POST, OPTIONS"),
@@ -124,12 +129,12 @@ async fn route(
             _ => Err(not_allowed("POST, OPTIONS")),
         },
         "/v1/models" => match method {
-            "GET" => routes::openai::models(settings),
+            "GET" => routes::openai::models(settings, env).await,
             "OPTIONS" => preflight("GET, OPTIONS"),
             _ => Err(not_allowed("GET, OPTIONS")),
         },
         p if p.starts_with("/v1/models/") => match method {
-            "GET" => routes::openai::model(settings, &p["/v1/models/".len()..]),
+            "GET" => routes::openai::model(settings, env, &p["/v1/models/".len()..]).await,
             "OPTIONS" => preflight("GET, OPTIONS"),
             _ => Err(not_allowed("GET, OPTIONS")),
         },

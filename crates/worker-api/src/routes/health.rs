@@ -3,16 +3,19 @@
 //! Never a secret or a budget figure.
 
 use gateway::model::resolve_model;
+use gateway::secret::{bearer, constant_time_eq};
 use gateway::ConfigError;
-use serde_json::json;
+use serde_json::{json, Value};
 use wasm_bindgen::JsValue;
-use worker::{Env, Response};
+use worker::{Env, Request, Response};
 
 use crate::ai::AI_BINDING;
 use crate::budget_store::binding_for;
+use crate::clock::now_ms;
 use crate::config::Settings;
 use crate::error::ApiError;
 use crate::http;
+use crate::http_provider::{HttpProvider, SendError};
 
 /// The build's version: the crate version, plus the commit when `GATEWAY_BUILD_SHA` was set at build time.
 pub fn build_version() -> String {
@@ -80,4 +83,51 @@ pub fn unready(e: &ConfigError) -> Result<Response, ApiError> {
         "version": build_version(),
     });
     Ok(http::json(503, &body)?)
+}
+
+/// Whether the request carries the `ADMIN_TOKEN` secret as its bearer token (never when the
+/// secret is unset); compared in constant time.
+pub fn is_admin(req: &Request, env: &Env) -> bool {
+    let admin = env
+        .var("ADMIN_TOKEN")
+        .ok()
+        .map(|v| v.to_string())
+        .filter(|s| !s.is_empty());
+    let header = req.headers().get("authorization").ok().flatten();
+    match (admin, bearer(header.as_deref())) {
+        (Some(a), Some(given)) => constant_time_eq(a.as_bytes(), given.as_bytes()),
+        _ => false,
+    }
+}
+
+/// `GET /health/providers`: checks every provider for real (token fetch, model list, latency).
+/// The router serves it only to `is_admin` callers; to everyone else it is a plain 404.
+pub async fn providers(env: &Env, settings: &Settings) -> Result<Response, ApiError> {
+    let mut out: Vec<Value> = vec![json!({
+        "name": "workers-ai", "kind": "binding",
+        "status": if bound(env, AI_BINDING) { "ok" } else { "unreachable" },
+    })];
+    for (name, cfg) in &settings.tenant.providers {
+        let p = HttpProvider { cfg, env };
+        let started = now_ms();
+        let outcome = match p.check_token().await {
+            Ok(()) => p.list_models().await,
+            Err(e) => Err(e),
+        };
+        let (status, models, detail) = match outcome {
+            Ok(ids) if ids.is_empty() => {
+                ("no_models", 0, "the provider lists no models".to_string())
+            }
+            Ok(ids) => ("ok", ids.len(), String::new()),
+            Err(SendError::Auth(d)) => ("auth_failed", 0, d),
+            Err(SendError::Network(d)) => ("unreachable", 0, d),
+        };
+        out.push(json!({
+            "name": name, "kind": cfg.kind(), "status": status, "models": models,
+            "latencyMs": now_ms().saturating_sub(started), "detail": detail,
+        }));
+    }
+    let all_ok = out.iter().all(|p| p["status"] == "ok");
+    let body = json!({ "status": if all_ok { "ok" } else { "degraded" }, "providers": out });
+    Ok(http::json(200, &body)?)
 }

@@ -1,6 +1,7 @@
 //! The OpenAI-compatible surface: `POST /v1/chat/completions`, `GET /v1/models[/{id}]`.
 
 use gateway::model::{listed_models, ListedModel};
+use gateway::provider_config::ModelRef;
 use gateway::surface::openai::OpenAiEncoder;
 use gateway::surface::openai_request;
 use serde_json::{json, Value};
@@ -8,6 +9,7 @@ use worker::{Context, Env, Request, Response};
 
 use crate::body::read_json_body;
 use crate::config::Settings;
+use crate::discovery;
 use crate::engine;
 use crate::error::ApiError;
 use crate::exchange::Exchange;
@@ -35,27 +37,74 @@ pub async fn completions(
     .await
 }
 
-fn model_json(m: &ListedModel) -> Value {
-    json!({ "id": m.id, "object": "model", "created": 0, "owned_by": m.owned_by })
+fn model_json(m: &ListedModel, stale: bool) -> Value {
+    let mut v = json!({ "id": m.id, "object": "model", "created": 0, "owned_by": m.owned_by });
+    if stale {
+        v["stale"] = true.into();
+    }
+    v
+}
+
+/// The configured models, then each HTTP provider's discovered ones (`<provider>/<id>`,
+/// within a non-empty allow-list; `stale` when the provider could not be asked just now).
+async fn everything(settings: &Settings, env: &Env) -> Vec<(ListedModel, bool)> {
+    let t = &settings.tenant;
+    let mut out: Vec<(ListedModel, bool)> = listed_models(t, settings.env_model.as_deref())
+        .into_iter()
+        .map(|m| (m, false))
+        .collect();
+    for (name, cfg) in &t.providers {
+        let Some(found) = discovery::models(cfg, env).await else {
+            continue;
+        };
+        for id in found.ids {
+            let full = format!("{name}/{id}");
+            let allowed = t.model_allow_list.is_empty() || t.model_allow_list.contains(&full);
+            if allowed && !out.iter().any(|(m, _)| m.id == full) {
+                let m = ListedModel {
+                    id: full,
+                    owned_by: name.clone(),
+                };
+                out.push((m, found.stale));
+            }
+        }
+    }
+    out
 }
 
 /// `GET /v1/models`: what this tenant's clients may name.
-pub fn models(settings: &Settings) -> Result<Response, ApiError> {
-    let data: Vec<Value> = listed_models(&settings.tenant, settings.env_model.as_deref())
+pub async fn models(settings: &Settings, env: &Env) -> Result<Response, ApiError> {
+    let data: Vec<Value> = everything(settings, env)
+        .await
         .iter()
-        .map(model_json)
+        .map(|(m, stale)| model_json(m, *stale))
         .collect();
     Ok(http::json(200, &json!({ "object": "list", "data": data }))?)
 }
 
-/// `GET /v1/models/{id}`; the id may be percent-encoded (`@cf%2Fmeta%2F...`).
-pub fn model(settings: &Settings, raw_id: &str) -> Result<Response, ApiError> {
+/// `GET /v1/models/{id}`; the id may be percent-encoded (`@cf%2Fmeta%2F...`). Only a
+/// provider's own models need asking it.
+pub async fn model(settings: &Settings, env: &Env, raw_id: &str) -> Result<Response, ApiError> {
     let id = percent_decode(raw_id);
-    listed_models(&settings.tenant, settings.env_model.as_deref())
-        .iter()
-        .find(|m| m.id == id)
-        .map(|m| Ok(http::json(200, &model_json(m))?))
-        .unwrap_or(Err(ApiError::ModelNotListed { model: id }))
+    let configured = listed_models(&settings.tenant, settings.env_model.as_deref());
+    let found = match configured.iter().find(|m| m.id == id) {
+        Some(m) => Some((m.clone(), false)),
+        None if matches!(
+            ModelRef::parse(&id, &settings.tenant.providers),
+            ModelRef::Provider { .. }
+        ) =>
+        {
+            everything(settings, env)
+                .await
+                .into_iter()
+                .find(|(m, _)| m.id == id)
+        }
+        None => None,
+    };
+    match found {
+        Some((m, stale)) => Ok(http::json(200, &model_json(&m, stale))?),
+        None => Err(ApiError::ModelNotListed { model: id }),
+    }
 }
 
 /// Decodes `%XX` escapes; anything malformed is kept as it is.
