@@ -8,6 +8,9 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 import fs from "node:fs";
 import { parse as parseToml } from "smol-toml";
+import { mintToken } from "./jwt.mjs";
+
+export { mintToken };
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const COMPATIBILITY_DATE = "2026-04-26";
@@ -20,7 +23,9 @@ const SIM_PATH = path.join(ROOT, "tests/support/ai-sim.mjs");
  * @param {object} o.tenant        the TENANT var (tenant config object)
  * @param {object} [o.vars]        other vars (MODEL_ID, ...)
  * @param {object} [o.scenarios]   AI stand-in behaviour per model id ("*" = default)
- * @param {object} [o.kvNamespaces]  binding -> namespace id
+ * @param {object} [o.kvNamespaces]  binding -> namespace id (default BUDGET_KV and AUTH_KV)
+ * @param {object} [o.ratelimits]  rate limit binding -> { simple: { limit, period: 60 } }
+ *                                 (KEY_RATE_LIMITER, USER_RATE_LIMITER, IP_RATE_LIMITER)
  * @param {object} [o.durableObjects] binding -> class name
  * @param {number} [o.port]        0 (default) picks a free port
  * @param {string} [o.persistRoot] persist KV/DO state under this folder (dev server)
@@ -74,7 +79,8 @@ export async function startGateway(o) {
         compatibilityFlags: COMPATIBILITY_FLAGS,
         bindings: { TENANT: o.tenant, ...(o.vars ?? {}) },
         wrappedBindings: o.omitAi ? {} : { AI: { scriptName: "ai-sim", bindings: aiBindings } },
-        kvNamespaces: o.kvNamespaces ?? { BUDGET_KV: "budget-kv" },
+        kvNamespaces: o.kvNamespaces ?? { BUDGET_KV: "budget-kv", AUTH_KV: "auth-kv" },
+        ...(o.ratelimits ? { ratelimits: o.ratelimits } : {}),
         durableObjects: o.durableObjects ?? { BUDGET_LEDGER: { className: "BudgetLedger", useSQLite: true } },
       },
       {
@@ -150,6 +156,29 @@ export async function startGateway(o) {
     aiProgress(traceId) {
       return [...progress.values()].filter((p) => p.traceId === traceId).map(({ model, produced, done }) => ({ model, produced, done }));
     },
+    /**
+     * An admin route with the ADMIN_TOKEN the test passed in `vars` (or `token`, `null` for
+     * none): { status, headers, body (parsed JSON or null), text }.
+     */
+    async admin(method, route, body, { token = o.vars?.ADMIN_TOKEN } = {}) {
+      const headers = { "content-type": "application/json" };
+      if (token) headers.authorization = `Bearer ${token}`;
+      const res = await fetch(`${base}${route}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      const text = await res.text();
+      let json = null;
+      try { json = JSON.parse(text); } catch { /* not JSON */ }
+      return { status: res.status, headers: res.headers, body: json, text };
+    },
+    /**
+     * Creates an API key through POST /admin/keys (`opts`: name, scopes, budget, expiresAt;
+     * name defaults to "test") and returns the 201 body: { id, key, name, scopes, budget,
+     * expiresAt, createdAt }. Throws with the answer on any other status.
+     */
+    async adminKey(opts = {}) {
+      const r = await this.admin("POST", "/admin/keys", { name: "test", ...opts });
+      if (r.status !== 201) throw new Error(`POST /admin/keys answered ${r.status}: ${r.text}`);
+      return r.body;
+    },
     async close() {
       await mf.dispose();
       recorder?.server.close();
@@ -159,7 +188,7 @@ export async function startGateway(o) {
 
 /**
  * startGateway options for a tenant's wrangler.toml: its TENANT and other vars, its KV
- * namespaces and Durable Objects (the AI binding is always the stand-in).
+ * namespaces, Durable Objects and rate limiters (the AI binding is always the stand-in).
  */
 export function optionsFromWranglerToml(configPath) {
   const config = parseToml(fs.readFileSync(configPath, "utf8"));
@@ -171,6 +200,8 @@ export function optionsFromWranglerToml(configPath) {
     durableObjects: Object.fromEntries(
       (config.durable_objects?.bindings ?? []).map((d) => [d.name, { className: d.class_name, useSQLite: true }]),
     ),
+    // [[ratelimits]] name = "...", namespace_id = "...", simple = { limit = N, period = 60 }
+    ...(config.ratelimits?.length ? { ratelimits: Object.fromEntries(config.ratelimits.map((r) => [r.name, { simple: r.simple }])) } : {}),
   };
 }
 
@@ -210,8 +241,10 @@ export function testTenant(patch = {}) {
     modelAllowList: [],
     limits: { maxRequestBytes: 4096, maxOutputTokens: 256, attemptTimeoutMs: 3000 },
     cors: { allowedOrigins: ["https://app.acme.example"] },
+    // Most tests are about chat, not credentials: open mode unless a test sets `auth`.
+    auth: { mode: "open" },
   };
   const out = { ...base, ...patch };
-  for (const k of ["models", "limits", "cors"]) if (patch[k]) out[k] = { ...base[k], ...patch[k] };
+  for (const k of ["models", "limits", "cors", "auth"]) if (patch[k]) out[k] = { ...base[k], ...patch[k] };
   return out;
 }

@@ -76,6 +76,8 @@ pub struct GatewayRoute<'a> {
     pub session_id: Option<&'a str>,
     /// The client's end-user id (OpenAI `user`).
     pub user: Option<&'a str>,
+    /// The authenticated caller: `key:<id>` or `user:<sub>`.
+    pub client: Option<&'a str>,
     pub route: &'a str,
 }
 
@@ -93,13 +95,20 @@ impl GatewayRoute<'_> {
         let mut metadata = Map::new();
         metadata.insert("tenantId".into(), self.tenant_id.into());
         metadata.insert("traceId".into(), self.trace_id.into());
-        if let Some(s) = self.session_id {
-            metadata.insert("sessionId".into(), s.into());
-        }
-        if let Some(u) = self.user {
-            metadata.insert("user".into(), u.into());
-        }
         metadata.insert("route".into(), self.route.into());
+        // At most two of the optional entries fit in AI Gateway's five, in this order.
+        let optional = [
+            ("sessionId", self.session_id),
+            ("client", self.client),
+            ("user", self.user),
+        ];
+        for (k, v) in optional
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .take(2)
+        {
+            metadata.insert(k.into(), v.into());
+        }
         debug_assert!(metadata.len() <= MAX_METADATA_ENTRIES);
         metadata
     }
@@ -141,15 +150,17 @@ mod tests {
             trace_id: "t1",
             session_id: Some("s1"),
             user: Some("u1"),
+            client: Some("key:k1"),
             route: "/chat",
         };
         assert_eq!(
             r.run_options(),
-            json!({"gateway":{"id":"gw","metadata":{"tenantId":"acme","traceId":"t1","sessionId":"s1","user":"u1","route":"/chat"}}})
+            json!({"gateway":{"id":"gw","metadata":{"tenantId":"acme","traceId":"t1","route":"/chat","sessionId":"s1","client":"key:k1"}}})
         );
         let r = GatewayRoute {
             session_id: None,
             user: None,
+            client: None,
             ..r
         };
         assert_eq!(

@@ -1,9 +1,11 @@
 //! Pure chat-gateway logic: no I/O, no clock, no `worker` or `wasm-bindgen`; runs under plain `cargo test`.
 
+pub mod access;
 pub mod answer;
 pub mod attempt;
 pub mod call;
 pub mod conversation;
+pub mod credential;
 pub mod error;
 pub mod events;
 pub mod log;

@@ -13,6 +13,11 @@ pub struct RequestLog {
     pub trace_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
+    /// The calling key's id or end user's id (never the key, the token or a hash).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
     pub method: String,
     pub route: String,
     pub status: u16,

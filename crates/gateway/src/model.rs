@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::error::Error;
+use crate::provider_config::ModelRef;
 use crate::tenant::TenantConfig;
 
 /// Which setting chose the primary model.
@@ -100,7 +101,8 @@ pub fn resolve_model_with(
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ListedModel {
     pub id: String,
-    /// The tenant id for tier aliases, `workers-ai` for model ids.
+    /// The tenant id for tier aliases, the provider's name for its models, `workers-ai` for
+    /// Workers AI ids.
     pub owned_by: String,
 }
 
@@ -125,13 +127,17 @@ pub fn listed_models(tenant: &TenantConfig, env: Option<&str>) -> Vec<ListedMode
             push(alias, owner);
         }
     }
+    let owner_of = |m: &str| match ModelRef::parse(m, &tenant.providers) {
+        ModelRef::Provider { provider, .. } => provider.to_string(),
+        ModelRef::Binding(_) => "workers-ai".to_string(),
+    };
     if let Ok(plan) = resolve_model(None, env, tenant) {
         for m in &plan.chain {
-            push(m, "workers-ai");
+            push(m, &owner_of(m));
         }
     }
     for m in &tenant.model_allow_list {
-        push(m, "workers-ai");
+        push(m, &owner_of(m));
     }
     out
 }

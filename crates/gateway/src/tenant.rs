@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::access::{check_auth, AuthConfig, OriginPattern, RawAuth};
 use crate::error::ConfigError;
 use crate::provider_config::{check_provider, ProviderConfig, RawProvider};
 
@@ -36,6 +37,8 @@ pub struct RawTenantConfig {
     pub budget: Option<RawBudget>,
     #[serde(default)]
     pub providers: BTreeMap<String, RawProvider>,
+    #[serde(default)]
+    pub auth: RawAuth,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -90,6 +93,8 @@ pub struct RawLimits {
 pub struct RawCors {
     #[serde(default)]
     pub allowed_origins: Vec<String>,
+    #[serde(default)]
+    pub allow_credentials: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -148,8 +153,11 @@ pub struct TenantConfig {
     pub max_request_bytes: u32,
     pub max_output_tokens: u32,
     pub attempt_timeout_ms: u32,
-    pub allowed_origins: Vec<String>,
+    pub allowed_origins: Vec<OriginPattern>,
+    /// Sends `access-control-allow-credentials: true` to granted origins.
+    pub allow_credentials: bool,
     pub budget: Option<BudgetConfig>,
+    pub auth: AuthConfig,
     /// HTTP providers by name; model refs `<name>/<model>` go to them.
     pub providers: BTreeMap<String, ProviderConfig>,
 }
@@ -282,9 +290,20 @@ impl TenantConfig {
         )
         .map_err(|m| err("limits.attemptTimeoutMs", m))?;
 
+        let mut allowed_origins = Vec::new();
         for (i, origin) in raw.cors.allowed_origins.iter().enumerate() {
-            check_origin(origin).map_err(|m| err(&format!("cors.allowedOrigins[{i}]"), m))?;
+            let path = format!("cors.allowedOrigins[{i}]");
+            let pattern =
+                OriginPattern::parse(origin).map_err(|m| err(&path, format!("`{origin}` {m}")))?;
+            if pattern.is_any() && raw.cors.allow_credentials {
+                return Err(err(
+                    &path,
+                    "`*` cannot be used with cors.allowCredentials: browsers refuse it".into(),
+                ));
+            }
+            allowed_origins.push(pattern);
         }
+        let auth = check_auth(raw.auth).map_err(|(p, m)| err(&p, m))?;
 
         let budget = raw.budget.map(|b| check_budget(source, b)).transpose()?;
 
@@ -298,8 +317,10 @@ impl TenantConfig {
             max_request_bytes,
             max_output_tokens,
             attempt_timeout_ms,
-            allowed_origins: raw.cors.allowed_origins,
+            allowed_origins,
+            allow_credentials: raw.cors.allow_credentials,
             budget,
+            auth,
             providers,
         })
     }
@@ -340,9 +361,9 @@ impl TenantConfig {
         found
     }
 
-    /// Whether `origin` may receive a CORS grant (exact match, or `*` in the list).
+    /// Whether `origin` may receive a CORS grant (an exact entry, a `*.domain` pattern, or `*`).
     pub fn allows_origin(&self, origin: &str) -> bool {
-        self.allowed_origins.iter().any(|o| o == "*" || o == origin)
+        self.allowed_origins.iter().any(|o| o.matches(origin))
     }
 }
 
@@ -426,21 +447,6 @@ pub(crate) fn check_model_id(s: &str) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-fn check_origin(origin: &str) -> Result<(), String> {
-    if origin == "*" {
-        return Ok(());
-    }
-    let rest = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"));
-    match rest {
-        Some(host) if !host.is_empty() && !host.contains('/') => Ok(()),
-        _ => Err(format!(
-            "`{origin}` must be `*` or a scheme and host like `https://app.example.com` (no path)"
-        )),
-    }
 }
 
 /// serde_json appends "at line L column C"; the path already says where.
@@ -584,7 +590,9 @@ mod tests {
             "tenants/acme: limits.maxRequestBytes: must be <= 10485760",
         );
         check_err(r#"{"cors": {"allowedOrigins": ["https://a.example/path"]}}"#,
-            "tenants/acme: cors.allowedOrigins[0]: `https://a.example/path` must be `*` or a scheme and host like `https://app.example.com` (no path)");
+            "tenants/acme: cors.allowedOrigins[0]: `https://a.example/path` must be an origin, without path, query, spaces or credentials");
+        check_err(r#"{"cors": {"allowedOrigins": ["*"], "allowCredentials": true}}"#,
+            "tenants/acme: cors.allowedOrigins[0]: `*` cannot be used with cors.allowCredentials: browsers refuse it");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use budget::{
     Admission, BudgetStore, External, Limits, Remaining, UsageLedger, Windows, RESERVATION_TTL_MS,
 };
-use gateway::tenant::{BudgetStoreKind, TenantConfig};
+use gateway::tenant::BudgetStoreKind;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use wasm_bindgen::JsValue;
@@ -37,25 +37,36 @@ pub enum TenantBudget {
 }
 
 impl TenantBudget {
-    pub fn open(
-        env: &Env,
-        tenant: &TenantConfig,
-        kind: BudgetStoreKind,
-    ) -> Result<Self, budget::Error> {
+    /// The ledger named `name`: a tenant id, or `<tenant>/key/<id>` and `<tenant>/user/<sub>`
+    /// for the budgets of one key or end user (names always start with the tenant, so no
+    /// tenant can reach another's ledgers).
+    pub fn open(env: &Env, name: &str, kind: BudgetStoreKind) -> Result<Self, budget::Error> {
         let err = |e: worker::Error| budget::Error::Store(e.to_string());
         Ok(match kind {
             BudgetStoreKind::DurableObject => {
                 let ns = env.durable_object(LEDGER_BINDING).map_err(err)?;
-                // One object per tenant: no tenant can reach another's ledger.
                 Self::Ledger(DoLedger {
-                    stub: ns.get_by_name(tenant.tenant_id.as_str()).map_err(err)?,
+                    stub: ns.get_by_name(name).map_err(err)?,
                 })
             }
             BudgetStoreKind::Kv => Self::Kv(KvShards {
                 kv: env.kv(KV_BINDING).map_err(err)?,
-                tenant: tenant.tenant_id.to_string(),
+                tenant: name.to_string(),
             }),
         })
+    }
+
+    /// Tokens used in the current day and month (Durable Object ledgers only; `None` for KV,
+    /// whose totals are spread over shards).
+    pub async fn used(&self, now_ms: i64) -> Option<(u64, u64)> {
+        match self {
+            Self::Ledger(l) => {
+                let mut ledger: UsageLedger = l.call(&LedgerOp::State).await.ok()?;
+                ledger.roll(now_ms);
+                Some((ledger.day_used, ledger.month_used))
+            }
+            Self::Kv(_) => None,
+        }
     }
 }
 

@@ -58,7 +58,8 @@ pub async fn answer<E: Encoder + 'static>(
     let prompt_estimate = conv.prompt_estimate();
     let cap = u64::from(conv.output_cap(tenant.max_output_tokens));
     let amount = budget::reservation_amount(prompt_estimate, cap);
-    let held = reservation::reserve(env, settings, amount).await?;
+    let held = reservation::reserve(env, settings, ex.principal.as_ref(), amount).await?;
+    let client = ex.principal.as_ref().and_then(|p| p.label());
     let mut attempts = AttemptPlan::new(plan.chain);
     // Tokens of attempts that failed after the model started answering: billed too.
     let mut billed = TokenReport::default();
@@ -82,6 +83,7 @@ pub async fn answer<E: Encoder + 'static>(
             trace_id: &ex.trace_id,
             session_id: conv.session_id.as_deref(),
             user: conv.user.as_deref(),
+            client: client.as_deref(),
             route,
         };
         let deadline = now_ms() + timeout_ms;

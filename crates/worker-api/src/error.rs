@@ -44,9 +44,23 @@ pub enum ApiError {
     AllModelsFailed { failure: ChainFailure },
     #[error("the AI binding is missing: add [ai] binding = \"AI\" to wrangler.toml")]
     AiMissing(String),
-    #[error("token budget exceeded: the {} limit is {} tokens, {} are used or held, this request needs {}; it resets at {}",
+    #[error("token budget exceeded: the {scope}'s {} limit is {} tokens, {} are used or held, this request needs {}; it resets at {}",
         refusal.window, refusal.limit, refusal.used, refusal.requested, refusal.resets_at)]
-    BudgetExceeded { refusal: budget::Refusal },
+    BudgetExceeded {
+        refusal: budget::Refusal,
+        /// Which budget refused: `tenant`, `key` or `user`.
+        scope: &'static str,
+    },
+    #[error("a valid API key or end-user token is required")]
+    Unauthorized,
+    #[error("this credential does not have the `{scope}` scope")]
+    InsufficientScope { scope: &'static str },
+    #[error("credentials are not accepted in the query string (`{param}`): send `Authorization: Bearer <key>` or `x-api-key`")]
+    CredentialsInQuery { param: String },
+    #[error("too many requests: at most {limit} per minute for this caller")]
+    RateLimited { limit: u32 },
+    #[error("the key store is unavailable; try again shortly")]
+    AuthStore(String),
     #[error("the budget store is unavailable; try again shortly")]
     BudgetStore(String),
     #[error("the client closed the connection before its request body arrived")]
@@ -74,6 +88,11 @@ impl ApiError {
             Self::AllModelsFailed { failure } => failure.status_and_code(),
             Self::AiMissing(_) => (503, "ai_unavailable"),
             Self::BudgetExceeded { .. } => (429, "budget_exceeded"),
+            Self::Unauthorized => (401, "unauthorized"),
+            Self::InsufficientScope { .. } => (403, "insufficient_scope"),
+            Self::CredentialsInQuery { .. } => (400, "credentials_in_query"),
+            Self::RateLimited { .. } => (429, "rate_limited"),
+            Self::AuthStore(_) => (503, "auth_unavailable"),
             Self::BudgetStore(_) => (503, "budget_unavailable"),
             Self::ClientClosed(_) => (499, "client_closed"),
             Self::Internal(_) => (500, "internal_error"),
@@ -99,6 +118,7 @@ impl ApiError {
             Self::InvalidRequest { field, .. } => field.as_deref(),
             Self::UnsupportedParameter { param, .. } => Some(param),
             Self::UnsupportedContent { field, .. } => Some(field),
+            Self::CredentialsInQuery { param } => Some(param),
             Self::ModelNotAllowed { .. } | Self::ModelNotListed { .. } => Some("model"),
             _ => None,
         }
@@ -123,8 +143,10 @@ impl ApiError {
             Self::PayloadTooLarge { limit, .. } => {
                 e.insert("limitBytes".into(), (*limit).into());
             }
-            Self::BudgetExceeded { refusal } => {
-                e.insert("budget".into(), json!(refusal));
+            Self::BudgetExceeded { refusal, scope } => {
+                let mut b = json!(refusal);
+                b["scope"] = (*scope).into();
+                e.insert("budget".into(), b);
             }
             _ => {}
         }
@@ -144,8 +166,9 @@ impl ApiError {
         let mut body = json!({ "error": {
             "message": self.to_string(), "type": kind, "param": self.field(), "code": code,
         }});
-        if let Self::BudgetExceeded { refusal } = self {
+        if let Self::BudgetExceeded { refusal, scope } = self {
             body["error"]["budget"] = json!(refusal);
+            body["error"]["budget"]["scope"] = (*scope).into();
         }
         body
     }

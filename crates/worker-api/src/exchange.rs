@@ -1,5 +1,6 @@
 //! `Exchange`: what the worker knows about one request while serving it, and its log line.
 
+use gateway::credential::Principal;
 use gateway::log::RequestLog;
 use worker::web_sys::AbortSignal;
 
@@ -11,4 +12,8 @@ pub struct Exchange {
     pub log: RequestLog,
     /// Set by a streaming handler that writes the log line itself when the stream ends.
     pub log_in_background: bool,
+    /// Who is calling, once authenticated (chat and model routes).
+    pub principal: Option<Principal>,
+    /// The caller's request rate limit and an estimate of what is left of it.
+    pub rate: Option<(u32, u32)>,
 }

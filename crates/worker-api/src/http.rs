@@ -9,7 +9,7 @@ use crate::error::ApiError;
 const EXPOSED_HEADERS: &str =
     "x-trace-id, x-model-id, x-fallback, x-tokens-prompt, x-tokens-completion, \
 x-tokens-used, x-tokens-estimated, x-latency-ms, x-budget-remaining-daily, \
-x-budget-remaining-monthly, retry-after";
+x-budget-remaining-monthly, x-ratelimit-limit, x-ratelimit-remaining, retry-after";
 
 /// Request headers a granted browser may send (plus any it asks for in a preflight).
 const ALLOWED_HEADERS: &str = "content-type, x-trace-id, authorization, x-api-key";
@@ -43,7 +43,16 @@ pub fn error(err: &ApiError, trace_id: &str, style: ErrorStyle) -> Response {
         ApiError::MethodNotAllowed { allow, .. } => {
             let _ = resp.headers_mut().set("allow", allow);
         }
-        ApiError::BudgetExceeded { refusal } => {
+        ApiError::Unauthorized => {
+            let _ = resp.headers_mut().set("www-authenticate", "Bearer");
+        }
+        ApiError::RateLimited { limit } => {
+            let h = resp.headers_mut();
+            let _ = h.set("retry-after", "60");
+            let _ = h.set("x-ratelimit-limit", &limit.to_string());
+            let _ = h.set("x-ratelimit-remaining", "0");
+        }
+        ApiError::BudgetExceeded { refusal, .. } => {
             let _ = resp
                 .headers_mut()
                 .set("retry-after", &refusal.retry_after_secs.to_string());
@@ -63,13 +72,16 @@ fn plain_500() -> Response {
 
 /// Sets the trace id, `Vary: Origin` (every answer depends on the origin, granted or not)
 /// and, when `origin` is granted, the CORS headers.
-pub fn finish(resp: &mut Response, trace_id: &str, cors_origin: Option<&str>) {
+pub fn finish(resp: &mut Response, trace_id: &str, cors_origin: Option<&str>, credentials: bool) {
     let h: &mut Headers = resp.headers_mut();
     let _ = h.set("x-trace-id", trace_id);
     let _ = h.append("vary", "Origin");
     if let Some(origin) = cors_origin {
         let _ = h.set("access-control-allow-origin", origin);
         let _ = h.set("access-control-expose-headers", EXPOSED_HEADERS);
+        if credentials {
+            let _ = h.set("access-control-allow-credentials", "true");
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The Cloudflare Worker: the only crate that touches HTTP, Env, KV, Durable Objects, the AI binding and the clock.
 
 mod ai;
+mod auth;
 mod backend;
 mod body;
 mod budget_store;
@@ -12,6 +13,7 @@ mod error;
 mod exchange;
 mod http;
 mod http_provider;
+mod keys;
 mod provider;
 mod relay;
 mod reservation;

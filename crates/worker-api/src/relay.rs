@@ -19,7 +19,7 @@ use crate::engine::{answer_headers, Started};
 use crate::error::ApiError;
 use crate::exchange::Exchange;
 use crate::provider::Read;
-use crate::reservation::{self, set_remaining, Held};
+use crate::reservation::{self, set_remaining, Holds};
 
 /// Chunks the channel holds beyond the one being written: the gateway's whole buffer (a
 /// burst of small chunks goes through without a round trip each; a paused reader stops the
@@ -28,7 +28,7 @@ const RELAY_BUFFER: usize = 8;
 
 /// What the relay needs besides the stream itself.
 pub struct Relay {
-    pub held: Option<Held>,
+    pub held: Holds,
     pub model: String,
     pub fallback: bool,
     pub session_id: Option<String>,
@@ -53,7 +53,7 @@ pub fn start<E: Encoder + 'static>(
     let h = resp.headers_mut();
     h.set("content-type", "text/event-stream; charset=utf-8")?;
     h.set("cache-control", "no-cache, no-transform")?;
-    let remaining: Option<Remaining> = relay.held.as_ref().map(|h| h.remaining);
+    let remaining: Option<Remaining> = relay.held.remaining();
     let ttft_ms = now_ms().saturating_sub(ex.started_ms);
     let meta = AnswerMeta {
         model: &relay.model,

@@ -1,7 +1,10 @@
-//! A request's hold on its tenant's token budget: reserved before any model call, settled on every outcome.
+//! A request's holds on its token budgets, nested: the tenant's, and the calling key's or end
+//! user's. Reserved before any model call (all must admit), settled on every outcome.
 
 use budget::{BudgetStore, Limits, Remaining};
+use gateway::credential::Principal;
 use gateway::log::RequestLog;
+use gateway::tenant::BudgetStoreKind;
 use worker::{Context, Env, Response};
 
 use crate::budget_store::TenantBudget;
@@ -9,7 +12,7 @@ use crate::clock::now_ms;
 use crate::config::Settings;
 use crate::error::ApiError;
 
-/// Tokens reserved for one request in its tenant's budget store.
+/// Tokens reserved for one request in one budget.
 pub struct Held {
     store: TenantBudget,
     limits: Limits,
@@ -17,67 +20,157 @@ pub struct Held {
     pub remaining: Remaining,
 }
 
+/// Every hold of one request (possibly none).
+#[derive(Default)]
+pub struct Holds(Vec<Held>);
+
+impl Holds {
+    /// What is left in the tightest budget, for the `x-budget-remaining-*` headers.
+    pub fn remaining(&self) -> Option<Remaining> {
+        self.0.iter().map(|h| h.remaining).reduce(|a, b| Remaining {
+            daily: a.daily.min(b.daily),
+            monthly: a.monthly.min(b.monthly),
+        })
+    }
+}
+
 fn now_i64() -> i64 {
     i64::try_from(now_ms()).unwrap_or(i64::MAX)
 }
 
-/// Reserves `amount` (the request's worst case: estimated prompt plus output cap) before any
-/// model call; refuses with 429 when a window would overrun. `None` for tenants without a
-/// budget.
+/// The budgets a request of `principal` must fit: `(scope, ledger name, store, limits)`.
+pub fn budgets_of(
+    settings: &Settings,
+    principal: Option<&Principal>,
+) -> Vec<(&'static str, String, BudgetStoreKind, Limits)> {
+    let t = &settings.tenant;
+    let tenant = t.tenant_id.as_str();
+    // Key and user ledgers live where the tenant's do; the exact store when it has none.
+    let kind = t
+        .budget
+        .as_ref()
+        .map_or(BudgetStoreKind::DurableObject, |b| b.store);
+    let mut out = Vec::new();
+    if let Some(b) = &t.budget {
+        out.push((
+            "tenant",
+            tenant.to_string(),
+            b.store,
+            Limits {
+                daily: b.daily,
+                monthly: b.monthly,
+            },
+        ));
+    }
+    match principal {
+        Some(Principal::Key {
+            id,
+            budget: Some(b),
+            ..
+        }) => {
+            out.push((
+                "key",
+                format!("{tenant}/key/{id}"),
+                kind,
+                Limits {
+                    daily: b.daily,
+                    monthly: b.monthly,
+                },
+            ));
+        }
+        Some(Principal::User {
+            sub,
+            daily_budget: Some(d),
+            ..
+        }) => {
+            // A user's budget is per day; the month allows every day of it.
+            out.push((
+                "user",
+                format!("{tenant}/user/{sub}"),
+                kind,
+                Limits {
+                    daily: *d,
+                    monthly: d.saturating_mul(31),
+                },
+            ));
+        }
+        _ => {}
+    }
+    out
+}
+
+/// Reserves `amount` (the worst case: estimated prompt plus output cap) in every budget the
+/// request must fit; refuses with 429 naming the budget that would overrun, after releasing
+/// what it had already reserved.
 pub async fn reserve(
     env: &Env,
     settings: &Settings,
+    principal: Option<&Principal>,
     amount: u64,
-) -> Result<Option<Held>, ApiError> {
-    let tenant = &settings.tenant;
-    let Some(cfg) = &tenant.budget else {
-        return Ok(None);
-    };
-    let store = TenantBudget::open(env, tenant, cfg.store)
-        .map_err(|e| ApiError::BudgetStore(e.to_string()))?;
-    let limits = Limits {
-        daily: cfg.daily,
-        monthly: cfg.monthly,
-    };
-    // A fresh id: client trace ids need not be unique.
-    let id = uuid::Uuid::new_v4().to_string();
-    match store.reserve(now_i64(), &id, amount, limits).await {
-        Err(e) => Err(ApiError::BudgetStore(e.to_string())),
-        Ok(Err(refusal)) => Err(ApiError::BudgetExceeded { refusal }),
-        Ok(Ok(remaining)) => Ok(Some(Held {
-            store,
-            limits,
-            id,
-            remaining,
-        })),
+) -> Result<Holds, ApiError> {
+    let mut holds = Holds::default();
+    for (scope, name, kind, limits) in budgets_of(settings, principal) {
+        let outcome = async {
+            let store = TenantBudget::open(env, &name, kind)
+                .map_err(|e| ApiError::BudgetStore(e.to_string()))?;
+            // A fresh id: client trace ids need not be unique.
+            let id = uuid::Uuid::new_v4().to_string();
+            match store.reserve(now_i64(), &id, amount, limits).await {
+                Err(e) => Err(ApiError::BudgetStore(e.to_string())),
+                Ok(Err(refusal)) => Err(ApiError::BudgetExceeded { refusal, scope }),
+                Ok(Ok(remaining)) => Ok(Held {
+                    store,
+                    limits,
+                    id,
+                    remaining,
+                }),
+            }
+        }
+        .await;
+        match outcome {
+            Ok(held) => holds.0.push(held),
+            Err(e) => {
+                settle(holds, 0, &mut RequestLog::default(), None).await;
+                return Err(e);
+            }
+        }
     }
+    Ok(holds)
 }
 
-/// Replaces the reservation with the tokens actually billed. Every outcome comes here. The
-/// store's background work goes to `ctx.waitUntil` when given, else it is awaited (a stream's
+/// Replaces every reservation with the tokens actually billed. Every outcome comes here. The
+/// stores' background work goes to `ctx.waitUntil` when given, else it is awaited (a stream's
 /// relay already runs in `waitUntil`).
 pub async fn settle(
-    held: Option<Held>,
+    holds: Holds,
     actual: u64,
     log: &mut RequestLog,
     ctx: Option<&Context>,
 ) -> Option<Remaining> {
-    let held = held?;
-    let result = held
-        .store
-        .settle(now_i64(), &held.id, actual, held.limits)
-        .await;
-    match ctx {
-        Some(ctx) => ctx.wait_until(held.store.after_settle()),
-        None => held.store.after_settle().await,
-    }
-    match result {
-        Ok(r) => Some(r),
-        Err(e) => {
-            log.budget_error = Some(e.to_string());
-            None
+    let mut remaining: Option<Remaining> = None;
+    for held in holds.0 {
+        let result = held
+            .store
+            .settle(now_i64(), &held.id, actual, held.limits)
+            .await;
+        match ctx {
+            Some(ctx) => ctx.wait_until(held.store.after_settle()),
+            None => held.store.after_settle().await,
+        }
+        match result {
+            Ok(r) => {
+                remaining = Some(match remaining {
+                    None => r,
+                    Some(p) => Remaining {
+                        daily: p.daily.min(r.daily),
+                        monthly: p.monthly.min(r.monthly),
+                    },
+                });
+            }
+            Err(e) => log.budget_error = Some(e.to_string()),
         }
     }
+    remaining
 }
 
 /// `x-budget-remaining-daily` / `-monthly`.

@@ -3,6 +3,7 @@
 use gateway::trace::accept_trace_id;
 use worker::{Context, Env, Request, Response};
 
+use crate::auth;
 use crate::clock::now_ms;
 use crate::config::{self, Settings};
 use crate::error::ApiError;
@@ -33,6 +34,8 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
         started_ms,
         log: Default::default(),
         log_in_background: false,
+        principal: None,
+        rate: None,
     };
     ex.log.trace_id.clone_from(&ex.trace_id);
     ex.log.method.clone_from(&method);
@@ -66,7 +69,13 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
             http::error(&e, &ex.trace_id, style)
         }
     };
-    http::finish(&mut resp, &ex.trace_id, granted.as_deref());
+    let credentials = settings.as_ref().is_ok_and(|s| s.tenant.allow_credentials);
+    http::finish(&mut resp, &ex.trace_id, granted.as_deref(), credentials);
+    if let Some((limit, left)) = ex.rate {
+        let h = resp.headers_mut();
+        let _ = h.set("x-ratelimit-limit", &limit.to_string());
+        let _ = h.set("x-ratelimit-remaining", &left.to_string());
+    }
     if !ex.log_in_background {
         ex.log.status = match ex.log.error_code.as_deref() {
             Some("client_closed") => 499,
@@ -113,31 +122,82 @@ async fn route(
             "OPTIONS" => preflight("GET, HEAD, OPTIONS"),
             _ => Err(not_allowed("GET, HEAD, OPTIONS")),
         },
+        p if p == "/admin/keys" || p == "/admin/usage" || p.starts_with("/admin/keys/") => {
+            if !routes::health::is_admin(&req, env) {
+                return Err(ApiError::NotFound { path: path.clone() });
+            }
+            match (p, method) {
+                ("/admin/keys", "POST") => routes::admin::create(req, env, settings).await,
+                ("/admin/keys", "GET") => routes::admin::list(env, settings).await,
+                ("/admin/keys", _) => Err(not_allowed("GET, POST")),
+                ("/admin/usage", "GET") => routes::admin::usage(env, settings).await,
+                ("/admin/usage", _) => Err(not_allowed("GET")),
+                (p, "DELETE") => {
+                    routes::admin::revoke(env, settings, &p["/admin/keys/".len()..]).await
+                }
+                _ => Err(not_allowed("DELETE")),
+            }
+        }
         "/health/providers" => match (routes::health::is_admin(&req, env), method) {
             (false, _) => Err(ApiError::NotFound { path: path.clone() }),
             (true, "GET") => routes::health::providers(env, settings).await,
             (true, _) => Err(not_allowed("GET")),
         },
         "/chat" => match method {
-            "POST" => routes::chat::handle(req, env, ctx, settings, ex).await,
+            "POST" => {
+                admit(&req, env, settings, ex, "chat").await?;
+                routes::chat::handle(req, env, ctx, settings, ex).await
+            }
             "OPTIONS" => preflight("POST, OPTIONS"),
             _ => Err(not_allowed("POST, OPTIONS")),
         },
         "/v1/chat/completions" => match method {
-            "POST" => routes::openai::completions(req, env, ctx, settings, ex).await,
+            "POST" => {
+                admit(&req, env, settings, ex, "chat").await?;
+                routes::openai::completions(req, env, ctx, settings, ex).await
+            }
             "OPTIONS" => preflight("POST, OPTIONS"),
             _ => Err(not_allowed("POST, OPTIONS")),
         },
         "/v1/models" => match method {
-            "GET" => routes::openai::models(settings, env).await,
+            "GET" => {
+                admit(&req, env, settings, ex, "models").await?;
+                routes::openai::models(settings, env).await
+            }
             "OPTIONS" => preflight("GET, OPTIONS"),
             _ => Err(not_allowed("GET, OPTIONS")),
         },
         p if p.starts_with("/v1/models/") => match method {
-            "GET" => routes::openai::model(settings, env, &p["/v1/models/".len()..]).await,
+            "GET" => {
+                admit(&req, env, settings, ex, "models").await?;
+                routes::openai::model(settings, env, &p["/v1/models/".len()..]).await
+            }
             "OPTIONS" => preflight("GET, OPTIONS"),
             _ => Err(not_allowed("GET, OPTIONS")),
         },
         _ => Err(ApiError::NotFound { path: path.clone() }),
     }
+}
+
+/// Authenticates the caller, checks it may use `scope`, and applies its rate limit; the
+/// principal then rides in the exchange (budgets, metadata, the log line).
+async fn admit(
+    req: &Request,
+    env: &Env,
+    settings: &Settings,
+    ex: &mut Exchange,
+    scope: &'static str,
+) -> Result<(), ApiError> {
+    let principal = auth::authenticate(req, env, settings).await?;
+    match &principal {
+        gateway::credential::Principal::Key { id, .. } => ex.log.key_id = Some(id.clone()),
+        gateway::credential::Principal::User { sub, .. } => ex.log.user_id = Some(sub.clone()),
+        gateway::credential::Principal::Anonymous { .. } => {}
+    }
+    if !principal.allows(scope) {
+        return Err(ApiError::InsufficientScope { scope });
+    }
+    ex.rate = auth::rate_limit(env, settings, &principal).await?;
+    ex.principal = Some(principal);
+    Ok(())
 }

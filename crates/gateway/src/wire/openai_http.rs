@@ -110,6 +110,7 @@ mod tests {
             trace_id: "t1",
             session_id: None,
             user: Some("u"),
+            client: None,
             route: "/chat",
         };
         let h = gateway_headers(&cf, &route);
@@ -118,7 +119,7 @@ mod tests {
         let meta: Value = serde_json::from_str(get("cf-aig-metadata").unwrap()).unwrap();
         assert_eq!(
             meta,
-            json!({"tenantId":"acme","traceId":"t1","user":"u","route":"/chat"})
+            json!({"tenantId":"acme","traceId":"t1","route":"/chat","user":"u"})
         );
         assert_eq!(
             (

@@ -9,13 +9,17 @@ use serde_json::{json, Value};
 use wasm_bindgen::JsValue;
 use worker::{Env, Request, Response};
 
+use gateway::access::AuthMode;
+
 use crate::ai::AI_BINDING;
+use crate::auth::rate_limiter_bindings;
 use crate::budget_store::binding_for;
 use crate::clock::now_ms;
 use crate::config::Settings;
 use crate::error::ApiError;
 use crate::http;
 use crate::http_provider::{HttpProvider, SendError};
+use crate::keys::AUTH_KV_BINDING;
 
 /// The build's version: the crate version, plus the commit when `GATEWAY_BUILD_SHA` was set at build time.
 pub fn build_version() -> String {
@@ -51,9 +55,25 @@ pub fn handle(env: &Env, settings: &Settings) -> Result<Response, ApiError> {
             ));
         }
     }
+    if t.auth.mode == AuthMode::ApiKeys && !bound(env, AUTH_KV_BINDING) {
+        problems.push(format!(
+            "auth.mode is api-keys, but the `{AUTH_KV_BINDING}` KV binding (key records) is missing"
+        ));
+    }
+    for b in rate_limiter_bindings(settings) {
+        if !bound(env, b) {
+            problems.push(format!(
+                "auth.rateLimits needs the `{b}` rate limiting binding ([[ratelimits]])"
+            ));
+        }
+    }
     problems.extend(t.unservable("TENANT").iter().map(ToString::to_string));
     let plan = resolve_model(None, settings.env_model.as_deref(), t)?;
     let ready = problems.is_empty();
+    let mut auth = json!({ "mode": t.auth.mode, "rateLimits": t.auth.rate_limits });
+    if t.auth.mode == AuthMode::Open {
+        auth["warning"] = "open mode: anyone who can reach this URL can spend the budget".into();
+    }
     let body = json!({
         "status": if ready { "ok" } else { "unavailable" },
         "problems": problems,
@@ -69,6 +89,7 @@ pub fn handle(env: &Env, settings: &Settings) -> Result<Response, ApiError> {
             "configured": t.budget.is_some(),
             "store": t.budget.as_ref().map(|b| b.store),
         },
+        "auth": auth,
         "version": build_version(),
     });
     Ok(http::json(if ready { 200 } else { 503 }, &body)?)

@@ -1,0 +1,195 @@
+//! Who may call a tenant: its auth mode, request rate limits, and CORS origin patterns.
+
+use serde::{Deserialize, Serialize};
+
+/// `[vars.TENANT.auth]` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawAuth {
+    pub mode: Option<String>,
+    pub key_cache_seconds: Option<i64>,
+    #[serde(default)]
+    pub rate_limits: RawRateLimits,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawRateLimits {
+    pub per_key: Option<i64>,
+    pub per_user: Option<i64>,
+    pub per_ip: Option<i64>,
+}
+
+/// How clients prove who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthMode {
+    /// Every chat request needs an API key or an end-user token.
+    ApiKeys,
+    /// Anyone who knows the URL may spend the budget (limited per client IP).
+    Open,
+}
+
+/// Requests per minute per key, per end user, and (open mode) per client IP.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimits {
+    pub per_key: Option<u32>,
+    pub per_user: Option<u32>,
+    pub per_ip: Option<u32>,
+}
+
+/// The checked auth settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthConfig {
+    pub mode: AuthMode,
+    /// How long an isolate may cache a key record (the longest a revoked key still works).
+    pub key_cache_s: u32,
+    pub rate_limits: RateLimits,
+}
+
+/// The longest an isolate may cache a key record.
+pub const MAX_KEY_CACHE_S: u32 = 60;
+
+/// Checks `auth`; errors are `(path, message)`.
+pub fn check_auth(raw: RawAuth) -> Result<AuthConfig, (String, String)> {
+    let err = |p: &str, m: &str| (p.to_string(), m.to_string());
+    let mode = match raw.mode.as_deref() {
+        None | Some("api-keys") => AuthMode::ApiKeys,
+        Some("open") => AuthMode::Open,
+        Some(_) => return Err(err("auth.mode", "must be `api-keys` or `open`")),
+    };
+    let key_cache_s = match raw.key_cache_seconds {
+        None => MAX_KEY_CACHE_S,
+        Some(n) if (1..=i64::from(MAX_KEY_CACHE_S)).contains(&n) => n as u32,
+        Some(_) => return Err(err("auth.keyCacheSeconds", "must be between 1 and 60")),
+    };
+    let rpm = |v: Option<i64>, p: &str| match v {
+        None => Ok(None),
+        Some(n) if (1..=100_000).contains(&n) => Ok(Some(n as u32)),
+        Some(_) => Err(err(p, "must be between 1 and 100000 requests per minute")),
+    };
+    let r = raw.rate_limits;
+    Ok(AuthConfig {
+        mode,
+        key_cache_s,
+        rate_limits: RateLimits {
+            per_key: rpm(r.per_key, "auth.rateLimits.perKey")?,
+            per_user: rpm(r.per_user, "auth.rateLimits.perUser")?,
+            per_ip: rpm(r.per_ip, "auth.rateLimits.perIp")?,
+        },
+    })
+}
+
+/// A normalised allowed origin: exact, or `scheme://*.domain` (any subdomain, not the domain).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct OriginPattern(String);
+
+impl OriginPattern {
+    /// Normalises (lowercase, no trailing slash) and checks an entry: `*`, `scheme://host[:port]`
+    /// or `scheme://*.domain[:port]`; refuses paths, queries, spaces and bare wildcards.
+    pub fn parse(entry: &str) -> Result<Self, String> {
+        let e = entry.trim().trim_end_matches('/').to_ascii_lowercase();
+        if e == "*" {
+            return Ok(Self(e));
+        }
+        let Some((scheme, host)) = e.split_once("://") else {
+            return Err("must be `*` or `scheme://host[:port]` (a wildcard may lead: `https://*.example.com`)".into());
+        };
+        if !matches!(scheme, "http" | "https") {
+            return Err("the scheme must be http or https".into());
+        }
+        if host.is_empty() || host.contains(['/', '?', '#', ' ', '@']) {
+            return Err("must be an origin, without path, query, spaces or credentials".into());
+        }
+        let name = host.strip_prefix("*.").unwrap_or(host);
+        if name.contains('*') || name.is_empty() || !name.contains('.') && host.starts_with("*.") {
+            return Err("a wildcard may only be the first label of a domain with at least two labels (`*.example.com`)".into());
+        }
+        Ok(Self(e))
+    }
+
+    /// Whether a browser's `Origin` header matches.
+    pub fn matches(&self, origin: &str) -> bool {
+        let o = origin.trim().to_ascii_lowercase();
+        if self.0 == "*" || self.0 == o {
+            return true;
+        }
+        match self.0.split_once("://*.") {
+            Some((scheme, domain)) => o
+                .strip_prefix(scheme)
+                .and_then(|r| r.strip_prefix("://"))
+                .and_then(|host| host.strip_suffix(domain))
+                .is_some_and(|sub| {
+                    sub.len() > 1
+                        && sub.ends_with('.')
+                        && !sub[..sub.len() - 1].contains(['/', ':'])
+                }),
+            None => false,
+        }
+    }
+
+    pub fn is_any(&self) -> bool {
+        self.0 == "*"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_patterns() {
+        let p = |s: &str| OriginPattern::parse(s).unwrap();
+        assert_eq!(
+            p("HTTPS://App.Acme.Example/"),
+            OriginPattern("https://app.acme.example".into())
+        );
+        assert!(p("https://app.acme.example").matches("https://APP.acme.example"));
+        let pages = p("https://*.pages.dev");
+        assert!(pages.matches("https://x.pages.dev"));
+        assert!(pages.matches("https://a.b.pages.dev"));
+        assert!(!pages.matches("https://pages.dev"));
+        assert!(!pages.matches("http://x.pages.dev"));
+        assert!(!pages.matches("https://x.pages.dev.evil.example"));
+        assert!(!pages.matches("https://evilpages.dev"));
+        assert!(p("*").matches("https://anything.example"));
+        for bad in [
+            "https://a.example/path",
+            "https://a .example",
+            "ftp://a.example",
+            "a.example",
+            "https://*",
+            "https://*.com",
+            "https://a.*.example",
+            "https://a.example?x=1",
+        ] {
+            assert!(OriginPattern::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn auth_defaults_and_rules() {
+        let a = check_auth(RawAuth::default()).unwrap();
+        assert_eq!(
+            (a.mode, a.key_cache_s, a.rate_limits),
+            (AuthMode::ApiKeys, 60, RateLimits::default())
+        );
+        let open = RawAuth {
+            mode: Some("open".into()),
+            ..Default::default()
+        };
+        assert_eq!(check_auth(open).unwrap().mode, AuthMode::Open);
+        let bad = RawAuth {
+            key_cache_seconds: Some(61),
+            ..Default::default()
+        };
+        assert_eq!(check_auth(bad).unwrap_err().0, "auth.keyCacheSeconds");
+        let bad = RawAuth {
+            mode: Some("jwt".into()),
+            ..Default::default()
+        };
+        assert_eq!(check_auth(bad).unwrap_err().0, "auth.mode");
+    }
+}

@@ -1,0 +1,159 @@
+//! `/admin/*`: API keys (create, list, revoke) and usage per key, for holders of `ADMIN_TOKEN`.
+
+use gateway::credential::{new_key, ClientBudget, KeyRecord, DEFAULT_SCOPES, SCOPES};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use worker::{Env, Request, Response};
+
+use crate::body::read_json_body;
+use crate::budget_store::TenantBudget;
+use crate::clock::now_ms;
+use crate::config::Settings;
+use crate::error::ApiError;
+use crate::http;
+use crate::keys::{self, KeyInfo};
+use crate::reservation::budgets_of;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct NewKey {
+    name: String,
+    scopes: Option<Vec<String>>,
+    budget: Option<ClientBudget>,
+    expires_at: Option<u64>,
+}
+
+fn invalid(field: &str, message: &str) -> ApiError {
+    ApiError::InvalidRequest {
+        field: Some(field.to_string()),
+        message: format!("{field}: {message}"),
+    }
+}
+
+/// `POST /admin/keys`: makes a key and shows it once.
+pub async fn create(
+    mut req: Request,
+    env: &Env,
+    settings: &Settings,
+) -> Result<Response, ApiError> {
+    let body = read_json_body(&mut req, 16 * 1024).await?;
+    let new: NewKey =
+        serde_json::from_slice(&body).map_err(|e| ApiError::InvalidJson(format!("body: {e}")))?;
+    if new.name.trim().is_empty() || new.name.len() > 64 {
+        return Err(invalid("name", "must be 1-64 characters"));
+    }
+    let scopes = new
+        .scopes
+        .unwrap_or_else(|| DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect());
+    if let Some(bad) = scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
+        return Err(invalid(
+            "scopes",
+            &format!("`{bad}` is not one of `chat`, `models`"),
+        ));
+    }
+    if let Some(b) = new.budget {
+        if b.daily == 0 || b.monthly == 0 || b.daily > b.monthly {
+            return Err(invalid(
+                "budget",
+                "needs daily > 0, monthly > 0 and daily <= monthly",
+            ));
+        }
+    }
+    let now_s = now_ms() / 1000;
+    if new.expires_at.is_some_and(|e| e <= now_s) {
+        return Err(invalid("expiresAt", "must be in the future (unix seconds)"));
+    }
+    let random = keys::random_bytes::<38>().map_err(ApiError::Internal)?;
+    let (id, key, hash) = new_key(&random);
+    let record = KeyRecord {
+        id,
+        name: new.name,
+        scopes,
+        budget: new.budget,
+        expires_at: new.expires_at,
+        revoked: false,
+        created_at: now_s,
+        hash,
+    };
+    keys::store(env, settings.tenant.tenant_id.as_str(), &record)
+        .await
+        .map_err(ApiError::AuthStore)?;
+    let mut body = json!(KeyInfo::from(&record));
+    body["key"] = key.into();
+    Ok(http::json(201, &body)?)
+}
+
+/// `GET /admin/keys`: every key's public part (never a key or a hash).
+pub async fn list(env: &Env, settings: &Settings) -> Result<Response, ApiError> {
+    let keys = keys::list(env, settings.tenant.tenant_id.as_str())
+        .await
+        .map_err(ApiError::AuthStore)?;
+    Ok(http::json(200, &json!({ "keys": keys }))?)
+}
+
+/// `DELETE /admin/keys/{id}`: revokes (the record stays, marked revoked, for the audit trail).
+pub async fn revoke(env: &Env, settings: &Settings, id: &str) -> Result<Response, ApiError> {
+    let tenant = settings.tenant.tenant_id.as_str();
+    let record = keys::lookup(env, tenant, id, 0)
+        .await
+        .map_err(ApiError::AuthStore)?;
+    let Some(mut record) = record else {
+        return Err(ApiError::NotFound {
+            path: format!("/admin/keys/{id}"),
+        });
+    };
+    record.revoked = true;
+    keys::store(env, tenant, &record)
+        .await
+        .map_err(ApiError::AuthStore)?;
+    Ok(http::json(
+        200,
+        &json!({ "id": record.id, "revoked": true }),
+    )?)
+}
+
+fn window(used: Option<u64>, limit: u64) -> Value {
+    json!({ "used": used, "limit": limit })
+}
+
+/// `GET /admin/usage`: the tenant's and each budgeted key's use in the current windows
+/// (`used` is null for KV stores, whose totals are spread over shards).
+pub async fn usage(env: &Env, settings: &Settings) -> Result<Response, ApiError> {
+    let now = i64::try_from(now_ms()).unwrap_or(i64::MAX);
+    let tenant = settings.tenant.tenant_id.as_str();
+    let read = |name: String, kind| async move {
+        match TenantBudget::open(env, &name, kind) {
+            Ok(store) => store.used(now).await,
+            Err(_) => None,
+        }
+    };
+    let mut tenant_usage = Value::Null;
+    if let Some(("tenant", name, kind, limits)) = budgets_of(settings, None).into_iter().next() {
+        let used = read(name, kind).await;
+        tenant_usage = json!({ "daily": window(used.map(|u| u.0), limits.daily), "monthly": window(used.map(|u| u.1), limits.monthly) });
+    }
+    let mut per_key = Vec::new();
+    for info in keys::list(env, tenant).await.map_err(ApiError::AuthStore)? {
+        let Some(b) = info.budget else { continue };
+        let principal = gateway::credential::Principal::Key {
+            id: info.id.clone(),
+            scopes: vec![],
+            budget: Some(b),
+        };
+        let Some((_, name, kind, _)) = budgets_of(settings, Some(&principal))
+            .into_iter()
+            .find(|(s, ..)| *s == "key")
+        else {
+            continue;
+        };
+        let used = read(name, kind).await;
+        per_key.push(json!({
+            "id": info.id, "name": info.name, "revoked": info.revoked,
+            "daily": window(used.map(|u| u.0), b.daily), "monthly": window(used.map(|u| u.1), b.monthly),
+        }));
+    }
+    Ok(http::json(
+        200,
+        &json!({ "tenant": tenant_usage, "keys": per_key }),
+    )?)
+}
