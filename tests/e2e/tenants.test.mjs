@@ -74,14 +74,22 @@ describe("every tenant runs locally from its own wrangler.toml", () => {
   for (const t of tenants) {
     test(t, async () => {
       const opts = optionsFromWranglerToml(path.join(ROOT, "tenants", t, "wrangler.toml"));
+      opts.vars = { ...opts.vars, ADMIN_TOKEN: "tenants-test-admin-token-0123456789" };
       const gw = await startGateway(opts);
       try {
         const health = await (await fetch(`${gw.url}/health`)).json();
         assert.equal(health.tenantId, opts.tenant.tenantId);
         assert.equal(health.models.chat, opts.tenant.models.chat);
         assert.equal(health.budget.store, opts.tenant.budget?.store ?? null);
-        const res = await fetch(`${gw.url}/chat`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ message: "Hi" }) });
-        assert.equal(res.status, 200);
+        const headers = { "content-type": "application/json" };
+        const body = JSON.stringify({ message: "Hi" });
+        // Every tenant requires a key: refused without one, served with one made by the admin route.
+        assert.equal(health.auth.mode, "api-keys");
+        assert.equal((await fetch(`${gw.url}/chat`, { method: "POST", headers, body })).status, 401);
+        const { key } = await gw.adminKey({ name: "tenants-test" });
+        const res = await fetch(`${gw.url}/chat`, { method: "POST", headers: { ...headers, authorization: `Bearer ${key}` }, body });
+        assert.equal(res.status, 200, await res.clone().text());
+        assert.ok(res.headers.get("x-ratelimit-limit"), "rate limited per key");
         assert.equal(gw.aiCalls().at(-1).options.gateway.id, opts.tenant.aiGatewayId);
         if (opts.tenant.budget) assert.ok(res.headers.get("x-budget-remaining-daily"));
       } finally {

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use gateway::access::AuthMode;
 use gateway::tenant::{BudgetStoreKind, TenantConfig};
 use gateway::ConfigError;
 use serde_json::Value;
@@ -136,7 +137,52 @@ pub fn check_wrangler_toml(
             }
         }
     }
+    check_auth_bindings(&tenant, &doc, &wr)?;
     Ok(tenant)
+}
+
+/// `auth.mode = "api-keys"` needs the `AUTH_KV` namespace, and every configured rate limit
+/// its `[[ratelimits]]` binding with the same `simple.limit` and a 60-second period.
+fn check_auth_bindings(
+    tenant: &TenantConfig,
+    doc: &Value,
+    wr: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<(), ConfigError> {
+    let get = |k: &str| doc.get(k);
+    if tenant.auth.mode == AuthMode::ApiKeys {
+        let bound = get("kv_namespaces").and_then(Value::as_array).is_some_and(|ns| {
+            ns.iter().any(|k| k.get("binding").and_then(Value::as_str) == Some("AUTH_KV"))
+        });
+        if !bound {
+            return Err(wr(
+                "kv_namespaces",
+                "auth.mode is api-keys: bind binding = \"AUTH_KV\" (key records) with the namespace id".into(),
+            ));
+        }
+    }
+    let r = tenant.auth.rate_limits;
+    for (binding, field, limit) in [
+        ("KEY_RATE_LIMITER", "perKey", r.per_key),
+        ("USER_RATE_LIMITER", "perUser", r.per_user),
+        ("IP_RATE_LIMITER", "perIp", r.per_ip),
+    ] {
+        let Some(limit) = limit else { continue };
+        let found = get("ratelimits")
+            .and_then(Value::as_array)
+            .and_then(|rs| rs.iter().find(|x| x.get("name").and_then(Value::as_str) == Some(binding)));
+        let simple = found.and_then(|f| f.get("simple"));
+        let (l, p) = (
+            simple.and_then(|s| s.get("limit")).and_then(Value::as_u64),
+            simple.and_then(|s| s.get("period")).and_then(Value::as_u64),
+        );
+        if l != Some(u64::from(limit)) || p != Some(60) {
+            return Err(wr(
+                "ratelimits",
+                format!("auth.rateLimits.{field} = {limit}: add [[ratelimits]] name = \"{binding}\", namespace_id = \"...\", simple = {{ limit = {limit}, period = 60 }}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -160,12 +206,21 @@ fallbacks = ["@cf/b"]
 [vars.TENANT.budget]
 daily = 2000
 monthly = 10000
+[vars.TENANT.auth]
+rateLimits = { perKey = 60 }
 [[durable_objects.bindings]]
 name = "BUDGET_LEDGER"
 class_name = "BudgetLedger"
 [[migrations]]
 tag = "v1"
 new_sqlite_classes = ["BudgetLedger"]
+[[kv_namespaces]]
+binding = "AUTH_KV"
+id = "auth"
+[[ratelimits]]
+name = "KEY_RATE_LIMITER"
+namespace_id = "1"
+simple = { limit = 60, period = 60 }
 "#;
 
     fn check(edit: impl Fn(&str) -> String, expected: &str) {
@@ -208,6 +263,14 @@ new_sqlite_classes = ["BudgetLedger"]
                     .replace("[vars.TENANT.", "[vars.OTHER.")
             },
             "tenants/acme: wrangler.toml: vars.TENANT: is missing: the tenant config lives there",
+        );
+        check(
+            |s| s.replace("binding = \"AUTH_KV\"", "binding = \"OTHER\""),
+            "tenants/acme: wrangler.toml: kv_namespaces: auth.mode is api-keys: bind binding = \"AUTH_KV\" (key records) with the namespace id",
+        );
+        check(
+            |s| s.replace("limit = 60, period", "limit = 61, period"),
+            "tenants/acme: wrangler.toml: ratelimits: auth.rateLimits.perKey = 60: add [[ratelimits]] name = \"KEY_RATE_LIMITER\", namespace_id = \"...\", simple = { limit = 60, period = 60 }",
         );
         check(
             |s| s.replace("daily = 2000", "daily = 500"),
