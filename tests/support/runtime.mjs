@@ -81,7 +81,10 @@ export async function startGateway(o) {
         wrappedBindings: o.omitAi ? {} : { AI: { scriptName: "ai-sim", bindings: aiBindings } },
         kvNamespaces: o.kvNamespaces ?? { BUDGET_KV: "budget-kv", AUTH_KV: "auth-kv" },
         ...(o.ratelimits ? { ratelimits: o.ratelimits } : {}),
-        durableObjects: o.durableObjects ?? { BUDGET_LEDGER: { className: "BudgetLedger", useSQLite: true } },
+        durableObjects: o.durableObjects ?? {
+          BUDGET_LEDGER: { className: "BudgetLedger", useSQLite: true },
+          SESSIONS: { className: "ChatSession", useSQLite: true },
+        },
       },
       {
         name: "ai-sim",

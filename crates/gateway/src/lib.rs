@@ -13,6 +13,7 @@ pub mod model;
 pub mod oauth;
 pub mod provider_config;
 pub mod secret;
+pub mod session;
 pub mod sse;
 pub mod surface;
 pub mod tenant;

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::access::{check_auth, AuthConfig, OriginPattern, RawAuth};
 use crate::error::ConfigError;
 use crate::provider_config::{check_provider, ProviderConfig, RawProvider};
+use crate::session::{check_sessions, RawSessions, SessionConfig};
 
 /// Default for `limits.maxRequestBytes` when a tenant does not set it.
 pub const DEFAULT_MAX_REQUEST_BYTES: u32 = 64 * 1024;
@@ -39,6 +40,8 @@ pub struct RawTenantConfig {
     pub providers: BTreeMap<String, RawProvider>,
     #[serde(default)]
     pub auth: RawAuth,
+    #[serde(default)]
+    pub sessions: Option<RawSessions>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -158,6 +161,8 @@ pub struct TenantConfig {
     pub allow_credentials: bool,
     pub budget: Option<BudgetConfig>,
     pub auth: AuthConfig,
+    /// Server-side conversation sessions; `None` when off.
+    pub sessions: Option<SessionConfig>,
     /// HTTP providers by name; model refs `<name>/<model>` go to them.
     pub providers: BTreeMap<String, ProviderConfig>,
 }
@@ -304,6 +309,10 @@ impl TenantConfig {
             allowed_origins.push(pattern);
         }
         let auth = check_auth(raw.auth).map_err(|(p, m)| err(&p, m))?;
+        let sessions = match raw.sessions {
+            Some(s) => check_sessions(s).map_err(|(p, m)| err(&p, m))?,
+            None => None,
+        };
 
         let budget = raw.budget.map(|b| check_budget(source, b)).transpose()?;
 
@@ -321,6 +330,7 @@ impl TenantConfig {
             allow_credentials: raw.cors.allow_credentials,
             budget,
             auth,
+            sessions,
             providers,
         })
     }

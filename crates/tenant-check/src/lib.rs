@@ -150,9 +150,12 @@ fn check_auth_bindings(
 ) -> Result<(), ConfigError> {
     let get = |k: &str| doc.get(k);
     if tenant.auth.mode == AuthMode::ApiKeys {
-        let bound = get("kv_namespaces").and_then(Value::as_array).is_some_and(|ns| {
-            ns.iter().any(|k| k.get("binding").and_then(Value::as_str) == Some("AUTH_KV"))
-        });
+        let bound = get("kv_namespaces")
+            .and_then(Value::as_array)
+            .is_some_and(|ns| {
+                ns.iter()
+                    .any(|k| k.get("binding").and_then(Value::as_str) == Some("AUTH_KV"))
+            });
         if !bound {
             return Err(wr(
                 "kv_namespaces",
@@ -167,9 +170,10 @@ fn check_auth_bindings(
         ("IP_RATE_LIMITER", "perIp", r.per_ip),
     ] {
         let Some(limit) = limit else { continue };
-        let found = get("ratelimits")
-            .and_then(Value::as_array)
-            .and_then(|rs| rs.iter().find(|x| x.get("name").and_then(Value::as_str) == Some(binding)));
+        let found = get("ratelimits").and_then(Value::as_array).and_then(|rs| {
+            rs.iter()
+                .find(|x| x.get("name").and_then(Value::as_str) == Some(binding))
+        });
         let simple = found.and_then(|f| f.get("simple"));
         let (l, p) = (
             simple.and_then(|s| s.get("limit")).and_then(Value::as_u64),
@@ -256,7 +260,7 @@ simple = { limit = 60, period = 60 }
             "tenants/acme: wrangler.toml: vars.MODEL_ID: model `@cf/z` is not allowed for this tenant");
         check(|s| s.replace("new_sqlite_classes", "new_classes"), "tenants/acme: wrangler.toml: migrations: budget.store is durable-object: add a migration with new_sqlite_classes = [\"BudgetLedger\"]");
         check(|s| s.replace("monthly = 10000", "monthly = 10000\nstore = \"kv\""), "tenants/acme: wrangler.toml: kv_namespaces: budget.store is kv: bind binding = \"BUDGET_KV\" with the namespace id");
-        check(|s| s.replace("tenantId = \"acme\"\n", "tenantId = \"acme\"\ncolour = 1\n"), "tenants/acme: colour: unknown field `colour`, expected one of `tenantId`, `aiGatewayId`, `models`, `modelAllowList`, `limits`, `cors`, `budget`, `providers`, `auth`");
+        check(|s| s.replace("tenantId = \"acme\"\n", "tenantId = \"acme\"\ncolour = 1\n"), "tenants/acme: colour: unknown field `colour`, expected one of `tenantId`, `aiGatewayId`, `models`, `modelAllowList`, `limits`, `cors`, `budget`, `providers`, `auth`, `sessions`");
         check(
             |s| {
                 s.replace("[vars.TENANT]", "[vars.OTHER]")

@@ -23,6 +23,7 @@ use crate::http;
 use crate::provider::{within, ChatProvider, ModelOutput, Read};
 use crate::relay::{self, Relay};
 use crate::reservation::{self, set_remaining};
+use crate::sessions::{self, SessionTurn};
 
 /// What an attempt that reached its first output (or its end) hands on.
 pub struct Started {
@@ -34,16 +35,29 @@ pub struct Started {
     pub ended: bool,
 }
 
-/// Answers `conv` for `route` (`/chat`, `/v1/chat/completions`) with `encoder`'s format.
+/// What a surface hands the engine: the conversation, its encoder, its route (`/chat`,
+/// `/v1/chat/completions`, for the metadata) and the session turn, if any.
+pub struct Ask<E> {
+    pub conv: Conversation,
+    pub encoder: E,
+    pub route: &'static str,
+    pub session: Option<SessionTurn>,
+}
+
+/// Answers a surface's request with its encoder's format.
 pub async fn answer<E: Encoder + 'static>(
     env: &Env,
     ctx: &Context,
     settings: &Settings,
     ex: &mut Exchange,
-    conv: Conversation,
-    encoder: E,
-    route: &'static str,
+    ask: Ask<E>,
 ) -> Result<Response, ApiError> {
+    let Ask {
+        conv,
+        encoder,
+        route,
+        session,
+    } = ask;
     let tenant = &settings.tenant;
     ex.log.session_id.clone_from(&conv.session_id);
     ex.log.stream = conv.stream;
@@ -119,11 +133,18 @@ pub async fn answer<E: Encoder + 'static>(
                 billed,
                 idle_timeout_ms: timeout_ms,
                 attempts,
+                session,
+                env: env.clone(),
             };
             return relay::start(ctx, ex, encoder, relay, started);
         }
         let mut answer = started.fold.into_answer();
         answer.usage = answer.usage.plus(billed);
+        if let Some(turn) = &session {
+            if let Err(e) = sessions::record(env, turn, &answer).await {
+                ex.log.error_detail = Some(format!("session not stored: {e}"));
+            }
+        }
         ex.log.tokens = Some(answer.usage);
         ex.log.finish = Some(answer.finish.as_str());
         let remaining = reservation::settle(held, answer.usage.total, &mut ex.log, Some(ctx)).await;
@@ -135,6 +156,7 @@ pub async fn answer<E: Encoder + 'static>(
             created_s: ex.started_ms / 1000,
             latency_ms: now_ms().saturating_sub(ex.started_ms),
             ttft_ms: None,
+            history_messages: session.as_ref().map(|s| s.history_sent),
         };
         let mut resp = http::json(200, &encoder.answer(&answer, &meta))?;
         answer_headers(&mut resp, &meta, Some(&answer.usage))?;
@@ -206,6 +228,9 @@ pub fn answer_headers(
 ) -> worker::Result<()> {
     let h = resp.headers_mut();
     h.set("x-model-id", meta.model)?;
+    if let (Some(id), Some(_)) = (meta.session_id, meta.history_messages) {
+        h.set("x-session-id", id)?;
+    }
     h.set("x-fallback", if meta.fallback { "true" } else { "false" })?;
     if let Some(u) = usage {
         h.set("x-tokens-prompt", &u.prompt.to_string())?;

@@ -61,6 +61,10 @@ pub enum ApiError {
     RateLimited { limit: u32 },
     #[error("the key store is unavailable; try again shortly")]
     AuthStore(String),
+    #[error("no session `{id}` for this caller")]
+    SessionNotFound { id: String },
+    #[error("the session store is unavailable; try again shortly")]
+    SessionStore(String),
     #[error("the budget store is unavailable; try again shortly")]
     BudgetStore(String),
     #[error("the client closed the connection before its request body arrived")]
@@ -93,6 +97,8 @@ impl ApiError {
             Self::CredentialsInQuery { .. } => (400, "credentials_in_query"),
             Self::RateLimited { .. } => (429, "rate_limited"),
             Self::AuthStore(_) => (503, "auth_unavailable"),
+            Self::SessionNotFound { .. } => (404, "session_not_found"),
+            Self::SessionStore(_) => (503, "session_unavailable"),
             Self::BudgetStore(_) => (503, "budget_unavailable"),
             Self::ClientClosed(_) => (499, "client_closed"),
             Self::Internal(_) => (500, "internal_error"),

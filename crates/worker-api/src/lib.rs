@@ -19,6 +19,8 @@ mod relay;
 mod reservation;
 mod router;
 mod routes;
+mod session_store;
+mod sessions;
 mod token;
 
 use futures::channel::oneshot;

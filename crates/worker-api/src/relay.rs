@@ -12,7 +12,7 @@ use gateway::attempt::{AttemptFailure, AttemptPlan, Decision, Input};
 use gateway::log::RequestLog;
 use gateway::surface::{AnswerMeta, Encoder, StreamEnd};
 use gateway::usage::TokenReport;
-use worker::{Context, Response};
+use worker::{Context, Env, Response};
 
 use crate::clock::now_ms;
 use crate::engine::{answer_headers, Started};
@@ -20,6 +20,7 @@ use crate::error::ApiError;
 use crate::exchange::Exchange;
 use crate::provider::Read;
 use crate::reservation::{self, set_remaining, Holds};
+use crate::sessions::{self, SessionTurn};
 
 /// Chunks the channel holds beyond the one being written: the gateway's whole buffer (a
 /// burst of small chunks goes through without a round trip each; a paused reader stops the
@@ -36,6 +37,9 @@ pub struct Relay {
     pub billed: TokenReport,
     pub idle_timeout_ms: u64,
     pub attempts: AttemptPlan,
+    /// The session turn to store once the answer is complete.
+    pub session: Option<SessionTurn>,
+    pub env: Env,
 }
 
 type Sink = mpsc::Sender<Result<Vec<u8>, worker::Error>>;
@@ -63,6 +67,7 @@ pub fn start<E: Encoder + 'static>(
         created_s: ex.started_ms / 1000,
         latency_ms: ttft_ms,
         ttft_ms: Some(ttft_ms),
+        history_messages: relay.session.as_ref().map(|s| s.history_sent),
     };
     answer_headers(&mut resp, &meta, None)?;
     set_remaining(&mut resp, remaining)?;
@@ -110,6 +115,7 @@ async fn pump<E: Encoder>(
         pending,
         ended,
     } = started;
+    let history_messages = relay.session.as_ref().map(|s| s.history_sent);
     let meta = |latency_ms| AnswerMeta {
         model: "",
         fallback: relay.fallback,
@@ -118,6 +124,7 @@ async fn pump<E: Encoder>(
         created_s: started_ms / 1000,
         latency_ms,
         ttft_ms: Some(ttft_ms),
+        history_messages,
     };
     let mut buf = Vec::new();
     encoder.stream_start(
@@ -167,6 +174,13 @@ async fn pump<E: Encoder>(
     drop(output); // cancels the model's stream when the cap cut it short
 
     let usage = fold.report().plus(relay.billed);
+    // A complete answer joins its session before the client hears the end, so the next turn
+    // sees it; a failed one is not stored.
+    if let (None, Some(turn)) = (&failure, &relay.session) {
+        if let Err(e) = sessions::record(&relay.env, turn, &fold.clone().into_answer()).await {
+            log.error_detail = Some(format!("session not stored: {e}"));
+        }
+    }
     let end = match failure {
         None => StreamEnd::Finished {
             finish: fold.finish_reason(),

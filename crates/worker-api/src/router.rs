@@ -151,6 +151,29 @@ async fn route(
             "OPTIONS" => preflight("POST, OPTIONS"),
             _ => Err(not_allowed("POST, OPTIONS")),
         },
+        "/sessions" => match method {
+            "GET" => {
+                admit(&req, env, settings, ex, "chat").await?;
+                routes::sessions::list(env, settings, ex).await
+            }
+            "OPTIONS" => preflight("GET, OPTIONS"),
+            _ => Err(not_allowed("GET, OPTIONS")),
+        },
+        p if p.starts_with("/sessions/") => {
+            let id = &p["/sessions/".len()..];
+            match method {
+                "GET" => {
+                    admit(&req, env, settings, ex, "chat").await?;
+                    routes::sessions::get(env, settings, ex, id).await
+                }
+                "DELETE" => {
+                    admit(&req, env, settings, ex, "chat").await?;
+                    routes::sessions::delete(env, settings, ex, id).await
+                }
+                "OPTIONS" => preflight("GET, DELETE, OPTIONS"),
+                _ => Err(not_allowed("GET, DELETE, OPTIONS")),
+            }
+        }
         "/v1/chat/completions" => match method {
             "POST" => {
                 admit(&req, env, settings, ex, "chat").await?;

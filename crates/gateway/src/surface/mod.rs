@@ -25,6 +25,8 @@ pub struct AnswerMeta<'a> {
     pub created_s: u64,
     pub latency_ms: u64,
     pub ttft_ms: Option<u64>,
+    /// With a server-side session: how many stored messages were sent along.
+    pub history_messages: Option<usize>,
 }
 
 /// How a relayed stream ended.

@@ -45,6 +45,8 @@ struct Done<'a> {
     trace_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     session_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    history_messages: Option<usize>,
 }
 
 /// One SSE event, framed: `event: <name>\ndata: <json>\n\n`.
@@ -71,6 +73,9 @@ impl Encoder for NativeEncoder {
         if !a.tool_calls.is_empty() {
             let calls: Vec<WireToolCall<'_>> = a.tool_calls.iter().map(Into::into).collect();
             body["toolCalls"] = json!(calls);
+        }
+        if let Some(n) = meta.history_messages {
+            body["historyMessages"] = n.into();
         }
         body
     }
@@ -137,6 +142,7 @@ impl Encoder for NativeEncoder {
                 ttft_ms: meta.ttft_ms,
                 trace_id: meta.trace_id,
                 session_id: meta.session_id,
+                history_messages: meta.history_messages,
             },
         );
     }
@@ -155,6 +161,7 @@ mod tests {
         created_s: 1,
         latency_ms: 10,
         ttft_ms: Some(4),
+        history_messages: None,
     };
     const USAGE: TokenReport = TokenReport {
         prompt: 1,

@@ -14,6 +14,7 @@ const META: AnswerMeta<'static> = AnswerMeta {
     created_s: 1700000000,
     latency_ms: 5,
     ttft_ms: Some(2),
+    history_messages: None,
 };
 const USAGE: TokenReport = TokenReport {
     prompt: 3,

@@ -6,9 +6,10 @@ use worker::{Context, Env, Request, Response};
 
 use crate::body::read_json_body;
 use crate::config::Settings;
-use crate::engine;
+use crate::engine::{self, Ask};
 use crate::error::ApiError;
 use crate::exchange::Exchange;
+use crate::sessions;
 
 pub async fn handle(
     mut req: Request,
@@ -18,15 +19,13 @@ pub async fn handle(
     ex: &mut Exchange,
 ) -> Result<Response, ApiError> {
     let body = read_json_body(&mut req, settings.tenant.max_request_bytes).await?;
-    let conv = native_request::parse(&body)?;
-    engine::answer(
-        env,
-        ctx,
-        settings,
-        ex,
+    let mut conv = native_request::parse(&body)?;
+    let session = sessions::prepare(env, settings, ex.principal.as_ref(), &mut conv).await?;
+    let ask = Ask {
         conv,
-        NativeEncoder::default(),
-        "/chat",
-    )
-    .await
+        encoder: NativeEncoder::default(),
+        route: "/chat",
+        session,
+    };
+    engine::answer(env, ctx, settings, ex, ask).await
 }

@@ -20,6 +20,7 @@ use crate::error::ApiError;
 use crate::http;
 use crate::http_provider::{HttpProvider, SendError};
 use crate::keys::AUTH_KV_BINDING;
+use crate::session_store::SESSIONS_BINDING;
 
 /// The build's version: the crate version, plus the commit when `GATEWAY_BUILD_SHA` was set at build time.
 pub fn build_version() -> String {
@@ -66,6 +67,11 @@ pub fn handle(env: &Env, settings: &Settings) -> Result<Response, ApiError> {
                 "auth.rateLimits needs the `{b}` rate limiting binding ([[ratelimits]])"
             ));
         }
+    }
+    if t.sessions.is_some() && !bound(env, SESSIONS_BINDING) {
+        problems.push(format!(
+            "sessions are enabled, but the `{SESSIONS_BINDING}` Durable Object binding (class ChatSession) is missing"
+        ));
     }
     problems.extend(t.unservable("TENANT").iter().map(ToString::to_string));
     let plan = resolve_model(None, settings.env_model.as_deref(), t)?;

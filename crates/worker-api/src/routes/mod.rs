@@ -4,3 +4,4 @@ pub mod admin;
 pub mod chat;
 pub mod health;
 pub mod openai;
+pub mod sessions;

@@ -10,7 +10,7 @@ use worker::{Context, Env, Request, Response};
 use crate::body::read_json_body;
 use crate::config::Settings;
 use crate::discovery;
-use crate::engine;
+use crate::engine::{self, Ask};
 use crate::error::ApiError;
 use crate::exchange::Exchange;
 use crate::http;
@@ -24,17 +24,14 @@ pub async fn completions(
 ) -> Result<Response, ApiError> {
     let body = read_json_body(&mut req, settings.tenant.max_request_bytes).await?;
     let conv = openai_request::parse(&body)?;
-    let encoder = OpenAiEncoder::new(conv.include_usage);
-    engine::answer(
-        env,
-        ctx,
-        settings,
-        ex,
+    let ask = Ask {
+        encoder: OpenAiEncoder::new(conv.include_usage),
         conv,
-        encoder,
-        "/v1/chat/completions",
-    )
-    .await
+        route: "/v1/chat/completions",
+        // Stateless: OpenAI clients send the whole conversation each time.
+        session: None,
+    };
+    engine::answer(env, ctx, settings, ex, ask).await
 }
 
 fn model_json(m: &ListedModel, stale: bool) -> Value {

@@ -1,0 +1,82 @@
+//! `GET /sessions`, `GET /sessions/{id}`, `DELETE /sessions/{id}`: the caller's own sessions.
+//! Another owner's session is a 404, like one that does not exist (no existence oracle).
+
+use serde_json::{json, Value};
+use worker::{Env, Response};
+
+use crate::clock::now_ms;
+use crate::config::Settings;
+use crate::error::ApiError;
+use crate::exchange::Exchange;
+use crate::http;
+use crate::session_store::{SessionObject, SessionOp, SessionState, Summary};
+use crate::sessions::names;
+
+fn store_error(e: impl std::fmt::Display) -> ApiError {
+    ApiError::SessionStore(e.to_string())
+}
+
+fn enabled(settings: &Settings, path: &str) -> Result<(), ApiError> {
+    match settings.tenant.sessions {
+        Some(_) => Ok(()),
+        None => Err(ApiError::NotFound {
+            path: path.to_string(),
+        }),
+    }
+}
+
+pub async fn list(env: &Env, settings: &Settings, ex: &Exchange) -> Result<Response, ApiError> {
+    enabled(settings, "/sessions")?;
+    let (index, _) = names(settings, ex.principal.as_ref(), "");
+    let list: Vec<Summary> = SessionObject::open(env, &index)
+        .map_err(store_error)?
+        .call(&SessionOp::IndexList { now_ms: now_ms() })
+        .await
+        .map_err(store_error)?
+        .unwrap_or_default();
+    Ok(http::json(200, &json!({ "sessions": list }))?)
+}
+
+pub async fn get(
+    env: &Env,
+    settings: &Settings,
+    ex: &Exchange,
+    id: &str,
+) -> Result<Response, ApiError> {
+    enabled(settings, "/sessions")?;
+    let (_, object) = names(settings, ex.principal.as_ref(), id);
+    let state: Option<SessionState> = SessionObject::open(env, &object)
+        .map_err(store_error)?
+        .call(&SessionOp::Get)
+        .await
+        .map_err(store_error)?;
+    let s = state.ok_or_else(|| ApiError::SessionNotFound { id: id.to_string() })?;
+    Ok(http::json(
+        200,
+        &json!({ "id": id, "createdAt": s.created_at, "updatedAt": s.updated_at, "messages": s.messages }),
+    )?)
+}
+
+pub async fn delete(
+    env: &Env,
+    settings: &Settings,
+    ex: &Exchange,
+    id: &str,
+) -> Result<Response, ApiError> {
+    enabled(settings, "/sessions")?;
+    let (index, object) = names(settings, ex.principal.as_ref(), id);
+    let deleted: Option<Value> = SessionObject::open(env, &object)
+        .map_err(store_error)?
+        .call(&SessionOp::Delete)
+        .await
+        .map_err(store_error)?;
+    if deleted.is_none() {
+        return Err(ApiError::SessionNotFound { id: id.to_string() });
+    }
+    SessionObject::open(env, &index)
+        .map_err(store_error)?
+        .call::<Value>(&SessionOp::IndexDel { id: id.to_string() })
+        .await
+        .map_err(store_error)?;
+    Ok(http::json(200, &json!({ "id": id, "deleted": true }))?)
+}

@@ -1,0 +1,202 @@
+//! `ChatSession`: one SQLite-backed Durable Object per session (its messages, expiring by
+//! alarm) and, with the same class, one per owner indexing that owner's sessions.
+
+use std::collections::BTreeMap;
+
+use gateway::session::StoredMessage;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsValue;
+use worker::{
+    durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State, Stub,
+};
+
+/// The Durable Object binding of sessions.
+pub const SESSIONS_BINDING: &str = "SESSIONS";
+
+/// One session's stored conversation.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionState {
+    pub created_at: u64,
+    pub updated_at: u64,
+    pub messages: Vec<StoredMessage>,
+    pub tokens: u64,
+}
+
+/// What an owner's index knows of one session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub id: String,
+    pub created_at: u64,
+    pub updated_at: u64,
+    pub messages: usize,
+    pub tokens: u64,
+    /// When the session expires unless it is used again (unix ms).
+    #[serde(default)]
+    pub expires_at: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum SessionOp {
+    Get,
+    Append {
+        now_ms: u64,
+        ttl_ms: u64,
+        messages: Vec<StoredMessage>,
+        tokens: u64,
+    },
+    Delete,
+    IndexPut {
+        summary: Summary,
+        expires_at: u64,
+    },
+    IndexDel {
+        id: String,
+    },
+    IndexList {
+        now_ms: u64,
+    },
+}
+
+/// The client side: one object by name.
+pub struct SessionObject(Stub);
+
+impl SessionObject {
+    pub fn open(env: &Env, name: &str) -> worker::Result<Self> {
+        Ok(Self(
+            env.durable_object(SESSIONS_BINDING)?.get_by_name(name)?,
+        ))
+    }
+
+    /// Sends `op`; `Ok(None)` when the object answers 404 (no such session).
+    pub async fn call<T: for<'de> Deserialize<'de>>(
+        &self,
+        op: &SessionOp,
+    ) -> worker::Result<Option<T>> {
+        let body =
+            serde_json::to_string(op).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post)
+            .with_body(Some(JsValue::from_str(&body)));
+        let req = Request::new_with_init("https://chat-session/op", &init)?;
+        let mut resp = self.0.fetch_with_request(req).await?;
+        match resp.status_code() {
+            404 => Ok(None),
+            200 => Ok(Some(resp.json().await?)),
+            s => Err(worker::Error::RustError(format!(
+                "session store answered {s}"
+            ))),
+        }
+    }
+}
+
+#[durable_object]
+pub struct ChatSession {
+    state: State,
+}
+
+impl ChatSession {
+    async fn apply(&self, op: SessionOp) -> worker::Result<Response> {
+        let storage = self.state.storage();
+        match op {
+            SessionOp::Get => match storage.get::<SessionState>("session").await? {
+                Some(s) => Response::from_json(&s),
+                None => Response::error("no such session", 404),
+            },
+            SessionOp::Append {
+                now_ms,
+                ttl_ms,
+                messages,
+                tokens,
+            } => {
+                // get and put hold the object's input gate: concurrent appends apply one by one.
+                let mut s = storage
+                    .get::<SessionState>("session")
+                    .await?
+                    .unwrap_or_default();
+                if s.messages.is_empty() {
+                    s.created_at = now_ms;
+                }
+                s.updated_at = now_ms;
+                s.messages.extend(messages);
+                s.tokens += tokens;
+                storage.put("session", &s).await?;
+                storage
+                    .set_alarm(i64::try_from(ttl_ms).unwrap_or(i64::MAX))
+                    .await?;
+                Response::from_json(&Summary {
+                    id: String::new(),
+                    created_at: s.created_at,
+                    updated_at: s.updated_at,
+                    messages: s.messages.len(),
+                    tokens: s.tokens,
+                    expires_at: now_ms + ttl_ms,
+                })
+            }
+            SessionOp::Delete => {
+                let existed = storage.get::<SessionState>("session").await?.is_some();
+                storage.delete_all().await?;
+                if existed {
+                    Response::from_json(&serde_json::json!({ "deleted": true }))
+                } else {
+                    Response::error("no such session", 404)
+                }
+            }
+            SessionOp::IndexPut {
+                mut summary,
+                expires_at,
+            } => {
+                let mut index = storage
+                    .get::<BTreeMap<String, Summary>>("index")
+                    .await?
+                    .unwrap_or_default();
+                summary.expires_at = expires_at;
+                index.insert(summary.id.clone(), summary);
+                storage.put("index", &index).await?;
+                Response::from_json(&serde_json::json!({ "ok": true }))
+            }
+            SessionOp::IndexDel { id } => {
+                let mut index = storage
+                    .get::<BTreeMap<String, Summary>>("index")
+                    .await?
+                    .unwrap_or_default();
+                index.remove(&id);
+                storage.put("index", &index).await?;
+                Response::from_json(&serde_json::json!({ "ok": true }))
+            }
+            SessionOp::IndexList { now_ms } => {
+                let mut index = storage
+                    .get::<BTreeMap<String, Summary>>("index")
+                    .await?
+                    .unwrap_or_default();
+                // Sessions past their expiry were deleted by their own alarm.
+                let before = index.len();
+                index.retain(|_, s| s.expires_at > now_ms);
+                if index.len() != before {
+                    storage.put("index", &index).await?;
+                }
+                let list: Vec<Summary> = index.into_values().collect();
+                Response::from_json(&list)
+            }
+        }
+    }
+}
+
+impl DurableObject for ChatSession {
+    fn new(state: State, _env: Env) -> Self {
+        Self { state }
+    }
+
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let op: SessionOp = req.json().await?;
+        self.apply(op).await
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        // The session was idle for its TTL: its messages go.
+        self.state.storage().delete_all().await?;
+        Response::empty()
+    }
+}

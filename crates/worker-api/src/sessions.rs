@@ -1,0 +1,123 @@
+//! Sessions on `/chat`: load and trim the stored history before the model call, store the
+//! completed turn after it. Names put tenant and owner first, so owners never meet.
+
+use gateway::answer::Answer;
+use gateway::conversation::{Conversation, Message, Role};
+use gateway::credential::Principal;
+use gateway::session::{compose, message_tokens, new_session_id, StoredMessage};
+
+use crate::clock::now_ms;
+use crate::config::Settings;
+use crate::error::ApiError;
+use crate::keys::random_bytes;
+use crate::session_store::{SessionObject, SessionOp, SessionState, Summary};
+use worker::Env;
+
+/// The object names of an owner's index and of one of its sessions.
+pub fn names(settings: &Settings, principal: Option<&Principal>, id: &str) -> (String, String) {
+    let owner = principal
+        .and_then(Principal::label)
+        .unwrap_or_else(|| "anonymous".into());
+    let tenant = settings.tenant.tenant_id.as_str();
+    (
+        format!("{tenant}/{owner}"),
+        format!("{tenant}/{owner}/{id}"),
+    )
+}
+
+/// A turn of a session in progress: what to store once the answer is complete.
+pub struct SessionTurn {
+    pub id: String,
+    index: String,
+    object: String,
+    new: Vec<Message>,
+    ttl_ms: u64,
+    /// How many stored messages were sent along with the request.
+    pub history_sent: usize,
+}
+
+fn store_error(e: impl std::fmt::Display) -> ApiError {
+    ApiError::SessionStore(e.to_string())
+}
+
+/// With sessions on and a `sessionId`: resolves `"new"`, loads the history and puts the
+/// trimmed history in front of the request's messages.
+pub async fn prepare(
+    env: &Env,
+    settings: &Settings,
+    principal: Option<&Principal>,
+    conv: &mut Conversation,
+) -> Result<Option<SessionTurn>, ApiError> {
+    let (Some(cfg), Some(requested)) = (settings.tenant.sessions, conv.session_id.clone()) else {
+        return Ok(None);
+    };
+    let id = if requested == "new" {
+        new_session_id(&random_bytes::<12>().map_err(ApiError::Internal)?)
+    } else {
+        requested
+    };
+    conv.session_id = Some(id.clone());
+    let (index, object) = names(settings, principal, &id);
+    let stored: Option<SessionState> = SessionObject::open(env, &object)
+        .map_err(store_error)?
+        .call(&SessionOp::Get)
+        .await
+        .map_err(store_error)?;
+    let history: Vec<Message> = stored
+        .iter()
+        .flat_map(|s| s.messages.iter().map(Message::from))
+        .collect();
+    let new = std::mem::take(&mut conv.messages);
+    let (messages, history_sent) =
+        compose(&history, &new, cfg.max_history_tokens, cfg.max_messages);
+    conv.messages = messages;
+    Ok(Some(SessionTurn {
+        id,
+        index,
+        object,
+        new,
+        ttl_ms: cfg.ttl_ms,
+        history_sent,
+    }))
+}
+
+/// Stores the request's messages and the assistant's answer as one unit, and updates the
+/// owner's index. Only complete answers come here.
+pub async fn record(env: &Env, turn: &SessionTurn, answer: &Answer) -> Result<(), String> {
+    let mut reply = Message::text(Role::Assistant, answer.text.clone());
+    reply.tool_calls.clone_from(&answer.tool_calls);
+    let messages: Vec<Message> = turn
+        .new
+        .iter()
+        .cloned()
+        .chain(std::iter::once(reply))
+        .collect();
+    let tokens = messages.iter().map(message_tokens).sum();
+    let now = now_ms();
+    let op = SessionOp::Append {
+        now_ms: now,
+        ttl_ms: turn.ttl_ms,
+        messages: messages.iter().map(StoredMessage::from).collect(),
+        tokens,
+    };
+    let object = SessionObject::open(env, &turn.object).map_err(|e| e.to_string())?;
+    let summary: Summary = object
+        .call(&op)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("session store refused the append")?;
+    let index = SessionObject::open(env, &turn.index).map_err(|e| e.to_string())?;
+    let expires_at = summary.expires_at;
+    let op = SessionOp::IndexPut {
+        summary: Summary {
+            id: turn.id.clone(),
+            ..summary
+        },
+        expires_at,
+    };
+    index
+        .call::<serde_json::Value>(&op)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
