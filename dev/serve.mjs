@@ -10,6 +10,12 @@
 // AI_SIM_SCENARIOS='{"*":{"tokenDelayMs":50}}'  chooses stand-in behaviour (tests/support/ai-sim.mjs)
 // AI_SIM_UPSTREAM=http://127.0.0.1:11434/v1    forwards AI calls to a local OpenAI-compatible server
 // AI_SIM_MODEL=llama3.2  AI_SIM_API_KEY=...     the model name and key to send it
+//
+// Unless the tenant runs in open mode (auth.mode = "open"), every run gets a random
+// ADMIN_TOKEN, revokes the dev keys of earlier runs, makes a new one with POST /admin/keys and
+// prints it on a line starting with `API key:`; the printed curl lines and demo page URL use
+// it. CLIENT_TOKEN_SECRET=... in the environment enables end-user tokens (docs/auth.md).
+import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -31,6 +37,13 @@ if (!fs.existsSync(configPath)) {
 }
 const tenantOptions = optionsFromWranglerToml(configPath);
 const TENANT = tenantOptions.tenant;
+const OPEN = TENANT?.auth?.mode === "open";
+const ADMIN_TOKEN = OPEN ? null : crypto.randomBytes(24).toString("base64url");
+if (!OPEN && !("AUTH_KV" in tenantOptions.kvNamespaces)) {
+  // Keys live in AUTH_KV; serve with a local namespace so the run works, and say so.
+  tenantOptions.kvNamespaces.AUTH_KV = "dev-auth-kv";
+  console.warn(`note: ${path.relative(ROOT, configPath)} has no AUTH_KV binding; serving with a local one. Add\n  [[kv_namespaces]]\n  binding = "AUTH_KV"\n  id = "<namespace id>"\nbefore deploying a tenant in api-keys mode (docs/auth.md).`);
+}
 // The demo page first, so the tenant allows exactly the origin it is served from.
 let web = null;
 if (!values["no-web"]) {
@@ -49,6 +62,11 @@ if (web && TENANT && typeof TENANT === "object") {
 
 const gw = await startGateway({
   ...tenantOptions,
+  vars: {
+    ...tenantOptions.vars,
+    ...(ADMIN_TOKEN ? { ADMIN_TOKEN } : {}),
+    ...(process.env.CLIENT_TOKEN_SECRET ? { CLIENT_TOKEN_SECRET: process.env.CLIENT_TOKEN_SECRET } : {}),
+  },
   port: Number(values.port),
   persistRoot: path.join(ROOT, ".dev-state", values.tenant || "demo"),
   scenarios: process.env.AI_SIM_SCENARIOS ? JSON.parse(process.env.AI_SIM_SCENARIOS) : {},
@@ -59,16 +77,41 @@ const gw = await startGateway({
   echoLogs: true,
 });
 
-const pageUrl = web && `${web.url}/${gw.url === "http://127.0.0.1:8787" ? "" : `?gateway=${encodeURIComponent(gw.url)}`}`;
+const DEV_KEY_NAME = "dev key (scripts/dev.sh)";
+/** Revokes earlier runs' dev keys (their state persists in .dev-state/) and makes this run's. */
+async function devKey() {
+  const listed = await gw.admin("GET", "/admin/keys");
+  for (const k of listed.body?.keys ?? []) {
+    if (k.name === DEV_KEY_NAME && !k.revoked) await gw.admin("DELETE", `/admin/keys/${k.id}`);
+  }
+  return (await gw.adminKey({ name: DEV_KEY_NAME })).key;
+}
+let KEY = null;
+if (!OPEN) {
+  try {
+    KEY = await devKey();
+  } catch (e) {
+    console.error(`could not create a dev API key: ${e.message}\n(GET ${gw.url}/health says what is missing)`);
+  }
+}
+
+const pageParams = new URLSearchParams();
+if (gw.url !== "http://127.0.0.1:8787") pageParams.set("gateway", gw.url);
+if (KEY) pageParams.set("key", KEY);
+const query = pageParams.toString();
+const pageUrl = web && `${web.url}/${query ? `?${query}` : ""}`;
+const auth = KEY ? ` -H "authorization: Bearer ${KEY}"` : "";
 
 const ai = process.env.AI_SIM_UPSTREAM ? `forwarded to ${process.env.AI_SIM_UPSTREAM}` : "the local stand-in (tests/support/ai-sim.mjs)";
 console.log(`
 Gateway for tenant "${TENANT?.tenantId}" (${path.relative(ROOT, configPath)}) on ${gw.url}
 AI binding: ${ai}${pageUrl ? `\nDemo chat page: ${pageUrl}   (its origin is allowed for this run)` : ""}
-
+${OPEN ? `Auth: open mode: anyone who can reach ${gw.url} can spend the budget (no key needed)` : `Admin token (this run only): ${ADMIN_TOKEN}`}
+${KEY ? `API key: ${KEY}\n` : ""}
   curl ${gw.url}/health
-  curl ${gw.url}/chat -H 'content-type: application/json' -d '{"message":"Hello!"}'
-  curl -N ${gw.url}/chat -H 'content-type: application/json' -d '{"message":"Hello!","stream":true}'
+  curl ${gw.url}/chat${auth} -H 'content-type: application/json' -d '{"message":"Hello!"}'
+  curl -N ${gw.url}/chat${auth} -H 'content-type: application/json' -d '{"message":"Hello!","stream":true}'
+  curl ${gw.url}/v1/chat/completions${auth} -H 'content-type: application/json' -d '{"model":"fast","messages":[{"role":"user","content":"Hello!"}]}'
 
 Ctrl-C to stop.`);
 

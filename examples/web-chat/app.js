@@ -6,11 +6,31 @@
 // done {finish, model, fallback, usage, latencyMs, ttftMs, traceId, sessionId?}.
 // The x- headers are readable cross-origin because the gateway lists them in
 // Access-Control-Expose-Headers for origins in the tenant's cors.allowedOrigins.
+//
+// Credentials: the *API key or end-user token* field (or `?key=` in this page's URL, which
+// scripts/dev.sh prints) is sent as `Authorization: Bearer <key>`, never in a URL to the
+// gateway. The page takes `?key=` out of the address bar at once and keeps the key in
+// sessionStorage (this tab only). A real web app should not hold an API key at all: its
+// backend mints short-lived end-user tokens (docs/auth.md) and the page sends those.
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 if (params.get("gateway")) $("gateway").value = params.get("gateway");
 if (params.get("model")) $("model").value = params.get("model");
+const KEY_STORE = "edge-chat-gateway-demo-key";
+$("key").value = params.get("key") ?? sessionStorage.getItem(KEY_STORE) ?? "";
+if (params.has("key")) {
+  params.delete("key");
+  const rest = params.toString();
+  window.history.replaceState(null, "", `${location.pathname}${rest ? `?${rest}` : ""}${location.hash}`);
+}
+const rememberKey = () => {
+  const key = $("key").value.trim();
+  if (key) sessionStorage.setItem(KEY_STORE, key);
+  else sessionStorage.removeItem(KEY_STORE);
+};
+rememberKey();
+$("key").addEventListener("change", rememberKey);
 
 /** Completed turns sent as `messages` with each request. */
 let history = [];
@@ -141,12 +161,16 @@ async function describeFailure(res) {
     const retry = res.headers.get("retry-after");
     return `429 ${code}: ${message}${retry ? ` (try again in ${retry} s)` : ""}`;
   }
+  if (res.status === 401) {
+    return `401 ${code}: ${message}. Paste the key from the \`API key:\` line that scripts/dev.sh printed (or an end-user token) into the key field.`;
+  }
   return `${res.status} ${code}: ${message}${e.traceId ? ` (trace ${e.traceId})` : ""}`;
 }
 
 async function send(text) {
   const base = $("gateway").value.trim().replace(/\/+$/, "");
   const modelId = $("model").value.trim();
+  const key = $("key").value.trim();
   clearError();
   for (const name of ["model", "fallback", "usage", "budget", "timing", "finish", "trace"]) $(`meta-${name}`).textContent = "–";
   history.push({ role: "user", content: text });
@@ -162,7 +186,7 @@ async function send(text) {
   try {
     res = await fetch(`${base}/chat`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
       body: JSON.stringify(body),
       signal,
     });

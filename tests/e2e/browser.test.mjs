@@ -208,6 +208,35 @@ describe("demo chat page in headless Chromium", { skip, timeout: 180_000 }, () =
     }
   });
 
+  test("api-keys mode: ?key= fills the key field, leaves the address bar, goes out as Authorization: Bearer; a wrong key shows the 401", async () => {
+    const keyed = await startGateway({
+      tenant: testTenant({ auth: { mode: "api-keys" }, cors: { allowedOrigins: [web.url] } }),
+      vars: { ADMIN_TOKEN: "browser-admin-token-0123456789abcdef" },
+      scenarios: { "*": { text: "keyed answer" } },
+    });
+    try {
+      const { id, key } = await keyed.adminKey({ name: "browser" });
+      const page = await browser.newPage();
+      page.on("pageerror", (e) => pageErrors.push(e.message));
+      await page.goto(`${web.url}/?gateway=${encodeURIComponent(keyed.url)}&key=${encodeURIComponent(key)}`, { waitUntil: "load" });
+      assert.equal(await page.$eval("#key", (el) => el.value), key);
+      assert.ok(!page.url().includes("key="), `the key is taken out of the address bar: ${page.url()}`);
+      assert.equal(await sendAndWait(page, "Hello with a key"), "done", await text(page, "#error"));
+      assert.equal(await text(page, ".msg.assistant .text"), "keyed answer");
+      assert.ok(keyed.requestLogs().some((l) => l.route === "/chat" && l.keyId === id && l.status === 200), "the request was made with the key");
+
+      await page.$eval("#key", (el) => { el.value = `gwk_000000000000_${"A".repeat(43)}`; });
+      assert.equal(await sendAndWait(page, "Hello with a wrong key"), "error");
+      assert.match(await text(page, "#error"), /^401 unauthorized: a valid API key or end-user token is required/);
+      await page.$eval("#key", (el) => { el.value = ""; });
+      assert.equal(await sendAndWait(page, "Hello without a key"), "error");
+      assert.match(await text(page, "#error"), /^401 unauthorized/);
+      await page.close();
+    } finally {
+      await keyed.close();
+    }
+  });
+
   test("the page threw no errors", () => {
     assert.deepEqual(pageErrors, []);
   });

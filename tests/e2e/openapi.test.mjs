@@ -11,7 +11,12 @@ import { ROOT, startGateway, testTenant } from "../support/runtime.mjs";
 const spec = parse(fs.readFileSync(path.join(ROOT, "docs/openapi.yaml"), "utf8"));
 let gw;
 const ADMIN_TOKEN = "openapi-admin-token-0123456789";
-before(async () => { gw = await startGateway({ tenant: testTenant(), vars: { ADMIN_TOKEN } }); });
+// Path values that must name something that exists (DELETE /admin/keys/{id} revokes a real key).
+const FIXTURES = {};
+before(async () => {
+  gw = await startGateway({ tenant: testTenant(), vars: { ADMIN_TOKEN } });
+  FIXTURES["/admin/keys/{id}"] = { id: (await gw.adminKey({ name: "openapi" })).id };
+});
 after(() => gw?.close());
 
 const METHODS = ["get", "head", "post", "put", "patch", "delete", "options"];
@@ -21,7 +26,7 @@ function concrete(route, ops) {
   const param = (name) => Object.values(ops).flatMap((op) => op.parameters ?? [])
     .map((p) => (p.$ref ? spec.components.parameters[p.$ref.split("/").pop()] : p))
     .find((p) => p.in === "path" && p.name === name);
-  return route.replace(/\{(\w+)\}/g, (_, n) => encodeURIComponent(param(n)?.example ?? n));
+  return route.replace(/\{(\w+)\}/g, (_, n) => encodeURIComponent(FIXTURES[route]?.[n] ?? param(n)?.example ?? n));
 }
 
 test("every documented route and method exists; the others are 405", async () => {
