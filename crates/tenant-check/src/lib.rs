@@ -163,6 +163,30 @@ fn check_auth_bindings(
             ));
         }
     }
+    if tenant.sessions.is_some() {
+        let bound = get("durable_objects")
+            .and_then(|d| d.get("bindings"))
+            .and_then(Value::as_array)
+            .is_some_and(|b| {
+                b.iter().any(|d| {
+                    d.get("name").and_then(Value::as_str) == Some("SESSIONS")
+                        && d.get("class_name").and_then(Value::as_str) == Some("ChatSession")
+                })
+            });
+        let migrated = get("migrations").and_then(Value::as_array).is_some_and(|ms| {
+            ms.iter().any(|m| {
+                m.get("new_sqlite_classes")
+                    .and_then(Value::as_array)
+                    .is_some_and(|c| c.iter().any(|c| c == "ChatSession"))
+            })
+        });
+        if !bound || !migrated {
+            return Err(wr(
+                "durable_objects.bindings",
+                "sessions are enabled: bind name = \"SESSIONS\", class_name = \"ChatSession\" and add a migration with new_sqlite_classes = [\"ChatSession\"]".into(),
+            ));
+        }
+    }
     let r = tenant.auth.rate_limits;
     for (binding, field, limit) in [
         ("KEY_RATE_LIMITER", "perKey", r.per_key),
@@ -275,6 +299,10 @@ simple = { limit = 60, period = 60 }
         check(
             |s| s.replace("limit = 60, period", "limit = 61, period"),
             "tenants/acme: wrangler.toml: ratelimits: auth.rateLimits.perKey = 60: add [[ratelimits]] name = \"KEY_RATE_LIMITER\", namespace_id = \"...\", simple = { limit = 60, period = 60 }",
+        );
+        check(
+            |s| s.replace("[vars.TENANT.auth]", "[vars.TENANT.sessions]\nttlDays = 7\n[vars.TENANT.auth]"),
+            "tenants/acme: wrangler.toml: durable_objects.bindings: sessions are enabled: bind name = \"SESSIONS\", class_name = \"ChatSession\" and add a migration with new_sqlite_classes = [\"ChatSession\"]",
         );
         check(
             |s| s.replace("daily = 2000", "daily = 500"),
