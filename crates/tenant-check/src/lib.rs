@@ -173,13 +173,15 @@ fn check_auth_bindings(
                         && d.get("class_name").and_then(Value::as_str) == Some("ChatSession")
                 })
             });
-        let migrated = get("migrations").and_then(Value::as_array).is_some_and(|ms| {
-            ms.iter().any(|m| {
-                m.get("new_sqlite_classes")
-                    .and_then(Value::as_array)
-                    .is_some_and(|c| c.iter().any(|c| c == "ChatSession"))
-            })
-        });
+        let migrated = get("migrations")
+            .and_then(Value::as_array)
+            .is_some_and(|ms| {
+                ms.iter().any(|m| {
+                    m.get("new_sqlite_classes")
+                        .and_then(Value::as_array)
+                        .is_some_and(|c| c.iter().any(|c| c == "ChatSession"))
+                })
+            });
         if !bound || !migrated {
             return Err(wr(
                 "durable_objects.bindings",
