@@ -126,7 +126,8 @@ pub fn message_tokens(m: &Message) -> u64 {
 
 /// The history to send with `new` (the request's own messages, always sent): system messages
 /// are kept; the oldest other messages are dropped first until the whole fits `max_tokens` and
-/// `max_messages`. Returns the messages to send and how many of them came from the history.
+/// `max_messages`, and tool results whose call was dropped go with it. Returns the messages to
+/// send and how many of them came from the history.
 pub fn compose(
     history: &[Message],
     new: &[Message],
@@ -153,6 +154,22 @@ pub fn compose(
         }
         if history[i].role != Role::System {
             keep[i] = false;
+        }
+    }
+    // A tool result whose call was dropped would be an orphan, which providers refuse.
+    let kept_calls: Vec<String> = history
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .flat_map(|(m, _)| m.tool_calls.iter().map(|c| c.id.clone()))
+        .collect();
+    for (m, k) in history.iter().zip(keep.iter_mut()) {
+        let orphan = m.role == Role::Tool
+            && m.tool_call_id
+                .as_ref()
+                .is_some_and(|id| !kept_calls.contains(id));
+        if orphan {
+            *k = false;
         }
     }
     let sent: Vec<Message> = history
@@ -220,6 +237,27 @@ mod tests {
             ("three", 1),
             "only the system prompt stays"
         );
+    }
+
+    #[test]
+    fn a_tool_result_never_outlives_its_call() {
+        let mut call = m(Role::Assistant, "");
+        call.tool_calls.push(ToolCall {
+            id: "c1".into(),
+            name: "f".into(),
+            arguments: "{}".into(),
+        });
+        let mut result = m(Role::Tool, "sunny");
+        result.tool_call_id = Some("c1".into());
+        let history = vec![
+            m(Role::User, "weather?"),
+            call,
+            result,
+            m(Role::Assistant, "it is sunny"),
+        ];
+        let (sent, n) = compose(&history, &[m(Role::User, "thanks")], 10_000, 3);
+        let roles: Vec<Role> = sent.iter().map(|x| x.role).collect();
+        assert_eq!((roles, n), (vec![Role::Assistant, Role::User], 1));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::error::ApiError;
 const EXPOSED_HEADERS: &str =
     "x-trace-id, x-model-id, x-fallback, x-tokens-prompt, x-tokens-completion, \
 x-tokens-used, x-tokens-estimated, x-latency-ms, x-budget-remaining-daily, \
-x-budget-remaining-monthly, x-ratelimit-limit, x-ratelimit-remaining, retry-after";
+x-budget-remaining-monthly, x-ratelimit-limit, x-ratelimit-remaining, x-session-id, retry-after";
 
 /// Request headers a granted browser may send (plus any it asks for in a preflight).
 const ALLOWED_HEADERS: &str = "content-type, x-trace-id, authorization, x-api-key";

@@ -83,6 +83,7 @@ pub fn budgets_of(
             daily_budget: Some(d),
             ..
         }) => {
+            let sub = sub.replace('%', "%25").replace('/', "%2F");
             // A user's budget is per day; the month allows every day of it.
             out.push((
                 "user",

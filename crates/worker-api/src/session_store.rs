@@ -136,13 +136,12 @@ impl ChatSession {
                 })
             }
             SessionOp::Delete => {
-                let existed = storage.get::<SessionState>("session").await?.is_some();
-                storage.delete_all().await?;
-                if existed {
-                    Response::from_json(&serde_json::json!({ "deleted": true }))
-                } else {
-                    Response::error("no such session", 404)
+                if storage.get::<SessionState>("session").await?.is_none() {
+                    return Response::error("no such session", 404);
                 }
+                storage.delete_all().await?;
+                storage.delete_alarm().await?;
+                Response::from_json(&serde_json::json!({ "deleted": true }))
             }
             SessionOp::IndexPut {
                 mut summary,
@@ -153,7 +152,13 @@ impl ChatSession {
                     .await?
                     .unwrap_or_default();
                 summary.expires_at = expires_at;
-                index.insert(summary.id.clone(), summary);
+                // Concurrent turns may report out of order: the newest summary wins.
+                let newer = index
+                    .get(&summary.id)
+                    .is_none_or(|old| old.updated_at <= summary.updated_at);
+                if newer {
+                    index.insert(summary.id.clone(), summary);
+                }
                 storage.put("index", &index).await?;
                 Response::from_json(&serde_json::json!({ "ok": true }))
             }

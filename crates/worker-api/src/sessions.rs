@@ -15,9 +15,12 @@ use worker::Env;
 
 /// The object names of an owner's index and of one of its sessions.
 pub fn names(settings: &Settings, principal: Option<&Principal>, id: &str) -> (String, String) {
+    // Escaped (`%`, `/`): an end-user id containing `/` cannot name another owner's objects.
     let owner = principal
         .and_then(Principal::label)
-        .unwrap_or_else(|| "anonymous".into());
+        .unwrap_or_else(|| "anonymous".into())
+        .replace('%', "%25")
+        .replace('/', "%2F");
     let tenant = settings.tenant.tenant_id.as_str();
     (
         format!("{tenant}/{owner}"),

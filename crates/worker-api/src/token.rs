@@ -3,26 +3,37 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::time::Duration;
 
-use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use gateway::oauth::{basic_authorization, parse_token_response, token_request_body, AccessToken};
 use wasm_bindgen::JsValue;
-use worker::{Fetch, Headers, Method, Request, RequestInit};
+use worker::{Delay, Fetch, Headers, Method, Request, RequestInit};
 
 use crate::clock::now_ms;
 
-type Pending = Shared<LocalBoxFuture<'static, Result<AccessToken, String>>>;
-
 enum Slot {
     Ready(AccessToken),
-    Fetching(Pending),
+    /// A request of this isolate is asking the token endpoint.
+    Fetching {
+        since_ms: u64,
+    },
+    /// The last token request failed.
+    Failed {
+        at_ms: u64,
+        error: String,
+    },
 }
 
 thread_local! {
     static TOKENS: RefCell<HashMap<String, Slot>> = RefCell::new(HashMap::new());
 }
 
-/// What a token request needs; owned, because the request outlives the caller that started it.
+/// How long a waiter trusts another request's token fetch before asking itself.
+const FETCH_PATIENCE_MS: u64 = 30_000;
+/// How often a waiter looks for the shared answer.
+const WAIT_STEP_MS: u64 = 15;
+
+/// What an owned token request needs; owned, because it outlives the borrow of the config.
 #[derive(Clone)]
 pub struct TokenRequest {
     pub provider: String,
@@ -34,39 +45,58 @@ pub struct TokenRequest {
     pub basic: bool,
 }
 
-/// A valid access token for the provider: the cached one, the one being fetched, or a new one.
+enum Role {
+    Cached(String),
+    Fetch,
+    Wait,
+}
+
+/// A valid access token for the provider: the cached one, the one another request of this
+/// isolate is fetching (single flight), or a new one.
+///
+/// Only the request that starts a token fetch touches its I/O objects: workerd forbids I/O
+/// across requests. Others wait on their own timers for the answer to land in the cache.
 pub async fn access_token(req: &TokenRequest) -> Result<String, String> {
-    let now = now_ms();
-    let pending = TOKENS.with(|t| {
-        let mut t = t.borrow_mut();
-        match t.get(&req.provider) {
-            Some(Slot::Ready(tok)) if tok.use_until_ms > now => return Ok(tok.value.clone()),
-            Some(Slot::Fetching(f)) => return Err(f.clone()),
-            _ => {}
-        }
-        let f: Pending = fetch_token(req.clone()).boxed_local().shared();
-        t.insert(req.provider.clone(), Slot::Fetching(f.clone()));
-        Err(f)
-    });
-    let pending = match pending {
-        Ok(cached) => return Ok(cached),
-        Err(f) => f,
-    };
-    let result = pending.await;
-    TOKENS.with(|t| {
-        let mut t = t.borrow_mut();
-        let still_fetching = matches!(t.get(&req.provider), Some(Slot::Fetching(_)));
-        match &result {
-            Ok(tok) if still_fetching => {
-                t.insert(req.provider.clone(), Slot::Ready(tok.clone()));
+    let started = now_ms();
+    loop {
+        let now = now_ms();
+        let role = TOKENS.with(|t| {
+            let mut t = t.borrow_mut();
+            match t.get(&req.provider) {
+                Some(Slot::Ready(tok)) if tok.use_until_ms > now => {
+                    Ok(Role::Cached(tok.value.clone()))
+                }
+                Some(Slot::Fetching { since_ms })
+                    if now.saturating_sub(*since_ms) < FETCH_PATIENCE_MS =>
+                {
+                    Ok(Role::Wait)
+                }
+                Some(Slot::Failed { at_ms, error }) if *at_ms >= started => Err(error.clone()),
+                _ => {
+                    t.insert(req.provider.clone(), Slot::Fetching { since_ms: now });
+                    Ok(Role::Fetch)
+                }
             }
-            Err(_) if still_fetching => {
-                t.remove(&req.provider);
+        })?;
+        match role {
+            Role::Cached(v) => return Ok(v),
+            Role::Wait => Delay::from(Duration::from_millis(WAIT_STEP_MS)).await,
+            Role::Fetch => {
+                let result = fetch_token(req.clone()).await;
+                TOKENS.with(|t| {
+                    let slot = match &result {
+                        Ok(tok) => Slot::Ready(tok.clone()),
+                        Err(e) => Slot::Failed {
+                            at_ms: now_ms(),
+                            error: e.clone(),
+                        },
+                    };
+                    t.borrow_mut().insert(req.provider.clone(), slot);
+                });
+                return result.map(|t| t.value);
             }
-            _ => {}
         }
-    });
-    result.map(|t| t.value)
+    }
 }
 
 /// Forgets `rejected` (the upstream answered 401 with it), so the next call fetches a new one.
@@ -82,8 +112,9 @@ pub fn invalidate(provider: &str, rejected: &str) {
 /// Forgets every token (for the deep health check, which must ask the token endpoint).
 pub fn forget(provider: &str) {
     TOKENS.with(|t| {
-        if matches!(t.borrow().get(provider), Some(Slot::Ready(_))) {
-            t.borrow_mut().remove(provider);
+        let mut t = t.borrow_mut();
+        if matches!(t.get(provider), Some(Slot::Ready(_))) {
+            t.remove(provider);
         }
     });
 }

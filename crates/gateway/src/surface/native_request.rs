@@ -241,16 +241,20 @@ fn check_messages(list: Vec<RawMessage>) -> Result<Vec<Message>, Error> {
             tool_calls,
         });
     }
-    if !out.iter().any(|m| m.role == Role::User) {
+    // A `tool` message alone continues a conversation (its question is in a session's history).
+    if !out
+        .iter()
+        .any(|m| matches!(m.role, Role::User | Role::Tool))
+    {
         return Err(invalid(
             "messages",
-            "must contain at least one `user` message",
+            "must contain at least one `user` (or `tool`) message",
         ));
     }
     Ok(out)
 }
 
-pub(crate) fn check_session_id(id: String) -> Result<String, Error> {
+pub fn check_session_id(id: String) -> Result<String, Error> {
     let ok = !id.is_empty()
         && id.len() <= MAX_SESSION_ID_LEN
         && id
@@ -335,7 +339,7 @@ mod tests {
         );
         check_err(
             r#"{"messages":[{"role":"system","content":"x"}]}"#,
-            "messages: must contain at least one `user` message",
+            "messages: must contain at least one `user` (or `tool`) message",
         );
         check_err(
             r#"{"message":"a","stream":"yes"}"#,

@@ -16,6 +16,16 @@ fn store_error(e: impl std::fmt::Display) -> ApiError {
     ApiError::SessionStore(e.to_string())
 }
 
+/// A path id must follow the `sessionId` rules (no `/`), or it names no session at all.
+fn valid_id(id: &str) -> Result<(), ApiError> {
+    match gateway::surface::native_request::check_session_id(id.to_string()) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(ApiError::SessionNotFound {
+            id: id.chars().take(128).collect(),
+        }),
+    }
+}
+
 fn enabled(settings: &Settings, path: &str) -> Result<(), ApiError> {
     match settings.tenant.sessions {
         Some(_) => Ok(()),
@@ -44,6 +54,7 @@ pub async fn get(
     id: &str,
 ) -> Result<Response, ApiError> {
     enabled(settings, "/sessions")?;
+    valid_id(id)?;
     let (_, object) = names(settings, ex.principal.as_ref(), id);
     let state: Option<SessionState> = SessionObject::open(env, &object)
         .map_err(store_error)?
@@ -64,6 +75,7 @@ pub async fn delete(
     id: &str,
 ) -> Result<Response, ApiError> {
     enabled(settings, "/sessions")?;
+    valid_id(id)?;
     let (index, object) = names(settings, ex.principal.as_ref(), id);
     let deleted: Option<Value> = SessionObject::open(env, &object)
         .map_err(store_error)?
