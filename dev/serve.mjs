@@ -2,7 +2,7 @@
 // Objects (persisted under .dev-state/) and the Workers AI stand-in bound as AI, plus the demo
 // chat page (examples/web-chat) on 127.0.0.1:8788.
 //
-//   node dev/serve.mjs [--tenant NAME] [--port 8787] [--web-port 8788] [--no-web]
+//   node dev/serve.mjs [--tenant NAME] [--port 8787] [--web-port 8788] [--no-web] [--with-upstream]
 //
 // NAME picks tenants/NAME/wrangler.toml; without it the root wrangler.toml (tenant "demo").
 // The demo page's origins (http://127.0.0.1:8788, http://localhost:8788) are added to the
@@ -10,6 +10,10 @@
 // AI_SIM_SCENARIOS='{"*":{"tokenDelayMs":50}}'  chooses stand-in behaviour (tests/support/ai-sim.mjs)
 // AI_SIM_UPSTREAM=http://127.0.0.1:11434/v1    forwards AI calls to a local OpenAI-compatible server
 // AI_SIM_MODEL=llama3.2  AI_SIM_API_KEY=...     the model name and key to send it
+// Secrets (a provider's client secret, ADMIN_TOKEN, ...) come from `.dev.vars` next to the
+// wrangler.toml (KEY=value lines, as `wrangler dev` reads them).
+// --with-upstream (or DEV_UPSTREAM=1): an extra OAuth2 provider `corp`, against local stand-ins
+// or a real server (DEV_PROVIDER_BASE_URL, ...); see dev/with-upstream.mjs and docs/providers.md.
 //
 // Unless the tenant runs in open mode (auth.mode = "open"), every run gets a random
 // ADMIN_TOKEN, revokes the dev keys of earlier runs, makes a new one with POST /admin/keys and
@@ -21,6 +25,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { startGateway, optionsFromWranglerToml, ROOT } from "../tests/support/runtime.mjs";
 import { serveStatic } from "./static.mjs";
+import { addDevProvider } from "./with-upstream.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -28,6 +33,7 @@ const { values } = parseArgs({
     port: { type: "string", default: "8787" },
     "web-port": { type: "string", default: "8788" },
     "no-web": { type: "boolean", default: false },
+    "with-upstream": { type: "boolean", default: process.env.DEV_UPSTREAM === "1" },
   },
 });
 const configPath = values.tenant ? path.join(ROOT, "tenants", values.tenant, "wrangler.toml") : path.join(ROOT, "wrangler.toml");
@@ -37,8 +43,23 @@ if (!fs.existsSync(configPath)) {
 }
 const tenantOptions = optionsFromWranglerToml(configPath);
 const TENANT = tenantOptions.tenant;
+tenantOptions.vars = { ...tenantOptions.vars, ...readDevVars(path.join(path.dirname(configPath), ".dev.vars")) };
+let devProvider = null;
+if (values["with-upstream"] || process.env.DEV_PROVIDER_BASE_URL) {
+  try {
+    devProvider = await addDevProvider(TENANT, tenantOptions.vars);
+  } catch (e) {
+    console.error(`--with-upstream: ${e.message}`);
+    process.exit(2);
+  }
+}
 const OPEN = TENANT?.auth?.mode === "open";
 const ADMIN_TOKEN = OPEN ? null : crypto.randomBytes(24).toString("base64url");
+// --with-upstream: /health/providers needs an ADMIN_TOKEN, also in open mode (.dev.vars may set one).
+let providerAdmin = ADMIN_TOKEN;
+if (devProvider && !ADMIN_TOKEN) {
+  providerAdmin = tenantOptions.vars.ADMIN_TOKEN ? "<ADMIN_TOKEN from .dev.vars>" : (tenantOptions.vars.ADMIN_TOKEN = crypto.randomBytes(24).toString("base64url"));
+}
 if (!OPEN && !("AUTH_KV" in tenantOptions.kvNamespaces)) {
   // Keys live in AUTH_KV; serve with a local namespace so the run works, and say so.
   tenantOptions.kvNamespaces.AUTH_KV = "dev-auth-kv";
@@ -105,7 +126,7 @@ const auth = KEY ? ` -H "authorization: Bearer ${KEY}"` : "";
 const ai = process.env.AI_SIM_UPSTREAM ? `forwarded to ${process.env.AI_SIM_UPSTREAM}` : "the local stand-in (tests/support/ai-sim.mjs)";
 console.log(`
 Gateway for tenant "${TENANT?.tenantId}" (${path.relative(ROOT, configPath)}) on ${gw.url}
-AI binding: ${ai}${pageUrl ? `\nDemo chat page: ${pageUrl}   (its origin is allowed for this run)` : ""}
+AI binding: ${ai}${pageUrl ? `\nDemo chat page: ${pageUrl}   (its origin is allowed for this run)` : ""}${devProvider ? `\n${devProvider.describe(gw.url, { admin: providerAdmin, auth })}\n` : ""}
 ${OPEN ? `Auth: open mode: anyone who can reach ${gw.url} can spend the budget (no key needed)` : `Admin token (this run only): ${ADMIN_TOKEN}`}
 ${KEY ? `API key: ${KEY}\n` : ""}
   curl ${gw.url}/health
@@ -116,5 +137,18 @@ ${KEY ? `API key: ${KEY}\n` : ""}
 Ctrl-C to stop.`);
 
 for (const sig of ["SIGINT", "SIGTERM"]) {
-  process.on(sig, () => Promise.all([gw.close(), web?.close()]).finally(() => process.exit(0)));
+  process.on(sig, () => Promise.all([gw.close(), web?.close(), devProvider?.close()]).finally(() => process.exit(0)));
+}
+
+/** `.dev.vars` (KEY=value lines, # comments, optional quotes) as an object; {} when absent. */
+function readDevVars(file) {
+  if (!fs.existsSync(file)) return {};
+  const out = {};
+  for (const line of fs.readFileSync(file, "utf8").split(/\r?\n/)) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+    if (!m || line.trimStart().startsWith("#")) continue;
+    const q = /^(["'])(.*)\1$/.exec(m[2]);
+    out[m[1]] = q ? q[2] : m[2];
+  }
+  return out;
 }

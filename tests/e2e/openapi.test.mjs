@@ -11,11 +11,16 @@ import { ROOT, startGateway, testTenant } from "../support/runtime.mjs";
 const spec = parse(fs.readFileSync(path.join(ROOT, "docs/openapi.yaml"), "utf8"));
 let gw;
 const ADMIN_TOKEN = "openapi-admin-token-0123456789";
-// Path values that must name something that exists (DELETE /admin/keys/{id} revokes a real key).
+// Path values that must name something that exists (DELETE /admin/keys/{id} revokes a real key,
+// GET and DELETE /sessions/{id} read and delete a real session). Sessions are on in this
+// tenant, so every documented /sessions route answers (a tenant without them answers 404).
 const FIXTURES = {};
 before(async () => {
-  gw = await startGateway({ tenant: testTenant(), vars: { ADMIN_TOKEN } });
+  gw = await startGateway({ tenant: testTenant({ sessions: { enabled: true } }), vars: { ADMIN_TOKEN } });
   FIXTURES["/admin/keys/{id}"] = { id: (await gw.adminKey({ name: "openapi" })).id };
+  const res = await fetch(`${gw.url}/chat`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ message: "Hi", sessionId: "new" }) });
+  assert.equal(res.status, 200, "a session for the /sessions/{id} routes");
+  FIXTURES["/sessions/{id}"] = { id: (await res.json()).sessionId };
 });
 after(() => gw?.close());
 

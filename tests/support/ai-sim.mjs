@@ -7,6 +7,9 @@
 //   format        "classic" ({response, usage}) | "openai" (chat.completion / choices[].delta)
 //   text          the answer; default: "You said: <last user message>"
 //   tokens        instead of text: an answer of N pieces "tok0 tok1 tok2 ..."
+//   echoCount     instead of text: true answers "messages=<N>", N = how many messages the
+//                 stand-in received; "roles" adds " roles=<role>,<role>,..." (in order), so
+//                 a test sees in the answer what history the gateway sent
 //   pieceBytes    pad every piece of the answer to at least N characters, with `pad`
 //   pad           the padding character (default "_"); "\u0001" is 6 bytes once JSON-escaped
 //                 but a quarter token in an estimate, so a stream can be long on the wire
@@ -88,6 +91,13 @@ function isKnown(all, model) {
   return KNOWN_MODELS.includes(model) || Object.hasOwn(all, model) || model.startsWith("@cf/test/") || all["*"]?.anyModel === true;
 }
 
+/** The echoCount answer: "messages=<N>" (plus " roles=a,b,c" when echoCount is "roles"). */
+function echoText(s, inputs) {
+  const msgs = Array.isArray(inputs?.messages) ? inputs.messages : [];
+  const roles = s.echoCount === "roles" ? ` roles=${msgs.map((m) => m?.role).join(",")}` : "";
+  return `messages=${msgs.length}${roles}`;
+}
+
 function lastUserText(inputs) {
   const msgs = Array.isArray(inputs?.messages) ? inputs.messages : [];
   const user = [...msgs].reverse().find((m) => m.role === "user");
@@ -105,7 +115,7 @@ function pieces(text) {
 function answerPieces(s, inputs) {
   let toks = Number.isInteger(s.tokens)
     ? Array.from({ length: s.tokens }, (_, i) => `${i ? " " : ""}tok${i}`)
-    : pieces(s.text ?? `You said: ${lastUserText(inputs)}`);
+    : pieces(s.echoCount ? echoText(s, inputs) : s.text ?? `You said: ${lastUserText(inputs)}`);
   if (Number.isInteger(s.pieceBytes)) toks = toks.map((p) => p.padEnd(s.pieceBytes, s.pad || "_"));
   if ((s.surrogate === true || Number.isInteger(s.surrogate)) && toks.length) {
     const at = Math.min(Number.isInteger(s.surrogate) ? s.surrogate : 2, toks.length - 1);
