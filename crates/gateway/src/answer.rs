@@ -93,7 +93,7 @@ impl AnswerFold {
                     arguments,
                     ..d
                 };
-                self.assemble(&d);
+                d.apply_to(&mut self.calls);
                 Some(ModelEvent::ToolCall(d))
             }
             ModelEvent::Usage(u) => {
@@ -106,25 +106,6 @@ impl AnswerFold {
             }
             ModelEvent::Done => Some(ModelEvent::Done),
         }
-    }
-
-    fn assemble(&mut self, d: &ToolCallDelta) {
-        let i = d.index as usize;
-        if self.calls.len() <= i {
-            self.calls.resize_with(i + 1, || ToolCall {
-                id: String::new(),
-                name: String::new(),
-                arguments: String::new(),
-            });
-        }
-        let call = &mut self.calls[i];
-        if let Some(id) = &d.id {
-            call.id.clone_from(id);
-        }
-        if let Some(name) = &d.name {
-            call.name.push_str(name);
-        }
-        call.arguments.push_str(&d.arguments);
     }
 
     /// Whether the cap cut the answer off: the stream must end now, with `Length`.
@@ -173,24 +154,13 @@ impl AnswerFold {
         TokenReport::from_usage(self.usage, self.prompt_estimate, completion)
     }
 
-    /// The whole answer (tool calls in index order; calls without an id get `call_<index>`).
+    /// The whole answer (tool calls in index order; calls without an id are `call_<index>`).
     pub fn into_answer(self) -> Answer {
         let finish = self.finish_reason();
         let usage = self.report();
-        let tool_calls = self
-            .calls
-            .into_iter()
-            .enumerate()
-            .map(|(i, mut c)| {
-                if c.id.is_empty() {
-                    c.id = format!("call_{i}");
-                }
-                c
-            })
-            .collect();
         Answer {
             text: self.text,
-            tool_calls,
+            tool_calls: self.calls,
             finish,
             usage,
         }

@@ -181,6 +181,7 @@ fn base64url_decode(s: &str) -> Option<Vec<u8>> {
 #[derive(Deserialize)]
 struct JwtHeader {
     alg: String,
+    typ: Option<String>,
 }
 
 /// Verifies an end-user token for `tenant_id` at `now_s`: HS256 only, a valid signature, `sub`,
@@ -198,17 +199,22 @@ pub fn verify_user_token(
         return None;
     }
     let header: JwtHeader = serde_json::from_slice(&base64url_decode(h)?).ok()?;
-    if header.alg != "HS256" {
+    if header.alg != "HS256" || header.typ.is_some_and(|t| !t.eq_ignore_ascii_case("JWT")) {
+        return None;
+    }
+    // Only the canonical encoding of a signature counts, so a token has one spelling.
+    let signature = base64url_decode(sig)?;
+    if base64url(&signature) != sig {
         return None;
     }
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).ok()?;
     mac.update(format!("{h}.{p}").as_bytes());
-    mac.verify_slice(&base64url_decode(sig)?).ok()?;
+    mac.verify_slice(&signature).ok()?;
     let claims: Value = serde_json::from_slice(&base64url_decode(p)?).ok()?;
     let sub = claims
         .get("sub")?
         .as_str()
-        .filter(|s| !s.is_empty() && s.len() <= 128)?;
+        .filter(|s| !s.is_empty() && s.chars().count() <= 128)?;
     let aud_ok = match claims.get("aud")? {
         Value::String(a) => a == tenant_id,
         Value::Array(list) => list.iter().any(|a| a.as_str() == Some(tenant_id)),

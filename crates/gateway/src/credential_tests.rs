@@ -93,6 +93,11 @@ fn forged_and_stale_tokens_are_refused() {
         ("no exp", hs256(without("exp"))),
         ("no aud", hs256(without("aud"))),
         ("two parts", format!("{h}.{p}")),
+        (
+            "typ not JWT",
+            jwt(&json!({"alg":"HS256","typ":"at+jwt"}), &claims(), SECRET),
+        ),
+        ("padded signature", format!("{good}=")),
         ("garbage", "a.b.c".to_string()),
     ];
     for (name, token) in cases {

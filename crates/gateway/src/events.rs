@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::conversation::ToolCall;
 use crate::usage::Usage;
 
 /// A piece of one tool call: the first piece of a call carries its id and name, later
@@ -12,6 +13,34 @@ pub struct ToolCallDelta {
     pub id: Option<String>,
     pub name: Option<String>,
     pub arguments: String,
+}
+
+impl ToolCallDelta {
+    /// Adds this piece to `calls` (indexed by `index`): the id replaces, name and arguments
+    /// append. A call that never got an id is `call_<index>`.
+    pub fn apply_to(&self, calls: &mut Vec<ToolCall>) {
+        // Decoders refuse larger indexes; this bound keeps a bad one from growing memory.
+        if self.index >= 1024 {
+            return;
+        }
+        let i = self.index as usize;
+        if calls.len() <= i {
+            let first_new = calls.len();
+            calls.extend((first_new..=i).map(|n| ToolCall {
+                id: format!("call_{n}"),
+                name: String::new(),
+                arguments: String::new(),
+            }));
+        }
+        let call = &mut calls[i];
+        if let Some(id) = &self.id {
+            call.id.clone_from(id);
+        }
+        if let Some(name) = &self.name {
+            call.name.push_str(name);
+        }
+        call.arguments.push_str(&self.arguments);
+    }
 }
 
 /// Why the model stopped.

@@ -182,7 +182,7 @@ mod tests {
     fn a_tier_preference_list_starts_with_its_first_available_model() {
         let json = serde_json::json!({
             "tenantId": "acme", "aiGatewayId": "gw",
-            "providers": { "corp": { "kind": "openai-compatible", "baseUrl": "http://x/v1", "auth": { "type": "none" } } },
+            "providers": { "corp": { "kind": "openai-compatible", "baseUrl": "https://x.example/v1", "auth": { "type": "none" } } },
             "models": { "chat": "@cf/chat", "fallbacks": ["@cf/fb1"],
                         "tiers": { "premium": ["corp/gpt-5.1", "corp/gpt-5", "@cf/big"] } },
         });

@@ -104,9 +104,11 @@ pub fn parse_token_response(body: &[u8], now_ms: u64) -> Result<AccessToken, Str
         Some(serde_json::Value::String(s)) => s.parse().unwrap_or(0),
         _ => 3600,
     };
+    // A day at most: a huge or hostile expires_in must not overflow or pin a token for ever.
+    let usable_s = expires_in.min(86_400).saturating_sub(EXPIRY_MARGIN_S);
     Ok(AccessToken {
         value,
-        use_until_ms: now_ms + expires_in.saturating_sub(EXPIRY_MARGIN_S) * 1000,
+        use_until_ms: now_ms.saturating_add(usable_s * 1000),
     })
 }
 

@@ -123,6 +123,9 @@ impl<'a> ModelRef<'a> {
 
 type Check<T> = Result<T, (String, String)>;
 
+/// Secrets that must never be sent to a provider.
+const RESERVED_SECRETS: &[&str] = &["ADMIN_TOKEN", "CLIENT_TOKEN_SECRET"];
+
 fn at(path: &str, message: impl Into<String>) -> (String, String) {
     (path.to_string(), message.into())
 }
@@ -140,6 +143,12 @@ fn secret_ref(v: Option<&Value>, path: &str) -> Check<SecretRef> {
         None => return Err(at(path, "is required: { secret = \"NAME\" }")),
         _ => None,
     };
+    if name.is_some_and(|n| RESERVED_SECRETS.contains(&n)) {
+        return Err(at(
+            path,
+            "names a secret the gateway keeps for itself; use a secret of its own",
+        ));
+    }
     match name {
         Some(n)
             if !n.is_empty()
@@ -156,14 +165,32 @@ fn secret_ref(v: Option<&Value>, path: &str) -> Check<SecretRef> {
     }
 }
 
+/// An upstream URL: `https://`, or `http://` only on loopback (local servers and tests),
+/// without credentials or a query (credentials are named secrets, never part of a URL).
 fn url(s: Option<&str>, path: &str) -> Check<String> {
-    match s {
-        Some(u) if (u.starts_with("https://") || u.starts_with("http://")) && !u.contains(' ') => {
-            Ok(u.trim_end_matches('/').to_string())
-        }
-        Some(_) => Err(at(path, "must be an http(s) URL")),
-        None => Err(at(path, "is required")),
+    let Some(u) = s else {
+        return Err(at(path, "is required"));
+    };
+    let rest = u
+        .strip_prefix("https://")
+        .or_else(|| u.strip_prefix("http://"));
+    let Some(rest) = rest.filter(|_| !u.contains(' ')) else {
+        return Err(at(path, "must be an http(s) URL"));
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.contains('@') || u.contains('?') || u.contains('#') {
+        return Err(at(
+            path,
+            "must not carry credentials or a query: name secrets in `auth`",
+        ));
     }
+    let hostname = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    let loopback =
+        matches!(hostname, "localhost" | "127.0.0.1" | "[::1]") || hostname.starts_with("127.");
+    if u.starts_with("http://") && !loopback {
+        return Err(at(path, "must be https:// (http:// only for loopback hosts): credentials travel with every call"));
+    }
+    Ok(u.trim_end_matches('/').to_string())
 }
 
 /// Whether a static header would carry a credential (those belong in `auth`, as secrets).

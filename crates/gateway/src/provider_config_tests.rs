@@ -78,6 +78,17 @@ fn every_broken_rule_names_its_path() {
         err(with(json!({"baseUrl":"ftp://x"}))),
         "t: providers.corp.baseUrl: must be an http(s) URL"
     );
+    assert_eq!(err(with(json!({"baseUrl":"http://ai.example.com/v1"}))), "t: providers.corp.baseUrl: must be https:// (http:// only for loopback hosts): credentials travel with every call");
+    assert_eq!(
+        err(with(json!({"baseUrl":"https://u:p@ai.example.com/v1"}))),
+        "t: providers.corp.baseUrl: must not carry credentials or a query: name secrets in `auth`"
+    );
+    assert_eq!(
+        err(with(json!({"baseUrl":"https://ai.example.com/v1?key=x"}))),
+        "t: providers.corp.baseUrl: must not carry credentials or a query: name secrets in `auth`"
+    );
+    assert!(check_json(with(json!({"baseUrl":"http://127.0.0.1:8080/v1"}))).is_ok());
+    assert_eq!(err(with(json!({"auth":{"type":"bearer","key":{"secret":"ADMIN_TOKEN"}}}))), "t: providers.corp.auth.key: names a secret the gateway keeps for itself; use a secret of its own");
     assert_eq!(
         err(with(json!({"kind":"grpc"}))),
         "t: providers.corp.kind: must be `openai-compatible` or `cloudflare-ai-gateway`"

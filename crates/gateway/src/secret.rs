@@ -18,9 +18,73 @@ pub fn bearer(authorization: Option<&str>) -> Option<&str> {
         .filter(|c| !c.is_empty())
 }
 
+/// Query parameters that would carry a credential (refused: URLs end up in logs and caches).
+const CREDENTIAL_PARAMS: &[&str] = &[
+    "key",
+    "api_key",
+    "apikey",
+    "api-key",
+    "token",
+    "access_token",
+    "auth",
+    "authorization",
+];
+
+/// The first query parameter of a URL whose (percent-decoded, lowercased) name would carry a
+/// credential; pairs are split on `&` and `;`.
+pub fn credential_param(url: &str) -> Option<String> {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let query = query.split_once('#').map_or(query, |(q, _)| q);
+    query.split(['&', ';']).find_map(|pair| {
+        let raw = pair.split_once('=').map_or(pair, |(k, _)| k);
+        let name = percent_decode_lossy(raw).to_ascii_lowercase();
+        CREDENTIAL_PARAMS.contains(&name.trim()).then_some(name)
+    })
+}
+
+/// `%XX` and `+` decoded; malformed escapes kept as they are.
+fn percent_decode_lossy(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: Option<&u8>| c.and_then(|c| (*c as char).to_digit(16));
+        match (b[i], hex(b.get(i + 1)), hex(b.get(i + 2))) {
+            (b'%', Some(h), Some(l)) => {
+                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                i += 3;
+            }
+            (b'+', _, _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_in_the_query_are_found_however_spelled() {
+        let check = |url: &str, want: Option<&str>| {
+            assert_eq!(credential_param(url).as_deref(), want, "{url}")
+        };
+        check("https://g/chat", None);
+        check("https://g/chat?stream=1&model=x", None);
+        check("https://g/chat?api_key=k", Some("api_key"));
+        check("https://g/chat?api%5Fkey=k", Some("api_key"));
+        check("https://g/chat?%6Bey=k", Some("key"));
+        check("https://g/chat?x=1;key=k", Some("key"));
+        check("https://g/chat?TOKEN=k#frag", Some("token"));
+        check("https://g/chat?monkey=1", None);
+    }
 
     #[test]
     fn equality_and_bearer() {

@@ -156,20 +156,29 @@ pub fn compose(
             keep[i] = false;
         }
     }
-    // A tool result whose call was dropped would be an orphan, which providers refuse.
-    let kept_calls: Vec<String> = history
-        .iter()
-        .zip(&keep)
-        .filter(|(_, k)| **k)
-        .flat_map(|(m, _)| m.tool_calls.iter().map(|c| c.id.clone()))
-        .collect();
+    // A tool result whose call was dropped would be an orphan, which providers refuse. A
+    // result belongs to the closest earlier assistant message that made a call with its id
+    // (ids can repeat across turns), and goes when that message went.
+    let mut open_calls: Vec<&str> = Vec::new();
     for (m, k) in history.iter().zip(keep.iter_mut()) {
-        let orphan = m.role == Role::Tool
-            && m.tool_call_id
-                .as_ref()
-                .is_some_and(|id| !kept_calls.contains(id));
-        if orphan {
-            *k = false;
+        match m.role {
+            Role::Assistant if !m.tool_calls.is_empty() => {
+                open_calls = if *k {
+                    m.tool_calls.iter().map(|c| c.id.as_str()).collect()
+                } else {
+                    Vec::new()
+                };
+            }
+            Role::Tool => {
+                let owned = m
+                    .tool_call_id
+                    .as_deref()
+                    .is_some_and(|id| open_calls.contains(&id));
+                if !owned {
+                    *k = false;
+                }
+            }
+            _ => {}
         }
     }
     let sent: Vec<Message> = history
@@ -258,6 +267,39 @@ mod tests {
         let (sent, n) = compose(&history, &[m(Role::User, "thanks")], 10_000, 3);
         let roles: Vec<Role> = sent.iter().map(|x| x.role).collect();
         assert_eq!((roles, n), (vec![Role::Assistant, Role::User], 1));
+    }
+
+    #[test]
+    fn repeated_call_ids_do_not_keep_an_orphan() {
+        let call = |text: &str| {
+            let mut c = m(Role::Assistant, text);
+            c.tool_calls.push(ToolCall {
+                id: "call_0".into(),
+                name: "f".into(),
+                arguments: "{}".into(),
+            });
+            c
+        };
+        let result = || {
+            let mut r = m(Role::Tool, "r");
+            r.tool_call_id = Some("call_0".into());
+            r
+        };
+        let history = vec![
+            m(Role::User, "q1"),
+            call("a"),
+            result(),
+            m(Role::Assistant, "ok1"),
+            m(Role::User, "q2"),
+            call("b"),
+            result(),
+            m(Role::Assistant, "ok2"),
+        ];
+        // Room for 7: the cut falls between the first call and its result, whose id the kept
+        // second call repeats; the first result must still go.
+        let (sent, _) = compose(&history, &[m(Role::User, "q3")], 10_000, 7);
+        let texts: Vec<&str> = sent.iter().map(|x| x.content.as_str()).collect();
+        assert_eq!(texts, vec!["ok1", "q2", "b", "r", "ok2", "q3"]);
     }
 
     #[test]

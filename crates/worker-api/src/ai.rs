@@ -168,18 +168,38 @@ pub fn whole_answer_text(text: &str) -> Result<ModelOutput, AttemptFailure> {
         .map_err(|e| AttemptFailure::from_decode(&e))
 }
 
-/// `"HTTP <status>: <provider error>"`: only the error message of a JSON error body
-/// (`error.message` or `errors[0].message`), never the rest of it (it may echo the input).
+/// `"HTTP <status>[: <kind>]"`: the kind is a Workers AI code leading the error message, or the
+/// error's `code` / `type`, never its text.
 pub fn http_failure(status: u16, body: &str) -> String {
     let parsed: Option<Value> = serde_json::from_str(body).ok();
-    let message = parsed.as_ref().and_then(|v| {
-        v.pointer("/error/message")
-            .or_else(|| v.pointer("/errors/0/message"))
-            .or_else(|| v.get("error").filter(|e| e.is_string()))
+    let field = |p: &str| {
+        parsed
+            .as_ref()
+            .and_then(|v| v.pointer(p))
             .and_then(Value::as_str)
+    };
+    let message = field("/error/message")
+        .or_else(|| field("/errors/0/message"))
+        .or_else(|| field("/error"));
+    // A Workers AI code leading the message (`5007: ...`) names the failure; the rest of a
+    // message is not kept, since some upstreams quote the input in their errors.
+    let code = message.and_then(|m| {
+        let digits = m.bytes().take_while(u8::is_ascii_digit).count();
+        (digits == 4 && m.as_bytes().get(4) == Some(&b':')).then(|| m[..4].to_string())
     });
-    match message {
-        Some(m) => format!("HTTP {status}: {}", m.chars().take(200).collect::<String>()),
+    let identifier = |v: Option<&str>| {
+        v.filter(|s| {
+            s.len() <= 64
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+        })
+        .map(str::to_owned)
+    };
+    let kind = code
+        .or_else(|| identifier(field("/error/code")))
+        .or_else(|| identifier(field("/error/type")));
+    match kind {
+        Some(k) => format!("HTTP {status}: {k}"),
         None => format!("HTTP {status}"),
     }
 }
@@ -256,7 +276,7 @@ mod tests {
             Err(f) => assert_eq!(
                 (f.detail.as_str(), f.kind),
                 (
-                    "HTTP 400: 5007: No such model",
+                    "HTTP 400: 5007",
                     gateway::attempt::FailureKind::ModelNotFound
                 )
             ),

@@ -1,6 +1,7 @@
 //! The two `BudgetStore`s: a Durable Object ledger per tenant (exact) and KV shards (approximate).
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::time::Duration;
 
 use budget::{
@@ -309,14 +310,17 @@ struct IsolateShard {
 }
 
 thread_local! {
-    static SHARD: RefCell<Option<IsolateShard>> = const { RefCell::new(None) };
+    /// One shard per ledger name (a tenant, `<tenant>/key/<id>`, `<tenant>/user/<sub>`).
+    static SHARDS: RefCell<HashMap<String, IsolateShard>> = RefCell::new(HashMap::new());
+    /// This isolate's id in shard keys.
+    static ISOLATE_ID: String = uuid::Uuid::new_v4().simple().to_string();
 }
 
-fn with_shard<T>(f: impl FnOnce(&mut IsolateShard) -> T) -> T {
-    SHARD.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        let shard = slot.get_or_insert_with(|| IsolateShard {
-            id: uuid::Uuid::new_v4().simple().to_string(),
+fn with_shard<T>(name: &str, f: impl FnOnce(&mut IsolateShard) -> T) -> T {
+    SHARDS.with(|cell| {
+        let mut map = cell.borrow_mut();
+        let shard = map.entry(name.to_string()).or_insert_with(|| IsolateShard {
+            id: ISOLATE_ID.with(Clone::clone),
             ledger: UsageLedger::default(),
             others: External::default(),
             others_read_ms: i64::MIN,
@@ -363,7 +367,7 @@ impl KvShards {
 
     async fn refresh_others(&self, now_ms: i64) -> Result<External, budget::Error> {
         let w = Windows::at(now_ms);
-        let (fresh, own, cached) = with_shard(|s| {
+        let (fresh, own, cached) = with_shard(&self.tenant, |s| {
             let fresh =
                 s.others_window == (w.day, w.month) && now_ms - s.others_read_ms < OTHERS_TTL_MS;
             (fresh, s.id.clone(), s.others)
@@ -374,7 +378,7 @@ impl KvShards {
         let daily = self.sum_others(self.prefix('d', w.day), &own).await?;
         let monthly = self.sum_others(self.prefix('m', w.month), &own).await?;
         let others = External { daily, monthly };
-        with_shard(|s| {
+        with_shard(&self.tenant, |s| {
             s.others = others;
             s.others_read_ms = now_ms;
             s.others_window = (w.day, w.month);
@@ -390,7 +394,7 @@ impl KvShards {
         limits: Limits,
     ) -> Result<Admission, budget::Error> {
         let others = self.refresh_others(now_ms).await?;
-        Ok(with_shard(|s| {
+        Ok(with_shard(&self.tenant, |s| {
             s.ledger
                 .reserve(now_ms, id, amount, RESERVATION_TTL_MS, limits, others)
         }))
@@ -403,7 +407,7 @@ impl KvShards {
         actual: u64,
         limits: Limits,
     ) -> Result<Remaining, budget::Error> {
-        Ok(with_shard(|s| {
+        Ok(with_shard(&self.tenant, |s| {
             s.ledger.settle(now_ms, id, actual, limits, s.others)
         }))
     }
@@ -411,7 +415,7 @@ impl KvShards {
     /// Writes this isolate's totals once KV's one-write-per-second allows; settlements that
     /// arrive meanwhile ride along with the pending write. Run it in `waitUntil`.
     async fn flush_when_due(&self) {
-        let wait = with_shard(|s| {
+        let wait = with_shard(&self.tenant, |s| {
             if s.flush_scheduled {
                 return None; // a pending flush will write the latest totals
             }
@@ -424,7 +428,7 @@ impl KvShards {
             worker::Delay::from(Duration::from_millis(u64::try_from(wait).unwrap_or(0))).await;
         }
         if let Err(e) = self.flush().await {
-            with_shard(|s| s.flush_scheduled = false);
+            with_shard(&self.tenant, |s| s.flush_scheduled = false);
             worker::console_error!(
                 "{}",
                 json!({ "tenantId": self.tenant, "budgetError": e.to_string() })
@@ -435,7 +439,7 @@ impl KvShards {
     /// Writes this isolate's totals to its shard keys.
     async fn flush(&self) -> Result<(), budget::Error> {
         let now = i64::try_from(now_ms()).unwrap_or(i64::MAX);
-        let (id, ledger) = with_shard(|s| {
+        let (id, ledger) = with_shard(&self.tenant, |s| {
             s.flush_scheduled = false;
             s.last_flush_ms = now;
             s.ledger.roll(now);

@@ -8,7 +8,11 @@ use gateway::provider_config::ProviderConfig;
 use worker::Env;
 
 use crate::clock::now_ms;
-use crate::http_provider::HttpProvider;
+use crate::http_provider::{HttpProvider, SendError};
+use crate::provider::within;
+
+/// How long a provider without its own `timeoutMs` may take to list its models.
+const DISCOVERY_TIMEOUT_MS: u32 = 5_000;
 
 struct Listing {
     fetched_ms: u64,
@@ -38,7 +42,10 @@ pub async fn models(cfg: &ProviderConfig, env: &Env) -> Option<Discovered> {
     if let Some((true, ids)) = cached {
         return Some(Discovered { ids, stale: false });
     }
-    match (HttpProvider { cfg, env }).list_models().await {
+    // A provider that does not answer counts as down: the listing and model choice go on.
+    let timeout_ms = u64::from(cfg.timeout_ms.unwrap_or(DISCOVERY_TIMEOUT_MS));
+    let asked = within(now + timeout_ms, (HttpProvider { cfg, env }).list_models()).await;
+    match asked.unwrap_or_else(|| Err(SendError::Network("no answer".into()))) {
         Ok(ids) => {
             LISTINGS.with(|l| {
                 l.borrow_mut().insert(

@@ -15,6 +15,9 @@ use crate::clock::now_ms;
 /// The KV binding holding key records.
 pub const AUTH_KV_BINDING: &str = "AUTH_KV";
 
+/// The most key records (known or not) an isolate keeps.
+const MAX_CACHED_KEYS: usize = 10_000;
+
 thread_local! {
     static CACHE: RefCell<HashMap<String, (u64, Option<KeyRecord>)>> = RefCell::new(HashMap::new());
 }
@@ -79,7 +82,15 @@ pub async fn lookup(
         .await
         .map_err(|e| format!("key store: {e}"))?;
     let record = text.and_then(|t| serde_json::from_str::<KeyRecord>(&t).ok());
-    CACHE.with(|c| c.borrow_mut().insert(key, (now, record.clone())));
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        // Unknown ids are cached too (a flood of made-up keys must not reach KV each time);
+        // the map stays bounded.
+        if c.len() >= MAX_CACHED_KEYS {
+            c.clear();
+        }
+        c.insert(key, (now, record.clone()))
+    });
     Ok(record)
 }
 

@@ -1,6 +1,7 @@
 //! The provider boundary: one attempt at one model, returning normalized events, never provider JSON.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use futures::future::{select, Either};
@@ -30,7 +31,39 @@ pub enum ModelOutput {
     Stream {
         bytes: ByteStream,
         decoder: StreamDecoder,
+        watchdog: Watchdog,
     },
+}
+
+/// The idle timer of a stream. Deadlines move forward with every chunk; instead of a new
+/// timer per chunk (a `setTimeout` and its cancel, each a trip out of wasm), one timer runs
+/// to the deadline it was set for and, if the deadline moved meanwhile, is set again for
+/// what is left: about one timer per idle period, whatever the token rate.
+#[derive(Default)]
+pub struct Watchdog {
+    timer: Option<Pin<Box<Delay>>>,
+}
+
+impl Watchdog {
+    /// Runs `fut` until `deadline_ms`; `None` when time ran out first.
+    pub async fn within<F: Future>(&mut self, deadline_ms: u64, fut: F) -> Option<F::Output> {
+        futures::pin_mut!(fut);
+        loop {
+            let timer = self.timer.get_or_insert_with(|| {
+                let left = deadline_ms.saturating_sub(now_ms());
+                Box::pin(Delay::from(Duration::from_millis(left)))
+            });
+            match select(fut.as_mut(), timer.as_mut()).await {
+                Either::Left((v, _)) => return Some(v),
+                Either::Right(_) => {
+                    self.timer = None;
+                    if now_ms() >= deadline_ms {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// One read of a model's output.
@@ -49,6 +82,7 @@ impl ModelOutput {
         Self::Stream {
             bytes,
             decoder: StreamDecoder::new(),
+            watchdog: Watchdog::default(),
         }
     }
 
@@ -62,8 +96,12 @@ impl ModelOutput {
                 }
                 None => Read::End,
             },
-            Self::Stream { bytes, decoder } => {
-                let step = match within(deadline_ms, bytes.next()).await {
+            Self::Stream {
+                bytes,
+                decoder,
+                watchdog,
+            } => {
+                let step = match watchdog.within(deadline_ms, bytes.next()).await {
                     None => return Read::TimedOut,
                     Some(Some(Ok(chunk))) => decoder.feed(&chunk, out),
                     Some(Some(Err(e))) => {

@@ -46,7 +46,15 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
         (Ok(s), Some(o)) if s.tenant.allows_origin(o) => Some(o.clone()),
         _ => None,
     };
+    // A credential in the URL ends up in logs and caches: refused on every route.
+    let in_query = gateway::secret::credential_param(&req.inner().url());
     let result = match &settings {
+        Ok(s) if in_query.is_some() => {
+            ex.log.tenant_id = s.tenant.tenant_id.to_string();
+            Err(ApiError::CredentialsInQuery {
+                param: in_query.unwrap_or_default(),
+            })
+        }
         Ok(s) => {
             ex.log.tenant_id = s.tenant.tenant_id.to_string();
             let cors = Cors {

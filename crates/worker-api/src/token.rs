@@ -11,8 +11,15 @@ use worker::{Delay, Fetch, Headers, Method, Request, RequestInit};
 
 use crate::clock::now_ms;
 
+/// A cached token and when this isolate received it.
+struct Issued {
+    value: String,
+    use_until_ms: u64,
+    issued_ms: u64,
+}
+
 enum Slot {
-    Ready(AccessToken),
+    Ready(Issued),
     /// A request of this isolate is asking the token endpoint.
     Fetching {
         since_ms: u64,
@@ -66,6 +73,11 @@ pub async fn access_token(req: &TokenRequest) -> Result<String, String> {
                 Some(Slot::Ready(tok)) if tok.use_until_ms > now => {
                     Ok(Role::Cached(tok.value.clone()))
                 }
+                // A token fetched while this request waited is used even when it lives no
+                // longer than the margin: the waiters share it instead of fetching in turn.
+                Some(Slot::Ready(tok)) if tok.issued_ms >= started => {
+                    Ok(Role::Cached(tok.value.clone()))
+                }
                 Some(Slot::Fetching { since_ms })
                     if now.saturating_sub(*since_ms) < FETCH_PATIENCE_MS =>
                 {
@@ -82,10 +94,25 @@ pub async fn access_token(req: &TokenRequest) -> Result<String, String> {
             Role::Cached(v) => return Ok(v),
             Role::Wait => Delay::from(Duration::from_millis(WAIT_STEP_MS)).await,
             Role::Fetch => {
-                let result = fetch_token(req.clone()).await;
+                // If this request is dropped mid-fetch (its attempt timed out), the guard
+                // clears the slot so the next request fetches instead of waiting.
+                let guard = FetchGuard(&req.provider);
+                let fetch = fetch_token(req.clone());
+                let result = match crate::provider::within(now + FETCH_TIMEOUT_MS, fetch).await {
+                    Some(r) => r,
+                    None => Err(format!(
+                        "token endpoint of `{}`: no answer within {FETCH_TIMEOUT_MS} ms",
+                        req.provider
+                    )),
+                };
+                std::mem::forget(guard);
                 TOKENS.with(|t| {
                     let slot = match &result {
-                        Ok(tok) => Slot::Ready(tok.clone()),
+                        Ok(tok) => Slot::Ready(Issued {
+                            value: tok.value.clone(),
+                            use_until_ms: tok.use_until_ms,
+                            issued_ms: now_ms(),
+                        }),
                         Err(e) => Slot::Failed {
                             at_ms: now_ms(),
                             error: e.clone(),
@@ -98,6 +125,24 @@ pub async fn access_token(req: &TokenRequest) -> Result<String, String> {
         }
     }
 }
+
+/// Clears a `Fetching` slot whose owner went away before its answer.
+struct FetchGuard<'a>(&'a str);
+
+impl Drop for FetchGuard<'_> {
+    fn drop(&mut self) {
+        TOKENS.with(|t| {
+            if let Ok(mut t) = t.try_borrow_mut() {
+                if matches!(t.get(self.0), Some(Slot::Fetching { .. })) {
+                    t.remove(self.0);
+                }
+            }
+        });
+    }
+}
+
+/// The longest a token request may take.
+const FETCH_TIMEOUT_MS: u64 = 10_000;
 
 /// Forgets `rejected` (the upstream answered 401 with it), so the next call fetches a new one.
 pub fn invalidate(provider: &str, rejected: &str) {

@@ -91,24 +91,7 @@ impl Encoder for NativeEncoder {
                 }
                 frame(out, "token", &Token { text: t });
             }
-            ModelEvent::ToolCall(d) => {
-                let i = d.index as usize;
-                if self.calls.len() <= i {
-                    self.calls.resize_with(i + 1, || ToolCall {
-                        id: format!("call_{i}"),
-                        name: String::new(),
-                        arguments: String::new(),
-                    });
-                }
-                let c = &mut self.calls[i];
-                if let Some(id) = &d.id {
-                    c.id.clone_from(id);
-                }
-                if let Some(n) = &d.name {
-                    c.name.push_str(n);
-                }
-                c.arguments.push_str(&d.arguments);
-            }
+            ModelEvent::ToolCall(d) => d.apply_to(&mut self.calls),
             _ => {}
         }
     }

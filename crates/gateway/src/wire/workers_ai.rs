@@ -104,6 +104,18 @@ fn chunk_events(
     if let Some(usage) = obj.get("usage").and_then(Usage::from_json) {
         out.push(ModelEvent::Usage(usage));
     }
+    check_tool_indexes(raw, out)
+}
+
+/// Refuses tool-call indexes past `MAX_TOOL_CALLS`: a model (or upstream) that sends one is
+/// answering something the gateway cannot relay.
+fn check_tool_indexes(raw: &[u8], out: &[ModelEvent]) -> Result<(), DecodeError> {
+    let bad = out
+        .iter()
+        .any(|e| matches!(e, ModelEvent::ToolCall(d) if d.index >= MAX_TOOL_CALLS));
+    if bad {
+        return Err(DecodeError::malformed(raw, "tool call index out of range"));
+    }
     Ok(())
 }
 
@@ -123,6 +135,9 @@ fn arguments_text(v: Option<&Value>) -> String {
 }
 
 /// OpenAI deltas: `[{index, id?, type?, function: {name?, arguments?}}]`.
+/// The most tool calls one answer may make (an index past it is a malformed answer).
+pub const MAX_TOOL_CALLS: u32 = 128;
+
 fn openai_tool_calls(v: Option<&Value>, out: &mut Vec<ModelEvent>) {
     let Some(calls) = v.and_then(Value::as_array) else {
         return;
@@ -237,6 +252,7 @@ pub fn whole_answer(v: &Value) -> Result<Vec<ModelEvent>, DecodeError> {
     if let Some(u) = obj.get("usage").and_then(Usage::from_json) {
         out.push(ModelEvent::Usage(u));
     }
+    check_tool_indexes(&raw(), &out)?;
     out.push(ModelEvent::Done);
     Ok(out)
 }

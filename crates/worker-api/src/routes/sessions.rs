@@ -12,8 +12,18 @@ use crate::http;
 use crate::session_store::{SessionObject, SessionOp, SessionState, Summary};
 use crate::sessions::names;
 
-fn store_error(e: impl std::fmt::Display) -> ApiError {
-    ApiError::SessionStore(e.to_string())
+/// Sends `op` to the object `name`; `None` when it holds no session.
+async fn call<T: for<'de> serde::Deserialize<'de>>(
+    env: &Env,
+    name: &str,
+    op: &SessionOp,
+) -> Result<Option<T>, ApiError> {
+    let store_error = |e: worker::Error| ApiError::SessionStore(e.to_string());
+    SessionObject::open(env, name)
+        .map_err(store_error)?
+        .call(op)
+        .await
+        .map_err(store_error)
 }
 
 /// A path id must follow the `sessionId` rules (no `/`), or it names no session at all.
@@ -38,11 +48,8 @@ fn enabled(settings: &Settings, path: &str) -> Result<(), ApiError> {
 pub async fn list(env: &Env, settings: &Settings, ex: &Exchange) -> Result<Response, ApiError> {
     enabled(settings, "/sessions")?;
     let (index, _) = names(settings, ex.principal.as_ref(), "");
-    let list: Vec<Summary> = SessionObject::open(env, &index)
-        .map_err(store_error)?
-        .call(&SessionOp::IndexList { now_ms: now_ms() })
-        .await
-        .map_err(store_error)?
+    let list: Vec<Summary> = call(env, &index, &SessionOp::IndexList { now_ms: now_ms() })
+        .await?
         .unwrap_or_default();
     Ok(http::json(200, &json!({ "sessions": list }))?)
 }
@@ -56,11 +63,7 @@ pub async fn get(
     enabled(settings, "/sessions")?;
     valid_id(id)?;
     let (_, object) = names(settings, ex.principal.as_ref(), id);
-    let state: Option<SessionState> = SessionObject::open(env, &object)
-        .map_err(store_error)?
-        .call(&SessionOp::Get)
-        .await
-        .map_err(store_error)?;
+    let state: Option<SessionState> = call(env, &object, &SessionOp::Get).await?;
     let s = state.ok_or_else(|| ApiError::SessionNotFound { id: id.to_string() })?;
     Ok(http::json(
         200,
@@ -77,18 +80,10 @@ pub async fn delete(
     enabled(settings, "/sessions")?;
     valid_id(id)?;
     let (index, object) = names(settings, ex.principal.as_ref(), id);
-    let deleted: Option<Value> = SessionObject::open(env, &object)
-        .map_err(store_error)?
-        .call(&SessionOp::Delete)
-        .await
-        .map_err(store_error)?;
+    let deleted: Option<Value> = call(env, &object, &SessionOp::Delete).await?;
     if deleted.is_none() {
         return Err(ApiError::SessionNotFound { id: id.to_string() });
     }
-    SessionObject::open(env, &index)
-        .map_err(store_error)?
-        .call::<Value>(&SessionOp::IndexDel { id: id.to_string() })
-        .await
-        .map_err(store_error)?;
+    call::<Value>(env, &index, &SessionOp::IndexDel { id: id.to_string() }).await?;
     Ok(http::json(200, &json!({ "id": id, "deleted": true }))?)
 }
