@@ -45,6 +45,12 @@ pub struct Watchdog {
 }
 
 impl Watchdog {
+    /// Forgets the running timer. `worker::Delay` wakes the task that first polled it, so a
+    /// stream handed to another task (the relay in `waitUntil`) must start a timer of its own.
+    pub fn new_task(&mut self) {
+        self.timer = None;
+    }
+
     /// Runs `fut` until `deadline_ms`; `None` when time ran out first.
     pub async fn within<F: Future>(&mut self, deadline_ms: u64, fut: F) -> Option<F::Output> {
         futures::pin_mut!(fut);
@@ -78,6 +84,13 @@ pub enum Read {
 }
 
 impl ModelOutput {
+    /// Call when the output moves to another task (see `Watchdog::new_task`).
+    pub fn moved_to_new_task(&mut self) {
+        if let Self::Stream { watchdog, .. } = self {
+            watchdog.new_task();
+        }
+    }
+
     pub fn stream(bytes: ByteStream) -> Self {
         Self::Stream {
             bytes,

@@ -138,6 +138,7 @@ async fn pump<E: Encoder>(
     for e in &pending {
         encoder.stream_event(e, &mut buf);
     }
+    output.moved_to_new_task();
     let mut client_gone = !send(&mut tx, &mut buf).await;
 
     let mut failure: Option<AttemptFailure> = None;
