@@ -69,8 +69,9 @@ export function quantile(sorted, q) {
 }
 
 /**
- * Sends `total` requests made by `makeRequest(i)` (a function returning a Promise that
- * resolves when the whole response body has been read) with `concurrency` in flight.
+ * Sends `total` requests made by `makeRequest(i, lane)` (a function returning a Promise that
+ * resolves when the whole response body has been read) with `concurrency` in flight; `lane`
+ * (0 .. concurrency-1) is the client lane that sends it, one request at a time.
  * Returns latencies in ms and the wall time in s.
  */
 export async function load(makeRequest, total, concurrency) {
@@ -78,19 +79,19 @@ export async function load(makeRequest, total, concurrency) {
   let next = 0;
   let failures = 0;
   const started = performance.now();
-  async function lane() {
+  async function lane(l) {
     while (next < total) {
       const i = next++;
       const t0 = performance.now();
       try {
-        await makeRequest(i);
+        await makeRequest(i, l);
       } catch {
         failures++;
       }
       latencies.push(performance.now() - t0);
     }
   }
-  await Promise.all(Array.from({ length: concurrency }, lane));
+  await Promise.all(Array.from({ length: concurrency }, (_, l) => lane(l)));
   const wall = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   return { latencies, wall, failures };

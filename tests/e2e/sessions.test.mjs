@@ -222,10 +222,11 @@ describe("trimming the history sent to the model", () => {
     const r5 = await turn(gw, { message: big, sessionId: S });
     assert.deepEqual(sent(gw, r5), [["system", SYS], ["user", big]]);
     assert.equal(r5.answer.historyMessages, 1);
-    // Trimming is for the model call only: the session keeps every message.
+    // The session keeps its system message and the newest maxMessages (6) others: older
+    // ones could never be sent again.
     const all = await stored(gw, S);
-    assert.deepEqual(all.map(([role]) => role), ["system", ...Array(5).fill(["user", "assistant"]).flat()]);
-    assert.deepEqual(all.filter(([r]) => r === "user").map(([, c]) => c), [long("u1"), long("u2"), long("u3"), long("u4"), big]);
+    assert.deepEqual(all.map(([role]) => role), ["system", ...Array(3).fill(["user", "assistant"]).flat()]);
+    assert.deepEqual(all.filter(([r]) => r === "user").map(([, c]) => c), [long("u3"), long("u4"), big]);
   });
 
   test("maxMessages: at most 6 messages go to the model, the system message first, oldest turns dropped", async () => {
@@ -240,7 +241,7 @@ describe("trimming the history sent to the model", () => {
     assert.equal(r4.answer.historyMessages, 5);
     const r5 = await turn(gw, { message: "m5", sessionId: S });
     assert.deepEqual(sent(gw, r5).map(([, c]) => c), ["Be brief.", "m3", "ok", "m4", "ok", "m5"]);
-    assert.equal((await stored(gw, S)).length, 11, "every message is kept in the session");
+    assert.equal((await stored(gw, S)).length, 7, "the session keeps its system prompt and the newest maxMessages messages");
   });
 });
 

@@ -135,25 +135,17 @@ pub fn compose(
     max_messages: usize,
 ) -> (Vec<Message>, usize) {
     let mut keep: Vec<bool> = vec![true; history.len()];
-    let total = |keep: &[bool]| -> (u64, usize) {
-        let kept = history
-            .iter()
-            .zip(keep)
-            .filter(|(_, k)| **k)
-            .map(|(m, _)| m);
-        let (t, n) = kept.fold((0, 0), |(t, n), m| (t + message_tokens(m), n + 1));
-        (
-            t + new.iter().map(message_tokens).sum::<u64>(),
-            n + new.len(),
-        )
-    };
-    for i in 0..history.len() {
-        let (tokens, count) = total(&keep);
+    // Running totals: one pass over the history, whatever its length.
+    let mut tokens: u64 = history.iter().chain(new).map(message_tokens).sum();
+    let mut count = history.len() + new.len();
+    for (i, m) in history.iter().enumerate() {
         if tokens <= max_tokens && count <= max_messages {
             break;
         }
-        if history[i].role != Role::System {
+        if m.role != Role::System {
             keep[i] = false;
+            tokens -= message_tokens(m);
+            count -= 1;
         }
     }
     // A tool result whose call was dropped would be an orphan, which providers refuse. A
@@ -192,6 +184,21 @@ pub fn compose(
         sent.into_iter().chain(new.iter().cloned()).collect(),
         from_history,
     )
+}
+
+/// What a session keeps after appending: every system message and the newest
+/// `max_messages` others (older ones would never be sent again).
+pub fn keep_newest(messages: &mut Vec<StoredMessage>, max_messages: usize) {
+    let others = messages.iter().filter(|m| m.role != Role::System).count();
+    let mut drop = others.saturating_sub(max_messages);
+    messages.retain(|m| {
+        if drop > 0 && m.role != Role::System {
+            drop -= 1;
+            false
+        } else {
+            true
+        }
+    });
 }
 
 /// A session id made by the gateway from 12 random bytes: `s-` and 24 hex digits.
@@ -300,6 +307,22 @@ mod tests {
         let (sent, _) = compose(&history, &[m(Role::User, "q3")], 10_000, 7);
         let texts: Vec<&str> = sent.iter().map(|x| x.content.as_str()).collect();
         assert_eq!(texts, vec!["ok1", "q2", "b", "r", "ok2", "q3"]);
+    }
+
+    #[test]
+    fn a_session_keeps_its_system_prompt_and_newest_messages() {
+        let mut stored: Vec<StoredMessage> = [
+            m(Role::System, "sys"),
+            m(Role::User, "1"),
+            m(Role::Assistant, "2"),
+            m(Role::User, "3"),
+        ]
+        .iter()
+        .map(StoredMessage::from)
+        .collect();
+        keep_newest(&mut stored, 2);
+        let texts: Vec<&str> = stored.iter().map(|x| x.content.as_str()).collect();
+        assert_eq!(texts, vec!["sys", "2", "3"]);
     }
 
     #[test]

@@ -1,13 +1,13 @@
 //! `ChatSession`: one SQLite-backed Durable Object per session (its messages, expiring by
 //! alarm) and, with the same class, one per owner indexing that owner's sessions.
 
-use std::collections::BTreeMap;
-
-use gateway::session::StoredMessage;
+use gateway::conversation::Message;
+use gateway::session::{keep_newest, message_tokens, StoredMessage};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 use worker::{
-    durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State, Stub,
+    durable_object, DurableObject, Env, ListOptions, Method, Request, RequestInit, Response, State,
+    Stub,
 };
 
 /// The Durable Object binding of sessions.
@@ -45,7 +45,8 @@ pub enum SessionOp {
         now_ms: u64,
         ttl_ms: u64,
         messages: Vec<StoredMessage>,
-        tokens: u64,
+        /// The session keeps its system messages and this many newest others.
+        keep: usize,
     },
     Delete,
     IndexPut {
@@ -109,7 +110,7 @@ impl ChatSession {
                 now_ms,
                 ttl_ms,
                 messages,
-                tokens,
+                keep,
             } => {
                 // get and put hold the object's input gate: concurrent appends apply one by one.
                 let mut s = storage
@@ -121,7 +122,12 @@ impl ChatSession {
                 }
                 s.updated_at = now_ms;
                 s.messages.extend(messages);
-                s.tokens += tokens;
+                keep_newest(&mut s.messages, keep);
+                s.tokens = s
+                    .messages
+                    .iter()
+                    .map(|m| message_tokens(&Message::from(m)))
+                    .sum();
                 storage.put("session", &s).await?;
                 storage
                     .set_alarm(i64::try_from(ttl_ms).unwrap_or(i64::MAX))
@@ -143,46 +149,45 @@ impl ChatSession {
                 storage.delete_alarm().await?;
                 Response::from_json(&serde_json::json!({ "deleted": true }))
             }
+            // The index keeps one storage key per session, so a turn rewrites one small
+            // value, however many sessions the owner has.
             SessionOp::IndexPut {
                 mut summary,
                 expires_at,
             } => {
-                let mut index = storage
-                    .get::<BTreeMap<String, Summary>>("index")
-                    .await?
-                    .unwrap_or_default();
                 summary.expires_at = expires_at;
+                let key = format!("s:{}", summary.id);
                 // Concurrent turns may report out of order: the newest summary wins.
-                let newer = index
-                    .get(&summary.id)
+                let newer = storage
+                    .get::<Summary>(&key)
+                    .await?
                     .is_none_or(|old| old.updated_at <= summary.updated_at);
                 if newer {
-                    index.insert(summary.id.clone(), summary);
+                    storage.put(&key, &summary).await?;
                 }
-                storage.put("index", &index).await?;
                 Response::from_json(&serde_json::json!({ "ok": true }))
             }
             SessionOp::IndexDel { id } => {
-                let mut index = storage
-                    .get::<BTreeMap<String, Summary>>("index")
-                    .await?
-                    .unwrap_or_default();
-                index.remove(&id);
-                storage.put("index", &index).await?;
+                storage.delete(&format!("s:{id}")).await?;
                 Response::from_json(&serde_json::json!({ "ok": true }))
             }
             SessionOp::IndexList { now_ms } => {
-                let mut index = storage
-                    .get::<BTreeMap<String, Summary>>("index")
-                    .await?
-                    .unwrap_or_default();
-                // Sessions past their expiry were deleted by their own alarm.
-                let before = index.len();
-                index.retain(|_, s| s.expires_at > now_ms);
-                if index.len() != before {
-                    storage.put("index", &index).await?;
+                let map = storage
+                    .list_with_options(ListOptions::new().prefix("s:"))
+                    .await?;
+                let mut list: Vec<Summary> = Vec::new();
+                for value in map.values() {
+                    let Ok(value) = value else { continue };
+                    let Ok(s) = serde_wasm_bindgen::from_value::<Summary>(value) else {
+                        continue;
+                    };
+                    // Sessions past their expiry were deleted by their own alarm.
+                    if s.expires_at > now_ms {
+                        list.push(s);
+                    } else {
+                        storage.delete(&format!("s:{}", s.id)).await?;
+                    }
                 }
-                let list: Vec<Summary> = index.into_values().collect();
                 Response::from_json(&list)
             }
         }

@@ -4,7 +4,7 @@
 use gateway::answer::Answer;
 use gateway::conversation::{Conversation, Message, Role};
 use gateway::credential::Principal;
-use gateway::session::{compose, message_tokens, new_session_id, StoredMessage};
+use gateway::session::{compose, new_session_id, StoredMessage};
 
 use crate::clock::now_ms;
 use crate::config::Settings;
@@ -35,6 +35,7 @@ pub struct SessionTurn {
     object: String,
     new: Vec<Message>,
     ttl_ms: u64,
+    keep: usize,
     /// How many stored messages were sent along with the request.
     pub history_sent: usize,
 }
@@ -80,6 +81,7 @@ pub async fn prepare(
         object,
         new,
         ttl_ms: cfg.ttl_ms,
+        keep: cfg.max_messages,
         history_sent,
     }))
 }
@@ -95,13 +97,12 @@ pub async fn record(env: &Env, turn: &SessionTurn, answer: &Answer) -> Result<()
         .cloned()
         .chain(std::iter::once(reply))
         .collect();
-    let tokens = messages.iter().map(message_tokens).sum();
     let now = now_ms();
     let op = SessionOp::Append {
         now_ms: now,
         ttl_ms: turn.ttl_ms,
         messages: messages.iter().map(StoredMessage::from).collect(),
-        tokens,
+        keep: turn.keep,
     };
     let object = SessionObject::open(env, &turn.object).map_err(|e| e.to_string())?;
     let summary: Summary = object
