@@ -58,6 +58,7 @@ impl FailureKind {
                 return kind;
             }
             return match leading_number(rest) {
+                Some(401 | 403) => Self::AuthFailed,
                 Some(404) => Self::ModelNotFound,
                 Some(413) => Self::InputTooLarge,
                 Some(400 | 422) => Self::InvalidInput,

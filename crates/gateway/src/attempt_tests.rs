@@ -32,6 +32,7 @@ fn classification_table() {
     check("HTTP 429: 3040: Capacity", FailureKind::Capacity);
     check("HTTP 413: big", FailureKind::InputTooLarge);
     check("HTTP 503: down", FailureKind::ServerError);
+    check("HTTP 403: permission_denied", FailureKind::AuthFailed);
     check("HTTP 504: gateway timeout", FailureKind::Timeout);
     check(
         "Error: Binding AI needs to be run remotely",

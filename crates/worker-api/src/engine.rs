@@ -83,11 +83,19 @@ pub async fn answer<E: Encoder + 'static>(
             Decision::Call(m) => m,
             Decision::GiveUp(f) => break f,
             Decision::Commit { .. } | Decision::EndStream { .. } => {
-                return Err(ApiError::Internal("attempt plan out of order".into()))
+                reservation::settle(held, billed.total, &mut ex.log, Some(ctx)).await;
+                return Err(ApiError::Internal("attempt plan out of order".into()));
             }
         };
         let Some(backend) = Backend::for_model(&model, tenant, env) else {
-            return Err(ApiError::AiMissing(format!("no backend for `{model}`")));
+            // Only a binding that vanished can get here (configs are checked): the attempt
+            // fails like an unavailable binding, so the books are still settled below.
+            let failure = AttemptFailure {
+                kind: gateway::attempt::FailureKind::Unavailable,
+                detail: format!("no backend for `{model}`"),
+            };
+            decision = attempts.on(Input::Failed(failure));
+            continue;
         };
         let timeout_ms = u64::from(backend.timeout_ms().unwrap_or(tenant.attempt_timeout_ms));
         let call = ModelCall::new(&model, &conv, tenant.max_output_tokens);
@@ -119,6 +127,8 @@ pub async fn answer<E: Encoder + 'static>(
             }
         };
         let Decision::Commit { model, fallback } = attempts.on(Input::FirstOutput) else {
+            let usage = started.fold.report().plus(billed);
+            reservation::settle(held, usage.total, &mut ex.log, Some(ctx)).await;
             return Err(ApiError::Internal("attempt plan did not commit".into()));
         };
         ex.log.model = Some(model.clone());

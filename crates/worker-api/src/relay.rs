@@ -53,24 +53,39 @@ pub fn start<E: Encoder + 'static>(
     started: Started,
 ) -> Result<Response, ApiError> {
     let (tx, rx) = mpsc::channel(RELAY_BUFFER);
-    let mut resp = Response::from_stream(rx)?;
-    let h = resp.headers_mut();
-    h.set("content-type", "text/event-stream; charset=utf-8")?;
-    h.set("cache-control", "no-cache, no-transform")?;
-    let remaining: Option<Remaining> = relay.held.remaining();
     let ttft_ms = now_ms().saturating_sub(ex.started_ms);
-    let meta = AnswerMeta {
-        model: &relay.model,
-        fallback: relay.fallback,
-        trace_id: &ex.trace_id,
-        session_id: relay.session_id.as_deref(),
-        created_s: ex.started_ms / 1000,
-        latency_ms: ttft_ms,
-        ttft_ms: Some(ttft_ms),
-        history_messages: relay.session.as_ref().map(|s| s.history_sent),
+    let response = (|| -> worker::Result<Response> {
+        let mut resp = Response::from_stream(rx)?;
+        let h = resp.headers_mut();
+        h.set("content-type", "text/event-stream; charset=utf-8")?;
+        h.set("cache-control", "no-cache, no-transform")?;
+        let meta = AnswerMeta {
+            model: &relay.model,
+            fallback: relay.fallback,
+            trace_id: &ex.trace_id,
+            session_id: relay.session_id.as_deref(),
+            created_s: ex.started_ms / 1000,
+            latency_ms: ttft_ms,
+            ttft_ms: Some(ttft_ms),
+            history_messages: relay.session.as_ref().map(|s| s.history_sent),
+        };
+        answer_headers(&mut resp, &meta, None)?;
+        let remaining: Option<Remaining> = relay.held.remaining();
+        set_remaining(&mut resp, remaining)?;
+        Ok(resp)
+    })();
+    let resp = match response {
+        Ok(r) => r,
+        Err(e) => {
+            // No stream to relay: still bill what the model produced and release the rest.
+            let usage = started.fold.report().plus(relay.billed);
+            let mut log = ex.log.clone();
+            ctx.wait_until(async move {
+                reservation::settle(relay.held, usage.total, &mut log, None).await;
+            });
+            return Err(e.into());
+        }
     };
-    answer_headers(&mut resp, &meta, None)?;
-    set_remaining(&mut resp, remaining)?;
 
     ex.log_in_background = true;
     ex.log.status = 200;
