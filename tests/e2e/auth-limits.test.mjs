@@ -198,6 +198,26 @@ describe("rate limits (Rate Limiting binding, requests per minute)", () => {
     }
   });
 
+  test("a key's own rateLimit (its record) applies under the tenant's per-key limit", async () => {
+    const gw = await startAuthGateway({
+      tenant: keysTenant({ auth: { rateLimits: { perKey: 5 } } }),
+      ratelimits: { KEY_RATE_LIMITER: { simple: { limit: 5, period: 60 } } },
+    });
+    try {
+      const slow = await gw.adminKey({ name: "slow", rateLimit: 2 });
+      assert.equal(slow.rateLimit, 2);
+      const listed = await gw.admin("GET", "/admin/keys");
+      assert.equal(listed.body.keys.find((k) => k.id === slow.id).rateLimit, 2);
+      assert.equal((await gw.admin("POST", "/admin/keys", { name: "bad", rateLimit: 0 })).status, 400);
+      await awayFromMinuteEdge();
+      await assertRateLimited(gw, bearer(slow.key), 2);
+      const other = await gw.adminKey({ name: "other" });
+      assert.equal((await chatOn(gw, "chat", bearer(other.key))).status, 200, "another key keeps the tenant's limit");
+    } finally {
+      await gw.close();
+    }
+  });
+
   test("per user: the 4th request of a 3/min user is 429; another user is not affected", async () => {
     const gw = await startAuthGateway({
       tenant: keysTenant({ auth: { rateLimits: { perUser: 3 } } }),

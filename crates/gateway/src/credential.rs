@@ -36,6 +36,9 @@ pub struct KeyRecord {
     pub budget: Option<ClientBudget>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<u64>,
+    /// This key's own requests per minute (on top of the tenant's `auth.rateLimits.perKey`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<u32>,
     #[serde(default)]
     pub revoked: bool,
     pub created_at: u64,
@@ -51,6 +54,7 @@ pub enum Principal {
         id: String,
         scopes: Vec<String>,
         budget: Option<ClientBudget>,
+        rate_limit: Option<u32>,
     },
     User {
         sub: String,
@@ -132,6 +136,7 @@ pub fn check_key(
         id: record.id.clone(),
         scopes: record.scopes.clone(),
         budget: record.budget,
+        rate_limit: record.rate_limit,
     })
 }
 

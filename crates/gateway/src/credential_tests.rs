@@ -126,6 +126,7 @@ fn keys_round_trip_and_every_mismatch_is_refused() {
         scopes: vec!["chat".into()],
         budget: None,
         expires_at: Some(NOW + 10),
+        rate_limit: None,
         revoked: false,
         created_at: NOW - 10,
         hash,
@@ -135,7 +136,8 @@ fn keys_round_trip_and_every_mismatch_is_refused() {
         Some(Principal::Key {
             id: id.clone(),
             scopes: vec!["chat".into()],
-            budget: None
+            budget: None,
+            rate_limit: None,
         })
     );
     assert_eq!(check_key(&presented, &record, NOW + 10), None, "expired");
@@ -197,6 +199,7 @@ fn principals_scopes_and_labels() {
         id: "abc".into(),
         scopes: vec!["models".into()],
         budget: None,
+        rate_limit: None,
     };
     assert!(!k.allows("chat") && k.allows("models"));
     assert_eq!(k.label().as_deref(), Some("key:abc"));

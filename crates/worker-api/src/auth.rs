@@ -61,25 +61,32 @@ pub async fn rate_limit(
     p: &Principal,
 ) -> Result<Option<(u32, u32)>, ApiError> {
     let r = settings.tenant.auth.rate_limits;
-    let (binding, limit, key) = match p {
-        Principal::Key { id, .. } => ("KEY_RATE_LIMITER", r.per_key, format!("key:{id}")),
-        Principal::User { sub, .. } => ("USER_RATE_LIMITER", r.per_user, format!("user:{sub}")),
-        Principal::Anonymous { ip } => ("IP_RATE_LIMITER", r.per_ip, format!("ip:{ip}")),
+    let (binding, limit, key, own) = match p {
+        Principal::Key { id, rate_limit, .. } => (
+            "KEY_RATE_LIMITER",
+            r.per_key,
+            format!("key:{id}"),
+            *rate_limit,
+        ),
+        Principal::User { sub, .. } => {
+            ("USER_RATE_LIMITER", r.per_user, format!("user:{sub}"), None)
+        }
+        Principal::Anonymous { ip } => ("IP_RATE_LIMITER", r.per_ip, format!("ip:{ip}"), None),
     };
-    let Some(limit) = limit else {
+    if limit.is_none() && own.is_none() {
         return Ok(None);
-    };
-    // A missing binding is reported by /health; requests are not refused for it.
-    let Ok(limiter) = env.rate_limiter(binding) else {
-        return Ok(None);
-    };
+    }
     let scoped = format!("{}/{key}", settings.tenant.tenant_id);
-    let outcome = limiter
-        .limit(scoped.clone())
-        .await
-        .map_err(|e| ApiError::Internal(format!("rate limiter: {e}")))?;
-    if !outcome.success {
-        return Err(ApiError::RateLimited { limit });
+    // The tenant-wide limit: the Rate Limiting binding (its limit is fixed per namespace in
+    // wrangler.toml). A missing binding is reported by /health; requests are not refused for it.
+    if let (Some(limit), Ok(limiter)) = (limit, env.rate_limiter(binding)) {
+        let outcome = limiter
+            .limit(scoped.clone())
+            .await
+            .map_err(|e| ApiError::Internal(format!("rate limiter: {e}")))?;
+        if !outcome.success {
+            return Err(ApiError::RateLimited { limit });
+        }
     }
     let minute = now_ms() / 60_000;
     let used = SEEN.with(|s| {
@@ -94,7 +101,18 @@ pub async fn rate_limit(
         e.1 += 1;
         e.1
     });
-    Ok(Some((limit, limit.saturating_sub(used))))
+    // A key's own limit (its record's `rateLimit`), counted per isolate and calendar minute:
+    // like the binding, approximate across locations (docs/auth.md).
+    if let Some(own) = own {
+        if used > own {
+            return Err(ApiError::RateLimited { limit: own });
+        }
+    }
+    let effective = match (limit, own) {
+        (Some(l), Some(o)) => l.min(o),
+        (l, o) => l.or(o).unwrap_or(0),
+    };
+    Ok(Some((effective, effective.saturating_sub(used))))
 }
 
 /// The rate limiter binding each limit needs.

@@ -40,6 +40,8 @@ pub struct KeyInfo {
     pub scopes: Vec<String>,
     pub budget: Option<gateway::credential::ClientBudget>,
     pub expires_at: Option<u64>,
+    #[serde(default)]
+    pub rate_limit: Option<u32>,
     pub created_at: u64,
     pub revoked: bool,
 }
@@ -52,6 +54,7 @@ impl From<&KeyRecord> for KeyInfo {
             scopes: r.scopes.clone(),
             budget: r.budget,
             expires_at: r.expires_at,
+            rate_limit: r.rate_limit,
             created_at: r.created_at,
             revoked: r.revoked,
         }

@@ -21,6 +21,7 @@ struct NewKey {
     scopes: Option<Vec<String>>,
     budget: Option<ClientBudget>,
     expires_at: Option<u64>,
+    rate_limit: Option<u32>,
 }
 
 fn invalid(field: &str, message: &str) -> ApiError {
@@ -59,6 +60,12 @@ pub async fn create(
             ));
         }
     }
+    if new.rate_limit.is_some_and(|r| !(1..=100_000).contains(&r)) {
+        return Err(invalid(
+            "rateLimit",
+            "must be between 1 and 100000 requests per minute",
+        ));
+    }
     let now_s = now_ms() / 1000;
     if new.expires_at.is_some_and(|e| e <= now_s) {
         return Err(invalid("expiresAt", "must be in the future (unix seconds)"));
@@ -71,6 +78,7 @@ pub async fn create(
         scopes,
         budget: new.budget,
         expires_at: new.expires_at,
+        rate_limit: new.rate_limit,
         revoked: false,
         created_at: now_s,
         hash,
@@ -139,6 +147,7 @@ pub async fn usage(env: &Env, settings: &Settings) -> Result<Response, ApiError>
             id: info.id.clone(),
             scopes: vec![],
             budget: Some(b),
+            rate_limit: None,
         };
         let Some((_, name, kind, _)) = budgets_of(settings, Some(&principal))
             .into_iter()
