@@ -240,3 +240,38 @@ describe("concurrency: 60 requests in flight at once", () => {
     }
   });
 });
+
+describe("budget leases: far from the limit, requests are admitted from an isolate's lease", () => {
+  test("a large budget grants a lease; usage is reported to the ledger; near the limit there is none", async () => {
+    const gw = await startGateway({ tenant: testTenant({ budget: { daily: 1_000_000_000, monthly: 10_000_000_000 } }) });
+    try {
+      // The first request reserves in the ledger and asks for a lease in the background.
+      const first = await chat(gw, { message: "Hi", maxTokens: 20 });
+      assert.equal(first.status, 200);
+      const leased = await until(async () => { const l = await gw.ledger("acme"); return l.leases?.length > 0 && l; });
+      assert.ok(leased, "a lease was granted");
+      const lease = leased.leases[0];
+      assert.ok(lease.granted > 0 && lease.granted <= 28 * 32, `lease ${JSON.stringify(lease)}`);
+      // The next ones fit the lease: every token they use reaches the ledger, in the background.
+      const rs = [];
+      for (let i = 0; i < 10; i++) rs.push(await chat(gw, { message: `Hi ${i}`, maxTokens: 20 }));
+      for (const r of rs) assert.equal(r.status, 200);
+      const total = [first, ...rs].reduce((s, r) => s + r.body.usage.total, 0);
+      const ledger = await until(async () => { const l = await gw.ledger("acme"); return l.day_used === total && l; });
+      assert.ok(ledger, `ledger reaches the reported total ${total}`);
+      assert.deepEqual(ledger.reservations, [], "lease admissions leave no reservations behind");
+      assert.ok(ledger.day_used + ledger.leases.reduce((s, l) => s + l.granted - Math.min(l.used, l.granted), 0) <= 1_000_000_000);
+    } finally {
+      await gw.close();
+    }
+    // A budget that fits fewer than 1024 such requests never leases.
+    const small = await startGateway({ tenant: testTenant({ budget: { daily: 28 * 1000, monthly: 28 * 30000 } }) });
+    try {
+      for (let i = 0; i < 3; i++) assert.equal((await chat(small, { message: "Hi", maxTokens: 20 })).status, 200);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual((await small.ledger("acme")).leases ?? [], []);
+    } finally {
+      await small.close();
+    }
+  });
+});

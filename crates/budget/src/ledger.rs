@@ -59,6 +59,9 @@ pub struct UsageLedger {
     pub month: i64,
     pub month_used: u64,
     pub reservations: Vec<Reservation>,
+    /// Blocks of budget isolates admit requests from locally (`lease.rs`).
+    #[serde(default)]
+    pub leases: Vec<crate::lease::Lease>,
 }
 
 impl UsageLedger {
@@ -75,11 +78,18 @@ impl UsageLedger {
             self.day_used = 0;
         }
         self.reservations.retain(|r| r.expires_at_ms > now_ms);
+        // An expired lease stops holding budget; what it reported is already counted.
+        self.leases.retain(|l| l.expires_at_ms > now_ms);
     }
 
     /// Tokens held by open reservations.
     pub fn held(&self) -> u64 {
-        self.reservations.iter().map(|r| r.amount).sum()
+        self.reservations.iter().map(|r| r.amount).sum::<u64>()
+            + self
+                .leases
+                .iter()
+                .map(crate::lease::Lease::unused)
+                .sum::<u64>()
     }
 
     pub fn remaining(&self, limits: Limits, external: External) -> Remaining {

@@ -1,5 +1,6 @@
 //! Pure token-budget logic: UTC windows, reservations and settlement over a storage trait.
 
+pub mod lease;
 pub mod ledger;
 pub mod window;
 

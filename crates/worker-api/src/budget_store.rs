@@ -4,6 +4,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::time::Duration;
 
+use budget::lease::LeaseGrant;
 use budget::{
     Admission, BudgetStore, External, Limits, Remaining, UsageLedger, Windows, RESERVATION_TTL_MS,
 };
@@ -127,6 +128,19 @@ enum LedgerOp {
         actual: u64,
         limits: Limits,
     },
+    Lease {
+        now_ms: i64,
+        id: String,
+        amount: u64,
+        limits: Limits,
+    },
+    Report {
+        now_ms: i64,
+        id: String,
+        used: u64,
+        release: bool,
+        limits: Limits,
+    },
     State,
 }
 
@@ -136,6 +150,15 @@ pub struct DoLedger {
 }
 
 impl DoLedger {
+    /// The ledger object named `name`.
+    pub fn open(env: &Env, name: &str) -> Result<Self, budget::Error> {
+        let err = |e: worker::Error| budget::Error::Store(e.to_string());
+        let ns = env.durable_object(LEDGER_BINDING).map_err(err)?;
+        Ok(Self {
+            stub: ns.get_by_name(name).map_err(err)?,
+        })
+    }
+
     async fn call<T: for<'de> Deserialize<'de>>(&self, op: &LedgerOp) -> Result<T, budget::Error> {
         let err = |e: worker::Error| budget::Error::Store(e.to_string());
         let body = serde_json::to_string(op).map_err(|e| budget::Error::Store(e.to_string()))?;
@@ -152,6 +175,42 @@ impl DoLedger {
             )));
         }
         resp.json().await.map_err(err)
+    }
+
+    /// Asks for a lease for requests reserving `amount` (`None`: too close to the limit).
+    pub async fn lease(
+        &self,
+        now_ms: i64,
+        id: &str,
+        amount: u64,
+        limits: Limits,
+    ) -> Result<Option<LeaseGrant>, budget::Error> {
+        self.call(&LedgerOp::Lease {
+            now_ms,
+            id: id.into(),
+            amount,
+            limits,
+        })
+        .await
+    }
+
+    /// Reports usage under lease `id`, and with `release` gives back the rest.
+    pub async fn report(
+        &self,
+        now_ms: i64,
+        id: &str,
+        used: u64,
+        release: bool,
+        limits: Limits,
+    ) -> Result<Remaining, budget::Error> {
+        self.call(&LedgerOp::Report {
+            now_ms,
+            id: id.into(),
+            used,
+            release,
+            limits,
+        })
+        .await
     }
 
     async fn reserve(
@@ -248,6 +307,21 @@ impl BudgetLedger {
                 actual,
                 limits,
             } => json!(ledger.settle(now_ms, &id, actual, limits, External::default())),
+            LedgerOp::Lease {
+                now_ms,
+                id,
+                amount,
+                limits,
+            } => json!(ledger.grant_lease(now_ms, &id, amount, limits, External::default())),
+            LedgerOp::Report {
+                now_ms,
+                id,
+                used,
+                release,
+                limits,
+            } => {
+                json!(ledger.report_lease(now_ms, &id, used, release, limits, External::default()))
+            }
             LedgerOp::State => return Ok(json!(ledger)),
         };
         self.save(&ledger)?;

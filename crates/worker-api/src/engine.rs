@@ -72,7 +72,7 @@ pub async fn answer<E: Encoder + 'static>(
     let prompt_estimate = conv.prompt_estimate();
     let cap = u64::from(conv.output_cap(tenant.max_output_tokens));
     let amount = budget::reservation_amount(prompt_estimate, cap);
-    let held = reservation::reserve(env, settings, ex.principal.as_ref(), amount).await?;
+    let held = reservation::reserve(env, ctx, settings, ex.principal.as_ref(), amount).await?;
     let client = ex.principal.as_ref().and_then(|p| p.label());
     let mut attempts = AttemptPlan::new(plan.chain);
     // Tokens of attempts that failed after the model started answering: billed too.
@@ -83,7 +83,7 @@ pub async fn answer<E: Encoder + 'static>(
             Decision::Call(m) => m,
             Decision::GiveUp(f) => break f,
             Decision::Commit { .. } | Decision::EndStream { .. } => {
-                reservation::settle(held, billed.total, &mut ex.log, Some(ctx)).await;
+                reservation::settle(env, held, billed.total, &mut ex.log, Some(ctx)).await;
                 return Err(ApiError::Internal("attempt plan out of order".into()));
             }
         };
@@ -128,7 +128,7 @@ pub async fn answer<E: Encoder + 'static>(
         };
         let Decision::Commit { model, fallback } = attempts.on(Input::FirstOutput) else {
             let usage = started.fold.report().plus(billed);
-            reservation::settle(held, usage.total, &mut ex.log, Some(ctx)).await;
+            reservation::settle(env, held, usage.total, &mut ex.log, Some(ctx)).await;
             return Err(ApiError::Internal("attempt plan did not commit".into()));
         };
         ex.log.model = Some(model.clone());
@@ -157,7 +157,8 @@ pub async fn answer<E: Encoder + 'static>(
         }
         ex.log.tokens = Some(answer.usage);
         ex.log.finish = Some(answer.finish.as_str());
-        let remaining = reservation::settle(held, answer.usage.total, &mut ex.log, Some(ctx)).await;
+        let remaining =
+            reservation::settle(env, held, answer.usage.total, &mut ex.log, Some(ctx)).await;
         let meta = AnswerMeta {
             model: &model,
             fallback,
@@ -178,7 +179,7 @@ pub async fn answer<E: Encoder + 'static>(
     if billed.total > 0 {
         ex.log.tokens = Some(billed);
     }
-    reservation::settle(held, billed.total, &mut ex.log, Some(ctx)).await;
+    reservation::settle(env, held, billed.total, &mut ex.log, Some(ctx)).await;
     Err(ApiError::AllModelsFailed { failure })
 }
 

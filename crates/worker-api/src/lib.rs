@@ -14,6 +14,7 @@ mod exchange;
 mod http;
 mod http_provider;
 mod keys;
+mod lease_client;
 mod provider;
 mod relay;
 mod reservation;

@@ -81,7 +81,7 @@ pub fn start<E: Encoder + 'static>(
             let usage = started.fold.report().plus(relay.billed);
             let mut log = ex.log.clone();
             ctx.wait_until(async move {
-                reservation::settle(relay.held, usage.total, &mut log, None).await;
+                reservation::settle(&relay.env, relay.held, usage.total, &mut log, None).await;
             });
             return Err(e.into());
         }
@@ -236,6 +236,6 @@ async fn pump<E: Encoder>(
         StreamEnd::Failed { .. } => "error",
     });
     log.client_disconnected = client_gone;
-    reservation::settle(relay.held, usage.total, &mut log, None).await;
+    reservation::settle(&relay.env, relay.held, usage.total, &mut log, None).await;
     log
 }

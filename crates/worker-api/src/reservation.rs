@@ -11,13 +11,21 @@ use crate::budget_store::TenantBudget;
 use crate::clock::now_ms;
 use crate::config::Settings;
 use crate::error::ApiError;
+use crate::lease_client;
 
-/// Tokens reserved for one request in one budget.
+/// Tokens reserved for one request in one budget: a reservation in the ledger, or a part of
+/// this isolate's lease on it.
 pub struct Held {
-    store: TenantBudget,
+    kind: HoldKind,
+    name: String,
     limits: Limits,
-    id: String,
+    amount: u64,
     pub remaining: Remaining,
+}
+
+enum HoldKind {
+    Ledger { store: TenantBudget, id: String },
+    Leased { lease_id: String },
 }
 
 /// Every hold of one request (possibly none).
@@ -105,12 +113,25 @@ pub fn budgets_of(
 /// what it had already reserved.
 pub async fn reserve(
     env: &Env,
+    ctx: &Context,
     settings: &Settings,
     principal: Option<&Principal>,
     amount: u64,
 ) -> Result<Holds, ApiError> {
     let mut holds = Holds::default();
     for (scope, name, kind, limits) in budgets_of(settings, principal) {
+        if kind == BudgetStoreKind::DurableObject {
+            if let Some((lease_id, remaining)) = lease_client::admit(&name, amount) {
+                holds.0.push(Held {
+                    kind: HoldKind::Leased { lease_id },
+                    name,
+                    limits,
+                    amount,
+                    remaining,
+                });
+                continue;
+            }
+        }
         let outcome = async {
             let store = TenantBudget::open(env, &name, kind)
                 .map_err(|e| ApiError::BudgetStore(e.to_string()))?;
@@ -119,19 +140,31 @@ pub async fn reserve(
             match store.reserve(now_i64(), &id, amount, limits).await {
                 Err(e) => Err(ApiError::BudgetStore(e.to_string())),
                 Ok(Err(refusal)) => Err(ApiError::BudgetExceeded { refusal, scope }),
-                Ok(Ok(remaining)) => Ok(Held {
-                    store,
-                    limits,
-                    id,
-                    remaining,
-                }),
+                Ok(Ok(remaining)) => Ok((store, id, remaining)),
             }
         }
         .await;
         match outcome {
-            Ok(held) => holds.0.push(held),
+            Ok((store, id, remaining)) => {
+                // Far from the limit, a lease takes the next requests off the ledger's path.
+                if kind == BudgetStoreKind::DurableObject
+                    && lease_client::worth_leasing(&name, remaining, amount)
+                {
+                    let (env, name) = (env.clone(), name.clone());
+                    ctx.wait_until(async move {
+                        lease_client::acquire(&env, &name, amount, limits).await
+                    });
+                }
+                holds.0.push(Held {
+                    kind: HoldKind::Ledger { store, id },
+                    name,
+                    limits,
+                    amount,
+                    remaining,
+                });
+            }
             Err(e) => {
-                settle(holds, 0, &mut RequestLog::default(), None).await;
+                settle(env, holds, 0, &mut RequestLog::default(), Some(ctx)).await;
                 return Err(e);
             }
         }
@@ -141,8 +174,10 @@ pub async fn reserve(
 
 /// Replaces every reservation with the tokens actually billed. Every outcome comes here. The
 /// stores' background work goes to `ctx.waitUntil` when given, else it is awaited (a stream's
-/// relay already runs in `waitUntil`).
+/// relay already runs in `waitUntil`). Leased holds settle locally; their usage is reported
+/// in the background.
 pub async fn settle(
+    env: &Env,
     holds: Holds,
     actual: u64,
     log: &mut RequestLog,
@@ -150,14 +185,26 @@ pub async fn settle(
 ) -> Option<Remaining> {
     let mut remaining: Option<Remaining> = None;
     for held in holds.0 {
-        let result = held
-            .store
-            .settle(now_i64(), &held.id, actual, held.limits)
-            .await;
-        match ctx {
-            Some(ctx) => ctx.wait_until(held.store.after_settle()),
-            None => held.store.after_settle().await,
-        }
+        let result = match held.kind {
+            HoldKind::Ledger { store, id } => {
+                let r = store.settle(now_i64(), &id, actual, held.limits).await;
+                match ctx {
+                    Some(ctx) => ctx.wait_until(store.after_settle()),
+                    None => store.after_settle().await,
+                }
+                r
+            }
+            HoldKind::Leased { lease_id } => {
+                let r = lease_client::settle(&held.name, &lease_id, held.amount, actual);
+                let (env, name, limits) = (env.clone(), held.name.clone(), held.limits);
+                match ctx {
+                    Some(ctx) => ctx
+                        .wait_until(async move { lease_client::report(&env, &name, limits).await }),
+                    None => lease_client::report(&env, &name, limits).await,
+                }
+                Ok(r.unwrap_or(held.remaining))
+            }
+        };
         match result {
             Ok(r) => {
                 remaining = Some(match remaining {

@@ -1,0 +1,114 @@
+//! Budget leases: an isolate holds a block of a ledger's budget and admits requests from it
+//! locally, reporting what they used, so most requests need no call to the ledger.
+//!
+//! Exactness holds because a lease is held like a reservation: the ledger admits a lease or a
+//! reservation only if everything used, every open reservation and every lease's unused part
+//! fit under the limit, and an isolate admits from a lease only while its reservations fit in
+//! it. A lease is granted only when it is a small part of what remains (`lease_size`), so near
+//! the limit every request goes back to a plain reservation. A lease expires after its TTL: an
+//! isolate that dies holding one makes at most that lease unavailable until then, and loses
+//! the usage it had not reported yet.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ledger::{External, Limits, Remaining, UsageLedger};
+
+/// How long a lease lives.
+pub const LEASE_TTL_MS: i64 = 60_000;
+/// A lease is granted only when what remains is at least this many requests of the size asked.
+pub const LEASE_MIN_REQUESTS_LEFT: u64 = 1024;
+/// A lease holds at most this many requests of the size asked.
+pub const LEASE_MAX_REQUESTS: u64 = 32;
+
+/// A block of budget held by one isolate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    pub id: String,
+    pub granted: u64,
+    /// Reported usage (already in the ledger's totals).
+    pub used: u64,
+    pub expires_at_ms: i64,
+}
+
+impl Lease {
+    /// What the lease still holds.
+    pub fn unused(&self) -> u64 {
+        self.granted.saturating_sub(self.used)
+    }
+}
+
+/// The size of a lease for requests reserving `amount` when `remaining` is left: none near the
+/// limit, at most 1/64 of what remains and `LEASE_MAX_REQUESTS` requests otherwise.
+pub fn lease_size(remaining: u64, amount: u64) -> u64 {
+    let amount = amount.max(1);
+    if remaining / amount < LEASE_MIN_REQUESTS_LEFT {
+        return 0;
+    }
+    (remaining / 64).min(amount.saturating_mul(LEASE_MAX_REQUESTS))
+}
+
+/// A lease granted: its size, expiry, and what remains outside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseGrant {
+    pub granted: u64,
+    pub expires_at_ms: i64,
+    pub remaining: Remaining,
+}
+
+impl UsageLedger {
+    /// Grants lease `id` for requests reserving `amount`, if the budget is far from its limit.
+    pub fn grant_lease(
+        &mut self,
+        now_ms: i64,
+        id: &str,
+        amount: u64,
+        limits: Limits,
+        external: External,
+    ) -> Option<LeaseGrant> {
+        self.roll(now_ms);
+        let r = self.remaining(limits, external);
+        let size = lease_size(r.daily.min(r.monthly), amount);
+        if size == 0 {
+            return None;
+        }
+        let expires_at_ms = now_ms + LEASE_TTL_MS;
+        self.leases.push(Lease {
+            id: id.to_string(),
+            granted: size,
+            used: 0,
+            expires_at_ms,
+        });
+        Some(LeaseGrant {
+            granted: size,
+            expires_at_ms,
+            remaining: self.remaining(limits, external),
+        })
+    }
+
+    /// Counts `used` tokens spent under lease `id` (also when the lease has expired: tokens
+    /// spent are never lost) and, with `release`, gives back what it did not use.
+    pub fn report_lease(
+        &mut self,
+        now_ms: i64,
+        id: &str,
+        used: u64,
+        release: bool,
+        limits: Limits,
+        external: External,
+    ) -> Remaining {
+        self.roll(now_ms);
+        self.day_used += used;
+        self.month_used += used;
+        if let Some(l) = self.leases.iter_mut().find(|l| l.id == id) {
+            l.used += used;
+        }
+        if release {
+            self.leases.retain(|l| l.id != id);
+        }
+        self.remaining(limits, external)
+    }
+}
+
+#[cfg(test)]
+#[path = "lease_tests.rs"]
+mod tests;

@@ -1,0 +1,127 @@
+//! Lease rules, and a property-style check that leases and reservations together never admit
+//! more than the limit.
+
+use super::*;
+
+const NONE: External = External {
+    daily: 0,
+    monthly: 0,
+};
+/// 2026-11-22T12:00:00Z
+const NOON: i64 = 1_795_348_800_000;
+
+#[test]
+fn leases_shrink_to_nothing_near_the_limit() {
+    assert_eq!(lease_size(1_000_000_000, 264), 264 * 32);
+    assert_eq!(lease_size(264 * 2048, 264), 264 * 32);
+    assert_eq!(
+        lease_size(264 * 1024, 264),
+        264 * 1024 / 64,
+        "a 64th of what remains"
+    );
+    assert_eq!(
+        lease_size(264 * 1023, 264),
+        0,
+        "too close to the limit: plain reservations"
+    );
+    assert_eq!(lease_size(560, 28), 0);
+}
+
+#[test]
+fn a_lease_is_held_like_a_reservation_and_released_with_its_usage() {
+    let limits = Limits {
+        daily: 10_000_000,
+        monthly: 100_000_000,
+    };
+    let mut l = UsageLedger::default();
+    let g = l.grant_lease(NOON, "L1", 100, limits, NONE).unwrap();
+    assert_eq!(g.granted, 3200);
+    assert_eq!(l.held(), 3200);
+    l.report_lease(NOON, "L1", 250, false, limits, NONE);
+    assert_eq!((l.day_used, l.held()), (250, 2950));
+    let r = l.report_lease(NOON, "L1", 50, true, limits, NONE);
+    assert_eq!((l.day_used, l.held(), r.daily), (300, 0, 10_000_000 - 300));
+    // Usage reported after expiry still counts; the expired lease holds nothing.
+    let g = l.grant_lease(NOON, "L2", 100, limits, NONE).unwrap();
+    assert_eq!(g.expires_at_ms, NOON + LEASE_TTL_MS);
+    l.roll(NOON + LEASE_TTL_MS);
+    assert_eq!(l.held(), 0);
+    l.report_lease(NOON + LEASE_TTL_MS, "L2", 10, true, limits, NONE);
+    assert_eq!(l.day_used, 310);
+}
+
+/// A tiny deterministic generator, so the property test needs no crate.
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+#[test]
+fn leases_and_reservations_never_admit_past_the_limit() {
+    for seed in 0..200u64 {
+        let mut rng = Lcg(seed);
+        let limit = 50_000 + rng.next(5_000_000);
+        let limits = Limits {
+            daily: limit,
+            monthly: limit,
+        };
+        let mut ledger = UsageLedger::default();
+        // Isolates: (lease id, granted, committed) — committed is what they admitted locally.
+        let mut isolates: Vec<Option<(String, u64, u64)>> = vec![None; 4];
+        let mut admitted_outside_leases = 0u64;
+        for step in 0..400 {
+            let i = rng.next(4) as usize;
+            let amount = 1 + rng.next(300);
+            let id = format!("s{seed}-{step}");
+            match rng.next(4) {
+                0 => {
+                    if let Some(g) = ledger.grant_lease(NOON, &id, amount, limits, NONE) {
+                        if let Some((old, _, committed)) = isolates[i].take() {
+                            ledger.report_lease(NOON, &old, committed, true, limits, NONE);
+                        }
+                        isolates[i] = Some((id, g.granted, 0));
+                    }
+                }
+                1 => {
+                    if let Some((_, granted, committed)) = isolates[i].as_mut() {
+                        if *committed + amount <= *granted {
+                            *committed += amount;
+                        }
+                    }
+                }
+                2 => {
+                    if ledger
+                        .reserve(NOON, &id, amount, 600_000, limits, NONE)
+                        .is_ok()
+                    {
+                        ledger.settle(NOON, &id, amount, limits, NONE);
+                        admitted_outside_leases += amount;
+                    }
+                }
+                _ => {
+                    if let Some((lid, _, committed)) = isolates[i].take() {
+                        ledger.report_lease(NOON, &lid, committed, true, limits, NONE);
+                    }
+                }
+            }
+            // Everything admitted (reported, in open leases' commitments, held) fits the limit.
+            let committed_in_leases: u64 = isolates.iter().flatten().map(|(_, _, c)| c).sum();
+            let bound = ledger.day_used + ledger.held();
+            assert!(
+                bound <= limit,
+                "seed {seed} step {step}: used+held {bound} > {limit}"
+            );
+            assert!(
+                ledger.day_used + committed_in_leases <= limit,
+                "seed {seed}: admitted past the limit"
+            );
+        }
+        let _ = admitted_outside_leases;
+    }
+}
