@@ -275,3 +275,38 @@ describe("budget leases: far from the limit, requests are admitted from an isola
     }
   });
 });
+
+test("an isolate that dies holding a lease makes at most that lease unavailable, until it expires", async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "lease-crash-"));
+  const tenant = testTenant({ budget: { daily: 1_000_000_000, monthly: 10_000_000_000 } });
+  try {
+    const gw = await startGateway({ persistRoot: root, tenant });
+    let lease;
+    try {
+      assert.equal((await chat(gw, { message: "Hi", maxTokens: 20 })).status, 200);
+      const l = await until(async () => { const x = await gw.ledger("acme"); return x.leases?.length > 0 && x; });
+      lease = l.leases[0];
+      // One more request admitted from the lease; the isolate then dies before anything else.
+      assert.equal((await chat(gw, { message: "Hi", maxTokens: 20 })).status, 200);
+    } finally {
+      await gw.close();
+    }
+    const again = await startGateway({ persistRoot: root, tenant });
+    try {
+      const ledger = await again.ledger("acme");
+      const held = ledger.leases.reduce((s, l) => s + l.granted - Math.min(l.used, l.granted), 0);
+      const dead = ledger.leases.find((l) => l.id === lease.id);
+      assert.ok(dead, "the dead isolate's lease is still held");
+      assert.ok(held <= lease.granted, `held ${held} is at most that lease (${lease.granted})`);
+      assert.ok(dead.expires_at_ms <= Date.now() + 60_000, "and only until it expires (60 s TTL)");
+      // The rest of the budget is unaffected: a new isolate is admitted at once.
+      const r = await chat(again, { message: "Hi", maxTokens: 20 });
+      assert.equal(r.status, 200);
+      assert.equal(Number(r.res.headers.get("x-budget-remaining-daily")) <= 1_000_000_000 - ledger.day_used - held, true);
+    } finally {
+      await again.close();
+    }
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
