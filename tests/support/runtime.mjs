@@ -32,6 +32,9 @@ const SIM_PATH = path.join(ROOT, "tests/support/ai-sim.mjs");
  * @param {string} [o.upstream]    forward AI calls to this OpenAI-compatible base URL
  * @param {string} [o.buildDir]  the worker build to run (default: build/; the benchmark compares two)
  * @param {boolean} [o.omitAi]     true: bind no `AI` at all (a worker deployed without [ai])
+ * @param {number} [o.inspectorPort] open workerd's V8 inspector (DevTools protocol) on this
+ *                                 127.0.0.1 port; GET /json lists one target per worker
+ *                                 (bench/profile.mjs)
  */
 export async function startGateway(o) {
   const buildDir = o.buildDir ?? path.join(ROOT, "build");
@@ -63,6 +66,7 @@ export async function startGateway(o) {
     host: "127.0.0.1",
     port: o.port ?? 0,
     ...persist,
+    ...(o.inspectorPort === undefined ? {} : { inspectorPort: o.inspectorPort }),
     handleRuntimeStdio(stdout, stderr) {
       createInterface({ input: stdout }).on("line", onLine);
       createInterface({ input: stderr }).on("line", onLine);
