@@ -11,6 +11,7 @@ pub mod events;
 pub mod log;
 pub mod model;
 pub mod oauth;
+pub mod percent;
 pub mod provider_config;
 pub mod secret;
 pub mod session;

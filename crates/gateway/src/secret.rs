@@ -1,5 +1,7 @@
 //! Comparing secrets without leaking where they differ, and reading bearer credentials.
 
+use crate::percent::percent_decode;
+
 /// Whether `a == b`, in time that depends only on their lengths.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
@@ -37,34 +39,10 @@ pub fn credential_param(url: &str) -> Option<String> {
     let query = query.split_once('#').map_or(query, |(q, _)| q);
     query.split(['&', ';']).find_map(|pair| {
         let raw = pair.split_once('=').map_or(pair, |(k, _)| k);
-        let name = percent_decode_lossy(raw).to_ascii_lowercase();
+        // In a query, `+` is a space.
+        let name = percent_decode(&raw.replace('+', " ")).to_ascii_lowercase();
         CREDENTIAL_PARAMS.contains(&name.trim()).then_some(name)
     })
-}
-
-/// `%XX` and `+` decoded; malformed escapes kept as they are.
-fn percent_decode_lossy(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: Option<&u8>| c.and_then(|c| (*c as char).to_digit(16));
-        match (b[i], hex(b.get(i + 1)), hex(b.get(i + 2))) {
-            (b'%', Some(h), Some(l)) => {
-                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
-                i += 3;
-            }
-            (b'+', _, _) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (c, _, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -91,42 +91,15 @@ pub fn check_wrangler_toml(
     if let Some(budget) = &tenant.budget {
         match budget.store {
             BudgetStoreKind::DurableObject => {
-                let bound = get("durable_objects.bindings")
-                    .and_then(Value::as_array)
-                    .is_some_and(|b| {
-                        b.iter().any(|d| {
-                            d.get("name").and_then(Value::as_str) == Some("BUDGET_LEDGER")
-                                && d.get("class_name").and_then(Value::as_str)
-                                    == Some("BudgetLedger")
-                        })
-                    });
-                if !bound {
+                if !binds_durable_object(&doc, "BUDGET_LEDGER", "BudgetLedger") {
                     return Err(wr("durable_objects.bindings", "budget.store is durable-object: bind name = \"BUDGET_LEDGER\", class_name = \"BudgetLedger\"".into()));
                 }
-                let migrated = get("migrations")
-                    .and_then(Value::as_array)
-                    .is_some_and(|ms| {
-                        ms.iter().any(|m| {
-                            m.get("new_sqlite_classes")
-                                .and_then(Value::as_array)
-                                .is_some_and(|c| c.iter().any(|c| c == "BudgetLedger"))
-                        })
-                    });
-                if !migrated {
+                if !migrates(&doc, "BudgetLedger") {
                     return Err(wr("migrations", "budget.store is durable-object: add a migration with new_sqlite_classes = [\"BudgetLedger\"]".into()));
                 }
             }
             BudgetStoreKind::Kv => {
-                let bound = get("kv_namespaces")
-                    .and_then(Value::as_array)
-                    .is_some_and(|ns| {
-                        ns.iter().any(|k| {
-                            k.get("binding").and_then(Value::as_str) == Some("BUDGET_KV")
-                                && k.get("id")
-                                    .and_then(Value::as_str)
-                                    .is_some_and(|id| !id.is_empty())
-                        })
-                    });
+                let bound = binds_kv(&doc, "BUDGET_KV", true);
                 if !bound {
                     return Err(wr(
                         "kv_namespaces",
@@ -141,6 +114,46 @@ pub fn check_wrangler_toml(
     Ok(tenant)
 }
 
+/// Whether `[[durable_objects.bindings]]` binds `name` to `class`.
+fn binds_durable_object(doc: &Value, name: &str, class: &str) -> bool {
+    doc.pointer("/durable_objects/bindings")
+        .and_then(Value::as_array)
+        .is_some_and(|b| {
+            b.iter().any(|d| {
+                d.get("name").and_then(Value::as_str) == Some(name)
+                    && d.get("class_name").and_then(Value::as_str) == Some(class)
+            })
+        })
+}
+
+/// Whether a `[[migrations]]` entry creates `class` as a SQLite-backed class.
+fn migrates(doc: &Value, class: &str) -> bool {
+    doc.get("migrations")
+        .and_then(Value::as_array)
+        .is_some_and(|ms| {
+            ms.iter().any(|m| {
+                m.get("new_sqlite_classes")
+                    .and_then(Value::as_array)
+                    .is_some_and(|c| c.iter().any(|c| c == class))
+            })
+        })
+}
+
+/// Whether `[[kv_namespaces]]` binds `binding` (with a non-empty `id` when `with_id`).
+fn binds_kv(doc: &Value, binding: &str, with_id: bool) -> bool {
+    doc.get("kv_namespaces")
+        .and_then(Value::as_array)
+        .is_some_and(|ns| {
+            ns.iter().any(|k| {
+                k.get("binding").and_then(Value::as_str) == Some(binding)
+                    && (!with_id
+                        || k.get("id")
+                            .and_then(Value::as_str)
+                            .is_some_and(|id| !id.is_empty()))
+            })
+        })
+}
+
 /// `auth.mode = "api-keys"` needs the `AUTH_KV` namespace, and every configured rate limit
 /// its `[[ratelimits]]` binding with the same `simple.limit` and a 60-second period.
 fn check_auth_bindings(
@@ -150,12 +163,7 @@ fn check_auth_bindings(
 ) -> Result<(), ConfigError> {
     let get = |k: &str| doc.get(k);
     if tenant.auth.mode == AuthMode::ApiKeys {
-        let bound = get("kv_namespaces")
-            .and_then(Value::as_array)
-            .is_some_and(|ns| {
-                ns.iter()
-                    .any(|k| k.get("binding").and_then(Value::as_str) == Some("AUTH_KV"))
-            });
+        let bound = binds_kv(doc, "AUTH_KV", false);
         if !bound {
             return Err(wr(
                 "kv_namespaces",
@@ -164,24 +172,8 @@ fn check_auth_bindings(
         }
     }
     if tenant.sessions.is_some() {
-        let bound = get("durable_objects")
-            .and_then(|d| d.get("bindings"))
-            .and_then(Value::as_array)
-            .is_some_and(|b| {
-                b.iter().any(|d| {
-                    d.get("name").and_then(Value::as_str) == Some("SESSIONS")
-                        && d.get("class_name").and_then(Value::as_str) == Some("ChatSession")
-                })
-            });
-        let migrated = get("migrations")
-            .and_then(Value::as_array)
-            .is_some_and(|ms| {
-                ms.iter().any(|m| {
-                    m.get("new_sqlite_classes")
-                        .and_then(Value::as_array)
-                        .is_some_and(|c| c.iter().any(|c| c == "ChatSession"))
-                })
-            });
+        let bound = binds_durable_object(doc, "SESSIONS", "ChatSession");
+        let migrated = migrates(doc, "ChatSession");
         if !bound || !migrated {
             return Err(wr(
                 "durable_objects.bindings",

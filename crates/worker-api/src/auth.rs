@@ -5,13 +5,28 @@ use std::collections::HashMap;
 
 use gateway::access::AuthMode;
 use gateway::credential::{check_key, parse_key, verify_user_token, Principal};
-use gateway::secret::bearer;
+use gateway::secret::{bearer, constant_time_eq};
 use worker::{Env, Request};
 
 use crate::clock::now_ms;
 use crate::config::Settings;
 use crate::error::ApiError;
 use crate::keys;
+
+/// Whether the request carries the `ADMIN_TOKEN` secret as its bearer token (never when the
+/// secret is unset); compared in constant time.
+pub fn is_admin(req: &Request, env: &Env) -> bool {
+    let admin = env
+        .var("ADMIN_TOKEN")
+        .ok()
+        .map(|v| v.to_string())
+        .filter(|s| !s.is_empty());
+    let header = req.headers().get("authorization").ok().flatten();
+    match (admin, bearer(header.as_deref())) {
+        (Some(a), Some(given)) => constant_time_eq(a.as_bytes(), given.as_bytes()),
+        _ => false,
+    }
+}
 
 /// Who is calling. Every way of failing is the same `Unauthorized`.
 pub async fn authenticate(

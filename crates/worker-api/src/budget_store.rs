@@ -45,12 +45,7 @@ impl TenantBudget {
     pub fn open(env: &Env, name: &str, kind: BudgetStoreKind) -> Result<Self, budget::Error> {
         let err = |e: worker::Error| budget::Error::Store(e.to_string());
         Ok(match kind {
-            BudgetStoreKind::DurableObject => {
-                let ns = env.durable_object(LEDGER_BINDING).map_err(err)?;
-                Self::Ledger(DoLedger {
-                    stub: ns.get_by_name(name).map_err(err)?,
-                })
-            }
+            BudgetStoreKind::DurableObject => Self::Ledger(DoLedger::open(env, name)?),
             BudgetStoreKind::Kv => Self::Kv(KvShards {
                 kv: env.kv(KV_BINDING).map_err(err)?,
                 tenant: name.to_string(),

@@ -49,6 +49,11 @@ fn with<T>(name: &str, f: impl FnOnce(&mut LedgerState) -> T) -> T {
     LEDGERS.with(|l| f(l.borrow_mut().entry(name.to_string()).or_default()))
 }
 
+/// Sets the flag `flag` picks and says whether this caller set it (single flight per isolate).
+fn claim(name: &str, flag: fn(&mut LedgerState) -> &mut bool) -> bool {
+    with(name, |s| !std::mem::replace(flag(s), true))
+}
+
 fn estimate(l: &LocalLease) -> Remaining {
     let inside = l.granted.saturating_sub(l.committed);
     Remaining {
@@ -91,8 +96,7 @@ pub fn worth_leasing(name: &str, remaining: Remaining, amount: u64) -> bool {
 /// Gets a new lease for ledger `name` (the old one, if any, is given back with its usage).
 /// Runs in the background (`waitUntil`); concurrent calls in one isolate ask once.
 pub async fn acquire(env: &Env, name: &str, amount: u64, limits: Limits) {
-    let go = with(name, |s| !std::mem::replace(&mut s.acquiring, true));
-    if !go {
+    if !claim(name, |s| &mut s.acquiring) {
         return;
     }
     let Ok(ledger) = DoLedger::open(env, name) else {
@@ -122,8 +126,7 @@ pub async fn acquire(env: &Env, name: &str, amount: u64, limits: Limits) {
 /// Reports pending usage and gives back replaced leases. One reporter per ledger and isolate
 /// at a time; usage settled meanwhile goes with its next round.
 pub async fn report(env: &Env, name: &str, limits: Limits) {
-    let go = with(name, |s| !std::mem::replace(&mut s.reporting, true));
-    if !go {
+    if !claim(name, |s| &mut s.reporting) {
         return;
     }
     let Ok(ledger) = DoLedger::open(env, name) else {

@@ -131,7 +131,7 @@ async fn route(
             _ => Err(not_allowed("GET, HEAD, OPTIONS")),
         },
         p if p == "/admin/keys" || p == "/admin/usage" || p.starts_with("/admin/keys/") => {
-            if !routes::health::is_admin(&req, env) {
+            if !auth::is_admin(&req, env) {
                 return Err(ApiError::NotFound { path: path.clone() });
             }
             match (p, method) {
@@ -146,7 +146,7 @@ async fn route(
                 _ => Err(not_allowed("DELETE")),
             }
         }
-        "/health/providers" => match (routes::health::is_admin(&req, env), method) {
+        "/health/providers" => match (auth::is_admin(&req, env), method) {
             (false, _) => Err(ApiError::NotFound { path: path.clone() }),
             (true, "GET") => routes::health::providers(env, settings).await,
             (true, _) => Err(not_allowed("GET")),

@@ -93,6 +93,15 @@ impl SessionObject {
     }
 }
 
+/// Sends `op` to the object `name`; `None` when it holds no session.
+pub async fn call<T: for<'de> Deserialize<'de>>(
+    env: &Env,
+    name: &str,
+    op: &SessionOp,
+) -> worker::Result<Option<T>> {
+    SessionObject::open(env, name)?.call(op).await
+}
+
 #[durable_object]
 pub struct ChatSession {
     state: State,

@@ -10,7 +10,7 @@ use crate::clock::now_ms;
 use crate::config::Settings;
 use crate::error::ApiError;
 use crate::keys::random_bytes;
-use crate::session_store::{SessionObject, SessionOp, SessionState, Summary};
+use crate::session_store::{self, SessionOp, SessionState, Summary};
 use worker::Env;
 
 /// The object names of an owner's index and of one of its sessions.
@@ -40,10 +40,6 @@ pub struct SessionTurn {
     pub history_sent: usize,
 }
 
-fn store_error(e: impl std::fmt::Display) -> ApiError {
-    ApiError::SessionStore(e.to_string())
-}
-
 /// With sessions on and a `sessionId`: resolves `"new"`, loads the history and puts the
 /// trimmed history in front of the request's messages.
 pub async fn prepare(
@@ -62,11 +58,9 @@ pub async fn prepare(
     };
     conv.session_id = Some(id.clone());
     let (index, object) = names(settings, principal, &id);
-    let stored: Option<SessionState> = SessionObject::open(env, &object)
-        .map_err(store_error)?
-        .call(&SessionOp::Get)
+    let stored: Option<SessionState> = session_store::call(env, &object, &SessionOp::Get)
         .await
-        .map_err(store_error)?;
+        .map_err(|e| ApiError::SessionStore(e.to_string()))?;
     let history: Vec<Message> = stored
         .iter()
         .flat_map(|s| s.messages.iter().map(Message::from))
@@ -104,13 +98,10 @@ pub async fn record(env: &Env, turn: &SessionTurn, answer: &Answer) -> Result<()
         messages: messages.iter().map(StoredMessage::from).collect(),
         keep: turn.keep,
     };
-    let object = SessionObject::open(env, &turn.object).map_err(|e| e.to_string())?;
-    let summary: Summary = object
-        .call(&op)
+    let summary: Summary = session_store::call(env, &turn.object, &op)
         .await
         .map_err(|e| e.to_string())?
         .ok_or("session store refused the append")?;
-    let index = SessionObject::open(env, &turn.index).map_err(|e| e.to_string())?;
     let expires_at = summary.expires_at;
     let op = SessionOp::IndexPut {
         summary: Summary {
@@ -119,8 +110,7 @@ pub async fn record(env: &Env, turn: &SessionTurn, answer: &Answer) -> Result<()
         },
         expires_at,
     };
-    index
-        .call::<serde_json::Value>(&op)
+    session_store::call::<serde_json::Value>(env, &turn.index, &op)
         .await
         .map_err(|e| e.to_string())?;
     Ok(())

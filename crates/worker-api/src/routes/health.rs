@@ -3,11 +3,10 @@
 //! Never a secret or a budget figure.
 
 use gateway::model::resolve_model;
-use gateway::secret::{bearer, constant_time_eq};
 use gateway::ConfigError;
 use serde_json::{json, Value};
 use wasm_bindgen::JsValue;
-use worker::{Env, Request, Response};
+use worker::{Env, Response};
 
 use gateway::access::AuthMode;
 
@@ -110,21 +109,6 @@ pub fn unready(e: &ConfigError) -> Result<Response, ApiError> {
         "version": build_version(),
     });
     Ok(http::json(503, &body)?)
-}
-
-/// Whether the request carries the `ADMIN_TOKEN` secret as its bearer token (never when the
-/// secret is unset); compared in constant time.
-pub fn is_admin(req: &Request, env: &Env) -> bool {
-    let admin = env
-        .var("ADMIN_TOKEN")
-        .ok()
-        .map(|v| v.to_string())
-        .filter(|s| !s.is_empty());
-    let header = req.headers().get("authorization").ok().flatten();
-    match (admin, bearer(header.as_deref())) {
-        (Some(a), Some(given)) => constant_time_eq(a.as_bytes(), given.as_bytes()),
-        _ => false,
-    }
 }
 
 /// `GET /health/providers`: checks every provider for real (token fetch, model list, latency).

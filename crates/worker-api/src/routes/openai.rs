@@ -1,6 +1,7 @@
 //! The OpenAI-compatible surface: `POST /v1/chat/completions`, `GET /v1/models[/{id}]`.
 
 use gateway::model::{listed_models, ListedModel};
+use gateway::percent::percent_decode;
 use gateway::provider_config::ModelRef;
 use gateway::surface::openai::OpenAiEncoder;
 use gateway::surface::openai_request;
@@ -101,45 +102,5 @@ pub async fn model(settings: &Settings, env: &Env, raw_id: &str) -> Result<Respo
     match found {
         Some((m, stale)) => Ok(http::json(200, &model_json(&m, stale))?),
         None => Err(ApiError::ModelNotListed { model: id }),
-    }
-}
-
-/// Decodes `%XX` escapes; anything malformed is kept as it is.
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        match (
-            b[i],
-            b.get(i + 1).copied().and_then(hex),
-            b.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(h), Some(l)) => {
-                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
-                i += 3;
-            }
-            (c, _, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(all(test, target_arch = "wasm32"))]
-mod tests {
-    use wasm_bindgen_test::wasm_bindgen_test;
-
-    use super::percent_decode;
-
-    #[wasm_bindgen_test]
-    fn ids_are_percent_decoded() {
-        assert_eq!(percent_decode("@cf%2Fmeta%2Fllama"), "@cf/meta/llama");
-        assert_eq!(percent_decode("@cf/meta/llama"), "@cf/meta/llama");
-        assert_eq!(percent_decode("bad%2"), "bad%2");
-        assert_eq!(percent_decode("%zz"), "%zz");
     }
 }

@@ -9,7 +9,7 @@ use crate::config::Settings;
 use crate::error::ApiError;
 use crate::exchange::Exchange;
 use crate::http;
-use crate::session_store::{SessionObject, SessionOp, SessionState, Summary};
+use crate::session_store::{self, SessionOp, SessionState, Summary};
 use crate::sessions::names;
 
 /// Sends `op` to the object `name`; `None` when it holds no session.
@@ -18,12 +18,9 @@ async fn call<T: for<'de> serde::Deserialize<'de>>(
     name: &str,
     op: &SessionOp,
 ) -> Result<Option<T>, ApiError> {
-    let store_error = |e: worker::Error| ApiError::SessionStore(e.to_string());
-    SessionObject::open(env, name)
-        .map_err(store_error)?
-        .call(op)
+    session_store::call(env, name, op)
         .await
-        .map_err(store_error)
+        .map_err(|e| ApiError::SessionStore(e.to_string()))
 }
 
 /// A path id must follow the `sessionId` rules (no `/`), or it names no session at all.
