@@ -2,6 +2,7 @@
 // on workerd, show the profile that says why"). See docs/performance.md, "Profile".
 //
 //   node --experimental-websocket bench/profile.mjs        (after scripts/build.sh; Node 20)
+//   PROFILE_PROVIDER=http node --experimental-websocket bench/profile.mjs     (the HTTP provider)
 //
 // Starts build/ with tests/support/runtime.mjs startGateway (no budget, open auth, the Workers AI
 // stand-in, the same tenant and scenarios as bench/run.mjs) with workerd's V8 inspector on a
@@ -14,23 +15,36 @@
 // by self time; the raw .cpuprofile files go to bench/.profiles/ (git-ignored) and open in
 // Chrome DevTools (Performance tab) or speedscope.
 //
+// With PROFILE_PROVIDER=http the same two phases go through the gateway's HTTP provider instead:
+// the OpenAI-compatible stand-in runs in a Node process of its own (bench/upstream.mjs, forked as
+// bench/run.mjs does, with the same scenarios: 32-token answers, a long model), the tenant gets
+// the provider `bench` (kind openai-compatible, baseUrl the stand-in's /v1, no auth) as in
+// bench/run.mjs, and the models are bench/m (json) and bench/long (stream). The stand-in is not
+// in workerd, so neither its CPU nor its frames are in the profile; the floor is the JS
+// pass-through worker (bench/floor-worker.mjs, POST /v1/chat/completions, UPSTREAM = the
+// stand-in) with the models m and long. The stand-in is stopped at the end, also on failure.
+//
 // Options (environment):
 //   PROFILE_REQUESTS        non-streaming requests (default 3000)
 //   PROFILE_STREAMS         long streams (default 300)
 //   PROFILE_STREAM_TOKENS   tokens per long stream (default 500)
 //   PROFILE_CONCURRENCY     requests in flight (default 8)
+//   PROFILE_PROVIDER        binding (default): the Workers AI binding (the stand-in in workerd);
+//                           http: the HTTP provider in front of bench/upstream.mjs (see above)
 //   PROFILE_INTERVAL_US     sampling interval in µs (default 50)
 //   PROFILE_ROUTE           /v1/chat/completions (default; what the goals are judged on) or /chat
 //   PROFILE_WARMUP          warm-up requests per phase, not profiled (default 300)
 //   PROFILE_TOP             how many functions to list (default 25)
 //   PROFILE_FLOOR           1 (default): also profile the floor (bench/floor-worker.mjs, POST /ai,
-//                           the same stand-in) under the same load, for comparison; 0: skip it
+//                           the same stand-in; with PROFILE_PROVIDER=http its pass-through,
+//                           POST /v1/chat/completions) under the same load, for comparison; 0: skip it
 //   BENCH_BUILD             the gateway build to run (default build/)
 //
 // The sampler costs CPU itself (more at shorter intervals): read shares, not absolute times.
 // Time workerd spends in C++ outside any JS frame (HTTP parsing, the KJ event loop, stream
 // plumbing between isolates) shows as "(program)"; CPU on workerd's other threads is not in
 // the profile at all, which the "workerd CPU" line (from /proc) makes visible.
+import { fork } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -54,22 +68,33 @@ const BUILD = path.resolve(ROOT, env.BENCH_BUILD ?? "build");
 const FLOOR = env.PROFILE_FLOOR !== "0";
 const SIM_PATH = path.join(ROOT, "tests/support/ai-sim.mjs");
 const OUT = path.join(HERE, ".profiles");
+const PROVIDER = env.PROFILE_PROVIDER || "binding";
+const HTTP = PROVIDER === "http";
 
 // The same stand-in and tenant as bench/run.mjs (32-token answers, a long model).
 const MODEL = "@cf/meta/llama-3.1-8b-instruct";
 const LONG_MODEL = "@cf/bench/long";
 const SCENARIOS = { "*": { tokens: 32, anyModel: true }, [LONG_MODEL]: { tokens: LONG } };
+// PROFILE_PROVIDER=http: the upstream stand-in's models and scenarios, as in bench/run.mjs; the
+// gateway names them through its provider `bench`.
+const HTTP_MODEL = "m";
+const HTTP_LONG = "long";
+const UPSTREAM_SCENARIOS = { "*": { tokens: 32 }, [HTTP_LONG]: { tokens: LONG } };
 
 const say = (line) => process.stderr.write(`[profile] ${line}\n`);
 
+if (PROVIDER !== "binding" && PROVIDER !== "http") {
+  say(`PROFILE_PROVIDER must be binding or http, not ${JSON.stringify(PROVIDER)}`);
+  process.exit(2);
+}
 if (typeof WebSocket === "undefined") {
   say("no global WebSocket: run with `node --experimental-websocket bench/profile.mjs` (Node 20)");
   process.exit(2);
 }
 
-function body(model, stream) {
+function body(model, stream, route = ROUTE) {
   const b =
-    ROUTE === "/chat"
+    route === "/chat"
       ? { messages: [{ role: "user", content: "Hello there" }], modelId: model, ...(stream ? { stream: true } : {}) }
       : { model, messages: [{ role: "user", content: "Hello there" }], ...(stream ? { stream: true } : {}) };
   return Buffer.from(JSON.stringify(b));
@@ -236,7 +261,7 @@ function render(phase, s, extra) {
 
 // ---- the run -------------------------------------------------------------------------------
 /** Profiles both phases against one worker; returns the Markdown of its summaries. */
-async function profileTarget({ title, url, model, pids, inspectorPort, workerName, stamp }) {
+async function profileTarget({ title, url, model, longModel = LONG_MODEL, route = ROUTE, pids, inspectorPort, workerName, stamp }) {
   const inspector = await connectInspector(inspectorPort, workerName);
   const out = [];
   try {
@@ -244,8 +269,8 @@ async function profileTarget({ title, url, model, pids, inspectorPort, workerNam
     await inspector.send("Profiler.enable");
     await inspector.send("Profiler.setSamplingInterval", { interval: INTERVAL });
     const phases = [
-      { name: "json", label: `${N} non-streaming requests (32-token answers) at c=${C}`, payload: body(model, false), count: N, last: "tok31" },
-      { name: "stream", label: `${STREAMS} streams of ${LONG} tokens (model ${LONG_MODEL}) at c=${C}`, payload: body(LONG_MODEL, true), count: STREAMS, last: `tok${LONG - 1}` },
+      { name: "json", label: `${N} non-streaming requests (32-token answers) at c=${C}`, payload: body(model, false, route), count: N, last: "tok31" },
+      { name: "stream", label: `${STREAMS} streams of ${LONG} tokens (model ${longModel}) at c=${C}`, payload: body(longModel, true, route), count: STREAMS, last: `tok${LONG - 1}` },
     ];
     for (const ph of phases) {
       if (!ph.count) continue;
@@ -263,7 +288,7 @@ async function profileTarget({ title, url, model, pids, inspectorPort, workerNam
         const run = await load(send, ph.count, C);
         const { profile } = await inspector.send("Profiler.stop");
         const cpu = cpuSeconds(pids) - cpu0;
-        const file = path.join(OUT, `${stamp}-${workerName}-${ph.name}.cpuprofile`);
+        const file = path.join(OUT, `${stamp}-${workerName}${HTTP ? "-http" : ""}-${ph.name}.cpuprofile`);
         fs.writeFileSync(file, JSON.stringify(profile));
         const s = summarise(profile);
         const extra =
@@ -283,10 +308,53 @@ async function profileTarget({ title, url, model, pids, inspectorPort, workerNam
   return out;
 }
 
+/** PROFILE_PROVIDER=http: bench/upstream.mjs in a process of its own, as bench/run.mjs starts it. */
+function startUpstreamProcess() {
+  return new Promise((resolve, reject) => {
+    const child = fork(path.join(HERE, "upstream.mjs"), [JSON.stringify(UPSTREAM_SCENARIOS)], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    // Should this process end without reaching the `finally` that stops it.
+    const kill = () => child.kill("SIGTERM");
+    process.once("exit", kill);
+    const stop = () =>
+      new Promise((r) => {
+        process.removeListener("exit", kill);
+        if (child.exitCode !== null || child.signalCode !== null) return r();
+        child.once("exit", r);
+        child.kill("SIGTERM");
+      });
+    child.once("error", (e) => stop().then(() => reject(e)));
+    child.once("exit", (code) => reject(new Error(`the upstream stand-in exited (${code})`)));
+    child.once("message", (m) => resolve({ ...m, pid: child.pid, stop }));
+  });
+}
+
 async function main() {
   fs.mkdirSync(OUT, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
   const out = [];
+  let upstream = null;
+  try {
+    if (HTTP) {
+      upstream = await startUpstreamProcess();
+      say(`upstream stand-in at ${upstream.url} (pid ${upstream.pid})`);
+    }
+    await profileAll(out, stamp, upstream);
+  } finally {
+    if (upstream) await upstream.stop();
+  }
+  process.stdout.write(
+    [
+      `### Profile of ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`,
+      "",
+      `Build ${path.relative(ROOT, BUILD) || BUILD}; sampling every ${INTERVAL} µs; Node ${process.version}.` +
+        (HTTP ? ` Provider: HTTP (openai-compatible provider \`bench\` in front of bench/upstream.mjs, models bench/${HTTP_MODEL} and bench/${HTTP_LONG}; the stand-in's own CPU is not in the profile).` : ""),
+      "",
+      ...out,
+    ].join("\n"),
+  );
+}
+
+async function profileAll(out, stamp, upstream) {
   {
     const inspectorPort = await freePort();
     const before = new Set(workerdPids());
@@ -295,11 +363,18 @@ async function main() {
       aiGatewayId: "bench-gateway",
       models: { chat: MODEL, fallbacks: [], tiers: {} },
       limits: { maxRequestBytes: 65536, maxOutputTokens: 1024, attemptTimeoutMs: 30000 },
+      ...(HTTP ? { providers: { bench: { kind: "openai-compatible", baseUrl: upstream.url, auth: { type: "none" } } } } : {}),
     });
     const gw = await startGateway({ buildDir: BUILD, tenant, scenarios: SCENARIOS, recordCalls: false, inspectorPort });
     try {
       const pids = workerdPids().filter((p) => !before.has(p));
-      out.push(...(await profileTarget({ title: `gateway (POST ${ROUTE}, no budget)`, url: `${gw.url}${ROUTE}`, model: MODEL, pids, inspectorPort, workerName: "gateway", stamp })));
+      out.push(
+        ...(await profileTarget(
+          HTTP
+            ? { title: `gateway (POST ${ROUTE}, no budget, HTTP provider)`, url: `${gw.url}${ROUTE}`, model: `bench/${HTTP_MODEL}`, longModel: `bench/${HTTP_LONG}`, pids, inspectorPort, workerName: "gateway", stamp }
+            : { title: `gateway (POST ${ROUTE}, no budget)`, url: `${gw.url}${ROUTE}`, model: MODEL, pids, inspectorPort, workerName: "gateway", stamp },
+        )),
+      );
     } finally {
       await gw.close();
     }
@@ -322,7 +397,7 @@ async function main() {
           scriptPath: path.join(HERE, "floor-worker.mjs"),
           compatibilityDate: COMPATIBILITY_DATE,
           compatibilityFlags: COMPATIBILITY_FLAGS,
-          bindings: { UPSTREAM: "http://127.0.0.1:9/v1" },
+          bindings: { UPSTREAM: HTTP ? upstream.url : "http://127.0.0.1:9/v1" },
           wrappedBindings: { AI: { scriptName: "ai-sim", bindings: { scenarios: SCENARIOS } } },
         },
         { name: "ai-sim", modules: [{ type: "ESModule", path: SIM_PATH }], modulesRoot: path.dirname(SIM_PATH) },
@@ -331,14 +406,17 @@ async function main() {
     try {
       const base = (await mf.ready).href.replace(/\/$/, "");
       const pids = workerdPids().filter((p) => !before.has(p));
-      out.push(...(await profileTarget({ title: "floor (POST /ai)", url: `${base}/ai`, model: MODEL, pids, inspectorPort, workerName: "floor", stamp })));
+      out.push(
+        ...(await profileTarget(
+          HTTP
+            ? { title: "floor (JS pass-through, POST /v1/chat/completions)", url: `${base}/v1/chat/completions`, model: HTTP_MODEL, longModel: HTTP_LONG, route: "/v1/chat/completions", pids, inspectorPort, workerName: "floor", stamp }
+            : { title: "floor (POST /ai)", url: `${base}/ai`, model: MODEL, pids, inspectorPort, workerName: "floor", stamp },
+        )),
+      );
     } finally {
       await mf.dispose();
     }
   }
-  process.stdout.write(
-    [`### Profile of ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`, "", `Build ${path.relative(ROOT, BUILD) || BUILD}; sampling every ${INTERVAL} µs; Node ${process.version}.`, "", ...out].join("\n"),
-  );
 }
 
 try {

@@ -7,15 +7,15 @@
 use gateway::attempt::AttemptFailure;
 use gateway::call::{GatewayRoute, ModelCall};
 use gateway::wire::workers_ai::whole_answer;
-use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use worker::web_sys::ReadableStream;
-use worker::{ByteStream, Env};
+use worker::Env;
 
 use crate::provider::{ChatProvider, ModelOutput};
+use crate::pump::ModelBytes;
 
 #[wasm_bindgen]
 extern "C" {
@@ -54,9 +54,14 @@ impl WorkersAi {
     }
 }
 
+/// The call's inputs as a JS object: one `JSON.parse` of the serialized value, which costs less
+/// than building the object field by field across the wasm boundary.
 fn to_js(v: &Value) -> Result<JsValue, AttemptFailure> {
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| AttemptFailure::from_message(&format!("could not encode the call: {e}")))
+    let failed = |e: &dyn std::fmt::Display| {
+        AttemptFailure::from_message(&format!("could not encode the call: {e}"))
+    };
+    let text = serde_json::to_string(v).map_err(|e| failed(&e))?;
+    js_sys::JSON::parse(&text).map_err(|e| failed(&js_error_message(&e)))
 }
 
 /// `"Name: message"` of a thrown JS value, as the AI binding rejects with
@@ -104,9 +109,8 @@ impl ChatProvider for WorkersAi {
 async fn into_output(out: JsValue) -> Result<ModelOutput, AttemptFailure> {
     let upstream = |v: JsValue| AttemptFailure::from_message(&js_error_message(&v));
     if has_fn(&out, "getReader") {
-        return Ok(ModelOutput::stream(ByteStream::from(
-            out.unchecked_into::<ReadableStream>(),
-        )));
+        let bytes = ModelBytes::open(out.unchecked_ref::<ReadableStream>()).map_err(upstream)?;
+        return Ok(ModelOutput::stream(bytes));
     }
     if has_fn(&out, "arrayBuffer")
         && js_sys::Reflect::has(&out, &JsValue::from_str("status")).unwrap_or(false)
@@ -134,7 +138,9 @@ async fn into_output(out: JsValue) -> Result<ModelOutput, AttemptFailure> {
             .is_some_and(|c| c.contains("text/event-stream"));
         if is_sse {
             return match resp.body() {
-                Some(body) => Ok(ModelOutput::stream(ByteStream::from(body))),
+                Some(body) => ModelBytes::open(&body)
+                    .map(ModelOutput::stream)
+                    .map_err(upstream),
                 None => Err(AttemptFailure::from_message(
                     "HTTP 502: empty stream response",
                 )),

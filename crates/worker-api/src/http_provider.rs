@@ -6,10 +6,11 @@ use gateway::call::{GatewayRoute, ModelCall};
 use gateway::provider_config::{ProviderAuth, ProviderConfig, SecretRef};
 use gateway::wire::openai_http::{chat_body, gateway_headers, model_ids, retry_after_secs};
 use wasm_bindgen::JsValue;
-use worker::{Env, Fetch, Headers, Method, Request, RequestInit, Response};
+use worker::{Env, Fetch, Headers, Method, Request, RequestInit, Response, ResponseBody};
 
 use crate::ai::{http_failure, whole_answer_text};
 use crate::provider::{ChatProvider, ModelOutput};
+use crate::pump::ModelBytes;
 use crate::token::{self, access_token, TokenRequest};
 
 /// One HTTP provider of the tenant, with the worker's env for its secrets.
@@ -229,9 +230,14 @@ impl ChatProvider for HttpProvider<'_> {
             return Err(AttemptFailure::from_message(&message));
         }
         if call.stream {
-            return resp.stream().map(ModelOutput::stream).map_err(|_| {
-                AttemptFailure::from_message("HTTP 502: the stream could not be read")
-            });
+            let unreadable =
+                || AttemptFailure::from_message("HTTP 502: the stream could not be read");
+            return match resp.body() {
+                ResponseBody::Stream(body) => ModelBytes::open(body)
+                    .map(ModelOutput::stream)
+                    .map_err(|_| unreadable()),
+                _ => Err(unreadable()),
+            };
         }
         let text = resp
             .text()

@@ -16,6 +16,7 @@ mod http_provider;
 mod keys;
 mod lease_client;
 mod provider;
+mod pump;
 mod relay;
 mod reservation;
 mod router;

@@ -5,14 +5,15 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use futures::future::{select, Either};
-use futures::StreamExt;
 use gateway::attempt::AttemptFailure;
 use gateway::call::{GatewayRoute, ModelCall};
 use gateway::events::ModelEvent;
 use gateway::wire::workers_ai::StreamDecoder;
-use worker::{ByteStream, Delay};
+use worker::Delay;
 
+use crate::ai::js_error_message;
 use crate::clock::now_ms;
+use crate::pump::{Chunk, ModelBytes};
 
 /// A model backend. Each call is one attempt; timeouts and fallback are the engine's.
 #[allow(async_fn_in_trait)] // Workers are single-threaded: futures need not be Send.
@@ -29,7 +30,7 @@ pub trait ChatProvider {
 pub enum ModelOutput {
     Whole(Option<Vec<ModelEvent>>),
     Stream {
-        bytes: ByteStream,
+        bytes: ModelBytes,
         decoder: StreamDecoder,
         watchdog: Watchdog,
     },
@@ -45,12 +46,6 @@ pub struct Watchdog {
 }
 
 impl Watchdog {
-    /// Forgets the running timer. `worker::Delay` wakes the task that first polled it, so a
-    /// stream handed to another task (the relay in `waitUntil`) must start a timer of its own.
-    pub fn new_task(&mut self) {
-        self.timer = None;
-    }
-
     /// Runs `fut` until `deadline_ms`; `None` when time ran out first.
     pub async fn within<F: Future>(&mut self, deadline_ms: u64, fut: F) -> Option<F::Output> {
         futures::pin_mut!(fut);
@@ -84,14 +79,7 @@ pub enum Read {
 }
 
 impl ModelOutput {
-    /// Call when the output moves to another task (see `Watchdog::new_task`).
-    pub fn moved_to_new_task(&mut self) {
-        if let Self::Stream { watchdog, .. } = self {
-            watchdog.new_task();
-        }
-    }
-
-    pub fn stream(bytes: ByteStream) -> Self {
+    pub fn stream(bytes: ModelBytes) -> Self {
         Self::Stream {
             bytes,
             decoder: StreamDecoder::new(),
@@ -116,11 +104,14 @@ impl ModelOutput {
             } => {
                 let step = match watchdog.within(deadline_ms, bytes.next()).await {
                     None => return Read::TimedOut,
-                    Some(Some(Ok(chunk))) => decoder.feed(&chunk, out),
-                    Some(Some(Err(e))) => {
-                        return Read::Failed(AttemptFailure::from_message(&e.to_string()))
+                    Some(Chunk::Bytes(chunk)) => decoder.feed(&chunk, out),
+                    Some(Chunk::Failed(e)) => {
+                        return Read::Failed(AttemptFailure::from_message(&js_error_message(&e)))
                     }
-                    Some(None) => decoder.finish(out),
+                    Some(Chunk::End) => {
+                        bytes.take();
+                        decoder.finish(out)
+                    }
                 };
                 match step {
                     Err(e) => Read::Failed(AttemptFailure::from_decode(&e)),

@@ -1,30 +1,38 @@
 //! Relaying a committed stream to the client at the client's pace, and finishing its books.
 //!
-//! The response body is fed through a bounded channel: the relay reads the model's next
-//! chunk only after the client took the previous one, so a slow reader holds at most one
-//! chunk in the gateway. The relay runs in `ctx.waitUntil`, so when the client goes away the
-//! model is still read to its end and its usage recorded and settled.
+//! The per-chunk loop is `js/pump.js` (`RelayPump`): it reads the model's stream and calls
+//! `Feed::chunk` once per chunk, which decodes, folds (the output cap) and encodes in Rust.
+//! The client's stream holds at most `RELAY_BUFFER` chunks: a paused reader stops the relay
+//! there. The books are finished in `ctx.waitUntil`, so when the client goes away the model
+//! is still read to its end and its usage recorded and settled.
 
 use budget::Remaining;
-use futures::channel::mpsc;
-use futures::SinkExt;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use gateway::answer::AnswerFold;
 use gateway::attempt::{AttemptFailure, AttemptPlan, Decision, Input};
+use gateway::events::ModelEvent;
 use gateway::log::RequestLog;
 use gateway::surface::{AnswerMeta, Encoder, StreamEnd};
 use gateway::usage::TokenReport;
-use worker::{Context, Env, Response};
+use gateway::wire::workers_ai::StreamDecoder;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsValue;
+use worker::{Context, Env, Response, ResponseBody};
 
+use crate::ai::js_error_message;
 use crate::clock::now_ms;
 use crate::engine::{answer_headers, Started};
 use crate::error::ApiError;
 use crate::exchange::Exchange;
-use crate::provider::Read;
+use crate::provider::ModelOutput;
+use crate::pump::{Feed, RelayPump};
 use crate::reservation::{self, set_remaining, Holds};
 use crate::sessions::{self, SessionTurn};
 
-/// Chunks the channel holds beyond the one being written: the gateway's whole buffer (a
-/// burst of small chunks goes through without a round trip each; a paused reader stops the
-/// relay after this many).
+/// Chunks the client's stream holds: the gateway's whole buffer (a burst of small chunks goes
+/// through without a round trip each; a paused reader stops the relay after this many).
 const RELAY_BUFFER: usize = 8;
 
 /// What the relay needs besides the stream itself.
@@ -42,33 +50,108 @@ pub struct Relay {
     pub env: Env,
 }
 
-type Sink = mpsc::Sender<Result<Vec<u8>, worker::Error>>;
+/// The relay's state between chunks, shared by the pump's `feed` and the books at the end.
+struct Chunks<E> {
+    encoder: E,
+    fold: AnswerFold,
+    decoder: StreamDecoder,
+    fresh: Vec<ModelEvent>,
+    /// Encoded bytes not yet handed to the pump (at the end: what precedes the last event).
+    buf: Vec<u8>,
+    /// A decode failure that stopped the relay.
+    failure: Option<AttemptFailure>,
+}
+
+impl<E: Encoder> Chunks<E> {
+    /// One chunk of the model's stream (`None` at its end): what the client gets now, or
+    /// `None` to stop reading (the end, a decode failure, the output cap).
+    fn feed(&mut self, chunk: Option<Vec<u8>>, client_gone: bool) -> Option<Vec<u8>> {
+        let step = match &chunk {
+            Some(bytes) => self.decoder.feed(bytes, &mut self.fresh),
+            None => self.decoder.finish(&mut self.fresh),
+        };
+        for e in self.fresh.drain(..) {
+            if let Some(e) = self.fold.apply(e) {
+                if !client_gone {
+                    self.encoder.stream_event(&e, &mut self.buf);
+                }
+            }
+        }
+        if let Err(e) = step {
+            self.failure = Some(AttemptFailure::from_decode(&e));
+            return None;
+        }
+        if chunk.is_none() || self.decoder.is_done() || self.fold.capped() {
+            return None;
+        }
+        // One upstream chunk, however many events it held, is one client write.
+        Some(std::mem::take(&mut self.buf))
+    }
+}
 
 /// Answers with an SSE response now and relays the rest in `wait_until`.
 pub fn start<E: Encoder + 'static>(
     ctx: &Context,
     ex: &mut Exchange,
-    encoder: E,
+    mut encoder: E,
     relay: Relay,
     started: Started,
 ) -> Result<Response, ApiError> {
-    let (tx, rx) = mpsc::channel(RELAY_BUFFER);
     let ttft_ms = now_ms().saturating_sub(ex.started_ms);
+    let Started {
+        output,
+        fold,
+        pending,
+        ended,
+    } = started;
+    // An answer that already ended keeps its stream here, and dropping it cancels the rest.
+    let (decoder, reader, _ended_stream) = match output {
+        ModelOutput::Stream {
+            mut bytes, decoder, ..
+        } if !ended => (decoder, bytes.take(), None),
+        ModelOutput::Stream { bytes, decoder, .. } => (decoder, None, Some(bytes)),
+        ModelOutput::Whole(_) => (StreamDecoder::new(), None, None),
+    };
+    let meta = AnswerMeta {
+        model: &relay.model,
+        fallback: relay.fallback,
+        trace_id: &ex.trace_id,
+        session_id: relay.session_id.as_deref(),
+        created_s: ex.started_ms / 1000,
+        latency_ms: ttft_ms,
+        ttft_ms: Some(ttft_ms),
+        history_messages: relay.session.as_ref().map(|s| s.history_sent),
+    };
+    let mut buf = Vec::new();
+    encoder.stream_start(&meta, &mut buf);
+    for e in &pending {
+        encoder.stream_event(e, &mut buf);
+    }
+    let chunks = Rc::new(RefCell::new(Chunks {
+        encoder,
+        fold,
+        decoder,
+        fresh: Vec::new(),
+        buf: Vec::new(),
+        failure: None,
+    }));
+    let feed: Closure<Feed> = {
+        let chunks = Rc::clone(&chunks);
+        Closure::new(move |chunk, gone| chunks.borrow_mut().feed(chunk, gone))
+    };
+    let no_reader = JsValue::NULL;
+    let pump = RelayPump::new(
+        reader.as_ref().map_or(&no_reader, |r| r.as_ref()),
+        &feed,
+        relay.idle_timeout_ms as f64,
+        RELAY_BUFFER as u32,
+    );
+    pump.write(buf);
     let response = (|| -> worker::Result<Response> {
-        let mut resp = Response::from_stream(rx)?;
+        let mut resp = Response::from_body(ResponseBody::Stream(pump.readable()))?;
         let h = resp.headers_mut();
         h.set("content-type", "text/event-stream; charset=utf-8")?;
         h.set("cache-control", "no-cache, no-transform")?;
-        let meta = AnswerMeta {
-            model: &relay.model,
-            fallback: relay.fallback,
-            trace_id: &ex.trace_id,
-            session_id: relay.session_id.as_deref(),
-            created_s: ex.started_ms / 1000,
-            latency_ms: ttft_ms,
-            ttft_ms: Some(ttft_ms),
-            history_messages: relay.session.as_ref().map(|s| s.history_sent),
-        };
         answer_headers(&mut resp, &meta, None)?;
         let remaining: Option<Remaining> = relay.held.remaining();
         set_remaining(&mut resp, remaining)?;
@@ -78,7 +161,7 @@ pub fn start<E: Encoder + 'static>(
         Ok(r) => r,
         Err(e) => {
             // No stream to relay: still bill what the model produced and release the rest.
-            let usage = started.fold.report().plus(relay.billed);
+            let usage = chunks.borrow().fold.report().plus(relay.billed);
             let mut log = ex.log.clone();
             ctx.wait_until(async move {
                 reservation::settle(&relay.env, relay.held, usage.total, &mut log, None).await;
@@ -89,115 +172,69 @@ pub fn start<E: Encoder + 'static>(
 
     ex.log_in_background = true;
     ex.log.status = 200;
-    let log = ex.log.clone();
+    let mut log = ex.log.clone();
     let trace_id = ex.trace_id.clone();
     let started_ms = ex.started_ms;
     let signal = ex.client_signal.clone();
     ctx.wait_until(async move {
-        let mut log = pump(
-            tx, encoder, relay, started, log, trace_id, started_ms, ttft_ms,
-        )
-        .await;
-        // A reset connection may never fail a write (the response was never taken).
-        log.client_disconnected |= signal.aborted();
+        let outcome = match reader {
+            Some(_) => pump.relay().await,
+            None => Ok(false),
+        };
+        drop(feed);
+        let Ok(mut chunks) = Rc::try_unwrap(chunks).map(RefCell::into_inner) else {
+            return; // unreachable: the feed, the only other owner, is gone
+        };
+        let failure = match outcome {
+            Ok(true) => Some(AttemptFailure::timeout(relay.idle_timeout_ms)),
+            Ok(false) => chunks.failure.take(),
+            Err(e) => Some(AttemptFailure::from_message(&js_error_message(&e))),
+        };
+        let end = End {
+            trace_id,
+            started_ms,
+            ttft_ms,
+            failure,
+        };
+        finish(&pump, chunks, relay, end, &mut log).await;
+        // A reset connection may never cancel the stream (the response was never taken).
+        log.client_disconnected = pump.client_gone() || signal.aborted();
         worker::console_log!("{}", log.to_line());
     });
     Ok(resp)
 }
 
-/// Sends what `buf` holds; `false` when the client is gone.
-async fn send(tx: &mut Sink, buf: &mut Vec<u8>) -> bool {
-    if buf.is_empty() {
-        return true;
-    }
-    tx.send(Ok(std::mem::take(buf))).await.is_ok()
-}
-
-#[allow(clippy::too_many_arguments)] // one call site; the pieces of one finished request
-async fn pump<E: Encoder>(
-    mut tx: Sink,
-    mut encoder: E,
-    mut relay: Relay,
-    started: Started,
-    mut log: RequestLog,
+/// How the relay ended, and the request's facts the end event needs.
+struct End {
     trace_id: String,
     started_ms: u64,
     ttft_ms: u64,
-) -> RequestLog {
-    let Started {
-        mut output,
-        mut fold,
-        pending,
-        ended,
-    } = started;
-    let history_messages = relay.session.as_ref().map(|s| s.history_sent);
-    let meta = |latency_ms| AnswerMeta {
-        model: "",
-        fallback: relay.fallback,
-        trace_id: "",
-        session_id: None,
-        created_s: started_ms / 1000,
-        latency_ms,
-        ttft_ms: Some(ttft_ms),
-        history_messages,
-    };
-    let mut buf = Vec::new();
-    encoder.stream_start(
-        &AnswerMeta {
-            model: &relay.model,
-            trace_id: &trace_id,
-            ..meta(ttft_ms)
-        },
-        &mut buf,
-    );
-    for e in &pending {
-        encoder.stream_event(e, &mut buf);
-    }
-    output.moved_to_new_task();
-    let mut client_gone = !send(&mut tx, &mut buf).await;
+    failure: Option<AttemptFailure>,
+}
 
-    let mut failure: Option<AttemptFailure> = None;
-    let mut fresh = Vec::new();
-    if !ended {
-        loop {
-            let deadline = now_ms() + relay.idle_timeout_ms;
-            let read = output.read(deadline, &mut fresh).await;
-            for e in fresh.drain(..) {
-                if let Some(e) = fold.apply(e) {
-                    if !client_gone {
-                        encoder.stream_event(&e, &mut buf);
-                    }
-                }
-            }
-            match read {
-                Read::More if !fold.capped() => {}
-                Read::More | Read::End => break,
-                Read::TimedOut => {
-                    failure = Some(AttemptFailure::timeout(relay.idle_timeout_ms));
-                    break;
-                }
-                Read::Failed(f) => {
-                    failure = Some(f);
-                    break;
-                }
-            }
-            // One upstream chunk, however many events it held, is one client write.
-            if !client_gone {
-                client_gone = !send(&mut tx, &mut buf).await;
-            }
-        }
-    }
-    drop(output); // cancels the model's stream when the cap cut it short
-
+/// Stores the session turn, writes the end event and settles the books.
+async fn finish<E: Encoder>(
+    pump: &RelayPump,
+    chunks: Chunks<E>,
+    mut relay: Relay,
+    end: End,
+    log: &mut RequestLog,
+) {
+    let Chunks {
+        mut encoder,
+        fold,
+        mut buf,
+        ..
+    } = chunks;
     let usage = fold.report().plus(relay.billed);
     // A complete answer joins its session before the client hears the end, so the next turn
     // sees it; a failed one is not stored.
-    if let (None, Some(turn)) = (&failure, &relay.session) {
+    if let (None, Some(turn)) = (&end.failure, &relay.session) {
         if let Err(e) = sessions::record(&relay.env, turn, &fold.clone().into_answer()).await {
             log.error_detail = Some(format!("session not stored: {e}"));
         }
     }
-    let end = match failure {
+    let stream_end = match end.failure {
         None => StreamEnd::Finished {
             finish: fold.finish_reason(),
             usage,
@@ -212,30 +249,31 @@ async fn pump<E: Encoder>(
             StreamEnd::Failed { code, usage }
         }
     };
-    let latency_ms = now_ms().saturating_sub(started_ms);
-    if !client_gone {
+    let latency_ms = now_ms().saturating_sub(end.started_ms);
+    if !pump.client_gone() {
         encoder.stream_end(
-            &end,
+            &stream_end,
             &AnswerMeta {
                 model: &relay.model,
-                trace_id: &trace_id,
+                fallback: relay.fallback,
+                trace_id: &end.trace_id,
                 session_id: relay.session_id.as_deref(),
-                ..meta(latency_ms)
+                created_s: end.started_ms / 1000,
+                latency_ms,
+                ttft_ms: Some(end.ttft_ms),
+                history_messages: relay.session.as_ref().map(|s| s.history_sent),
             },
             &mut buf,
         );
-        client_gone = !send(&mut tx, &mut buf).await;
     }
-    tx.close_channel();
+    pump.finish(buf);
 
     log.latency_ms = latency_ms;
-    log.ttft_ms = Some(ttft_ms);
+    log.ttft_ms = Some(end.ttft_ms);
     log.tokens = Some(usage);
-    log.finish = Some(match end {
+    log.finish = Some(match stream_end {
         StreamEnd::Finished { finish, .. } => finish.as_str(),
         StreamEnd::Failed { .. } => "error",
     });
-    log.client_disconnected = client_gone;
-    reservation::settle(&relay.env, relay.held, usage.total, &mut log, None).await;
-    log
+    reservation::settle(&relay.env, relay.held, usage.total, log, None).await;
 }

@@ -6,6 +6,7 @@
 //! `chat.completion(.chunk)` shapes (`choices[].delta`, `choices[0].message`). The same
 //! decoder reads any OpenAI-compatible upstream. Tool calls without an id get `call_<index>`.
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::events::{FinishReason, ModelEvent, ToolCallDelta};
@@ -49,14 +50,97 @@ impl StreamDecoder {
         for data in std::mem::take(&mut self.payloads) {
             match data {
                 SseData::Done => out.push(ModelEvent::Done),
-                SseData::Payload(p) => {
-                    let value: Value = serde_json::from_str(&p)
-                        .map_err(|e| DecodeError::json(p.as_bytes(), &e))?;
-                    chunk_events(&value, p.as_bytes(), &mut self.classic_calls, out)?;
-                }
+                SseData::Payload(p) => payload_events(&p, &mut self.classic_calls, out)?,
             }
         }
         Ok(())
+    }
+}
+
+/// The events of one streamed JSON payload. Most chunks take the typed path, which skips what
+/// the gateway does not read (ids, timestamps, padding, logprobs) without building a JSON tree;
+/// a chunk that does not fit it (not an object, an odd `choices`, repeated keys, bad JSON)
+/// goes through `chunk_events`, which gives the same events or the error.
+fn payload_events(
+    payload: &str,
+    classic_calls: &mut u32,
+    out: &mut Vec<ModelEvent>,
+) -> Result<(), DecodeError> {
+    if let Ok(chunk) = serde_json::from_str::<TypedChunk>(payload) {
+        return chunk.events(payload.as_bytes(), classic_calls, out);
+    }
+    let value: Value =
+        serde_json::from_str(payload).map_err(|e| DecodeError::json(payload.as_bytes(), &e))?;
+    chunk_events(&value, payload.as_bytes(), classic_calls, out)
+}
+
+/// The fields of a streamed chunk that `chunk_events` reads; JSON `null` reads as absent,
+/// as it does there.
+#[derive(Deserialize)]
+struct TypedChunk {
+    error: Option<Value>,
+    choices: Option<Vec<TypedChoice>>,
+    response: Option<Value>,
+    tool_calls: Option<Value>,
+    usage: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct TypedChoice {
+    delta: Option<TypedDelta>,
+    finish_reason: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct TypedDelta {
+    reasoning_content: Option<Value>,
+    content: Option<Value>,
+    tool_calls: Option<Value>,
+}
+
+impl TypedChunk {
+    /// `chunk_events` on the typed fields, in the same order.
+    fn events(
+        self,
+        raw: &[u8],
+        classic_calls: &mut u32,
+        out: &mut Vec<ModelEvent>,
+    ) -> Result<(), DecodeError> {
+        if let Some(err) = &self.error {
+            return Err(DecodeError::upstream(&error_message(err)));
+        }
+        if let Some(choices) = self.choices {
+            for choice in choices {
+                if let Some(delta) = choice.delta {
+                    take_text(delta.reasoning_content, ModelEvent::Reasoning, out);
+                    take_text(delta.content, ModelEvent::Text, out);
+                    openai_tool_calls(delta.tool_calls.as_ref(), out);
+                }
+                if let Some(reason) = choice.finish_reason.as_ref().and_then(Value::as_str) {
+                    out.push(ModelEvent::Finish(FinishReason::from_wire(reason)));
+                }
+            }
+        } else {
+            match self.response {
+                Some(Value::String(s)) => take_text(Some(Value::String(s)), ModelEvent::Text, out),
+                None => {}
+                Some(other) => out.push(ModelEvent::Text(other.to_string())),
+            }
+            classic_tool_calls(self.tool_calls.as_ref(), classic_calls, out);
+        }
+        if let Some(usage) = self.usage.as_ref().and_then(Usage::from_json) {
+            out.push(ModelEvent::Usage(usage));
+        }
+        check_tool_indexes(raw, out)
+    }
+}
+
+/// `push_text` for an owned value: the string moves into the event.
+fn take_text(v: Option<Value>, make: fn(String) -> ModelEvent, out: &mut Vec<ModelEvent>) {
+    if let Some(Value::String(s)) = v {
+        if !s.is_empty() {
+            out.push(make(s));
+        }
     }
 }
 

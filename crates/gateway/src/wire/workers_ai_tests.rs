@@ -209,3 +209,69 @@ fn whole_answers_of_both_shapes() {
         "the model reported an error: 5007: no such model"
     );
 }
+
+/// The typed path (most chunks) and the JSON-tree path give the same events or the same error,
+/// including for shapes only the tree path reads.
+#[test]
+fn typed_chunks_decode_as_the_tree_does() {
+    let payloads = [
+        // (payload, whether the typed path reads it)
+        (r#"{"response":"tok ","p":"abcdefgh"}"#, true),
+        (
+            r#"{"response":"","usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}"#,
+            true,
+        ),
+        (
+            r#"{"response":null,"tool_calls":[{"name":"f","arguments":{"a":1}}]}"#,
+            true,
+        ),
+        (r#"{"response":{"json":true}}"#, true),
+        (r#"{"response":7}"#, true),
+        (
+            r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"h\u00e9 \ud83c\udf0d"},"logprobs":null,"finish_reason":null}]}"#,
+            true,
+        ),
+        (
+            r#"{"choices":[{"delta":{"reasoning_content":"think"}},{"delta":{"content":"a"},"finish_reason":"length"}]}"#,
+            true,
+        ),
+        (
+            r#"{"choices":[{"delta":{"tool_calls":[{"index":1,"id":"x","function":{"name":"f","arguments":"{\"a\""}}]}}]}"#,
+            true,
+        ),
+        (r#"{"choices":[],"usage":{"prompt_tokens":1}}"#, true),
+        (r#"{"choices":null,"response":"r"}"#, true),
+        (r#"{"error":{"message":"5007: no such model"}}"#, true),
+        (r#"{"error":null,"response":"ok"}"#, true),
+        (
+            r#"{"choices":[{"delta":{"tool_calls":[{"index":500}]}}]}"#,
+            true,
+        ),
+        (
+            r#"{"choices":[{"delta":"odd"},{"delta":{"content":"b"}}]}"#,
+            false,
+        ),
+        (r#"{"choices":[1,{"delta":{"content":"c"}}]}"#, false),
+        (r#"{"choices":{"0":{}},"response":"d"}"#, false),
+        (r#"{"response":"a","response":"b"}"#, false),
+        (r#"[1,2]"#, false),
+        (r#""text""#, false),
+        (r#"{"response":"#, false),
+    ];
+    for (payload, typed) in payloads {
+        assert_eq!(
+            serde_json::from_str::<TypedChunk>(payload).is_ok(),
+            typed,
+            "typed path for {payload}"
+        );
+        let (mut fast, mut tree) = (Vec::new(), Vec::new());
+        let (mut n1, mut n2) = (2, 2);
+        let got = payload_events(payload, &mut n1, &mut fast).map(|()| fast);
+        let want = serde_json::from_str::<serde_json::Value>(payload)
+            .map_err(|e| DecodeError::json(payload.as_bytes(), &e))
+            .and_then(|v| chunk_events(&v, payload.as_bytes(), &mut n2, &mut tree))
+            .map(|()| tree);
+        assert_eq!(got, want, "{payload}");
+        assert_eq!(n1, n2, "classic call numbering for {payload}");
+    }
+}

@@ -1,0 +1,142 @@
+// The per-chunk loop of a committed stream, in JS (issue 13). Reading the model's stream,
+// calling Rust's `feed` once per chunk and enqueueing what it returns costs one read promise,
+// one wasm call and one enqueue per chunk. The same loop in Rust paid for a future, a waker,
+// a microtask and closures on the read side and again on the write side of every chunk.
+// Everything that decides (decoding, the output cap, encoding, failures, the books) stays in
+// Rust; this file only moves bytes and keeps the idle timer.
+
+function ignore() {}
+
+function chunkValue(r) {
+  return r.done ? undefined : r.value;
+}
+
+/** A reader on a model's stream (binding or HTTP). */
+export function openReader(stream) {
+  return stream.getReader();
+}
+
+/** The next chunk of `reader`: a Uint8Array, or undefined at the end. */
+export function readChunk(reader) {
+  return reader.read().then(chunkValue);
+}
+
+/** Stops a model's stream (the output cap, a failed attempt, an abandoned answer). */
+export function cancelReader(reader) {
+  reader.cancel().catch(ignore);
+}
+
+/**
+ * Relays `reader` into `readable` at the client's pace: at most `highWaterMark` chunks wait for
+ * the client. `feed(chunk, clientGone)` is Rust: it takes a Uint8Array (or undefined at the
+ * end) and returns the bytes for the client (a Uint8Array, empty for nothing yet), or
+ * undefined to stop reading. When the client goes away the model is still read to its end, so its usage
+ * is counted.
+ */
+export class RelayPump {
+  constructor(reader, feed, idleMs, highWaterMark) {
+    this.reader = reader;
+    this.feed = feed;
+    this.idleMs = idleMs;
+    this.gone = false;
+    this.reading = false;
+    this.timedOut = false;
+    this.readStartedAt = 0;
+    this.timer = undefined;
+    this.wake = undefined;
+    this.controller = undefined;
+    this.readable = new ReadableStream(
+      {
+        start: (c) => {
+          this.controller = c;
+        },
+        pull: () => this.resume(),
+        cancel: () => {
+          this.gone = true;
+          this.resume();
+        },
+      },
+      new CountQueuingStrategy({ highWaterMark }),
+    );
+  }
+
+  get clientGone() {
+    return this.gone;
+  }
+
+  resume() {
+    const wake = this.wake;
+    if (wake !== undefined) {
+      this.wake = undefined;
+      wake();
+    }
+  }
+
+  /** Queues bytes for the client unless it left. */
+  write(bytes) {
+    if (!this.gone && bytes.length > 0) this.controller.enqueue(bytes);
+  }
+
+  /** Writes the last bytes and ends the client's stream. */
+  finish(bytes) {
+    if (this.gone) return;
+    if (bytes.length > 0) this.controller.enqueue(bytes);
+    this.controller.close();
+  }
+
+  /**
+   * Runs until the model's stream ends, `feed` says stop, or no chunk arrives for `idleMs`
+   * while one is awaited (time spent waiting for the client does not count). Resolves to
+   * whether the idle timer ended it; rejects with the read error of a failed stream.
+   */
+  async run() {
+    this.arm(this.idleMs);
+    let ended = false;
+    try {
+      for (;;) {
+        if (!this.gone && this.controller.desiredSize <= 0) {
+          await new Promise((r) => {
+            this.wake = r;
+          });
+          continue;
+        }
+        this.reading = true;
+        this.readStartedAt = Date.now();
+        let r;
+        try {
+          r = await this.reader.read();
+        } catch (e) {
+          // A native stream (an HTTP body) rejects the read that the idle timer cancelled.
+          if (this.timedOut) return true;
+          throw e;
+        } finally {
+          this.reading = false;
+        }
+        if (this.timedOut) return true;
+        ended = r.done;
+        if (!r.done && !(r.value instanceof Uint8Array)) {
+          throw new TypeError("the model's stream sent a chunk that is not bytes");
+        }
+        const out = this.feed(chunkValue(r), this.gone);
+        if (out === undefined || r.done) return false;
+        if (out.length > 0 && !this.gone) this.controller.enqueue(out);
+      }
+    } finally {
+      clearTimeout(this.timer);
+      if (!ended) cancelReader(this.reader);
+    }
+  }
+
+  /** One timer per idle period, however fast chunks arrive: it re-arms for what is left. */
+  arm(ms) {
+    this.timer = setTimeout(() => {
+      const idle = Date.now() - this.readStartedAt;
+      if (this.reading && idle >= this.idleMs) {
+        this.timedOut = true;
+        cancelReader(this.reader);
+      } else {
+        this.arm(this.reading ? this.idleMs - idle : this.idleMs);
+      }
+    }, ms);
+  }
+}

@@ -1,0 +1,106 @@
+//! The JS side of a model stream (`js/pump.js`): a reader on it, and the per-chunk relay loop.
+
+use js_sys::{Promise, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use worker::web_sys::ReadableStream;
+
+#[wasm_bindgen(module = "/js/pump.js")]
+extern "C" {
+    /// A `ReadableStreamDefaultReader` on a model's stream.
+    pub type StreamReader;
+    #[wasm_bindgen(js_name = openReader, catch)]
+    fn open_reader(stream: &ReadableStream) -> Result<StreamReader, JsValue>;
+    #[wasm_bindgen(js_name = readChunk)]
+    fn read_chunk(reader: &StreamReader) -> Promise;
+    #[wasm_bindgen(js_name = cancelReader)]
+    fn cancel_reader(reader: &StreamReader);
+
+    // Bytes go to JS as `Vec<u8>`: the glue copies them out of wasm memory (a `&[u8]` would
+    // be a view that later writes overwrite).
+
+    /// Relays a reader to the client through a Rust `feed` (see `js/pump.js`).
+    pub type RelayPump;
+    /// `reader` is a `StreamReader`, or null for an answer that already ended.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        reader: &JsValue,
+        feed: &Closure<Feed>,
+        idle_ms: f64,
+        high_water_mark: u32,
+    ) -> RelayPump;
+    #[wasm_bindgen(method, getter)]
+    pub fn readable(this: &RelayPump) -> ReadableStream;
+    #[wasm_bindgen(method, getter, js_name = clientGone)]
+    pub fn client_gone(this: &RelayPump) -> bool;
+    #[wasm_bindgen(method)]
+    pub fn write(this: &RelayPump, bytes: Vec<u8>);
+    #[wasm_bindgen(method)]
+    pub fn finish(this: &RelayPump, bytes: Vec<u8>);
+    #[wasm_bindgen(method)]
+    fn run(this: &RelayPump) -> Promise;
+}
+
+/// The relay's call into Rust per chunk: the chunk (`None` at the end) and whether the client
+/// left; it returns the bytes for the client (empty for none yet), or `None` to stop reading.
+pub type Feed = dyn FnMut(Option<Vec<u8>>, bool) -> Option<Vec<u8>>;
+
+/// A model's byte stream, read chunk by chunk. Dropping it cancels the stream, unless it was
+/// handed to a relay with `take`.
+pub struct ModelBytes {
+    reader: Option<StreamReader>,
+}
+
+/// One read of a model's byte stream.
+pub enum Chunk {
+    Bytes(Vec<u8>),
+    End,
+    /// The stream failed: the message of what it threw.
+    Failed(JsValue),
+}
+
+impl ModelBytes {
+    pub fn open(stream: &ReadableStream) -> Result<Self, JsValue> {
+        Ok(Self {
+            reader: Some(open_reader(stream)?),
+        })
+    }
+
+    pub async fn next(&mut self) -> Chunk {
+        let Some(reader) = &self.reader else {
+            return Chunk::End;
+        };
+        match JsFuture::from(read_chunk(reader)).await {
+            Ok(v) if v.is_undefined() => Chunk::End,
+            Ok(v) => match v.dyn_into::<Uint8Array>() {
+                Ok(bytes) => Chunk::Bytes(bytes.to_vec()),
+                Err(_) => Chunk::Failed(JsValue::from_str(
+                    "the stream sent a chunk that is not bytes",
+                )),
+            },
+            Err(e) => Chunk::Failed(e),
+        }
+    }
+
+    /// The reader, for a relay that reads the rest; this value no longer cancels it.
+    pub fn take(&mut self) -> Option<StreamReader> {
+        self.reader.take()
+    }
+}
+
+impl Drop for ModelBytes {
+    fn drop(&mut self) {
+        if let Some(reader) = self.reader.take() {
+            cancel_reader(&reader);
+        }
+    }
+}
+
+impl RelayPump {
+    /// Runs the loop to its end: `Ok(true)` when the idle timer ended it, `Err` with what the
+    /// model's stream threw.
+    pub async fn relay(&self) -> Result<bool, JsValue> {
+        JsFuture::from(self.run()).await.map(|v| v.is_truthy())
+    }
+}
