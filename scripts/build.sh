@@ -14,6 +14,9 @@ export WASM_BINDGEN_BIN="$(command -v wasm-bindgen)"
 export WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt"
 export ESBUILD_BIN="$PWD/node_modules/.bin/esbuild"
 export GATEWAY_BUILD_SHA="${GATEWAY_BUILD_SHA:-$(git rev-parse --short HEAD 2>/dev/null || true)}"
+# WASM_NAMES=1 keeps the wasm name section (Rust function names in a CPU profile, see
+# docs/performance.md); about 15 % larger, so never for a deploy.
+WASM_NAMES="${WASM_NAMES:-}"
 
 # One build at a time (parallel `wrangler deploy --dry-run`s all run this script); whoever
 # waited then finds the fresh stamp and skips.
@@ -24,6 +27,7 @@ sha() { if command -v sha256sum >/dev/null 2>&1; then sha256sum; else shasum -a 
 inputs_hash() {
   {
     printf 'commit %s\n' "$GATEWAY_BUILD_SHA"
+    printf 'names %s\n' "$WASM_NAMES"
     { rustc --version; worker-build --version; "$WASM_BINDGEN_BIN" --version; "$WASM_OPT_BIN" --version; } 2>/dev/null || true
     { for f in Cargo.lock Cargo.toml rust-toolchain rust-toolchain.toml .cargo/config.toml scripts/build.sh; do
         if [ -f "$f" ]; then printf '%s\n' "$f"; fi
@@ -39,13 +43,22 @@ if [ -z "${FORCE_BUILD:-}" ] && [ -f build/index.js ] && [ -f build/index_bg.was
   exit 0
 fi
 
+keep_names=()
+if [ -n "$WASM_NAMES" ]; then
+  keep_names=(-g)
+  # worker-build's own wasm-opt pass would drop the names: give it a wrapper that keeps them.
+  printf '#!/bin/sh\nexec "%s" -g "$@"\n' "$WASM_OPT_BIN" >target/wasm-opt-names
+  chmod +x target/wasm-opt-names
+  export WASM_OPT_BIN="$PWD/target/wasm-opt-names"
+fi
+
 cd crates/worker-api
 worker-build --release
 rm -rf ../../build && mv build ../../build
 wasm="../../build/index_bg.wasm"
 # worker-build 0.8.7 runs wasm-opt without -Oz; a size pass of our own takes the module from
 # ~607 KB to ~466 KB (cold start). Features: those rustc emits for wasm32 plus exceptions.
-"$WASM_OPT_BIN" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-reference-types \
+"$WASM_OPT_BIN" -Oz "${keep_names[@]}" --enable-bulk-memory --enable-nontrapping-float-to-int --enable-reference-types \
   --enable-exception-handling --enable-sign-ext --enable-mutable-globals --enable-multivalue \
   "$wasm" -o "$wasm.opt" && mv "$wasm.opt" "$wasm"
 printf '%s\n' "$STAMP" >../../build/.stamp

@@ -6,11 +6,12 @@ use std::collections::HashMap;
 use gateway::access::AuthMode;
 use gateway::credential::{check_key, parse_key, verify_user_token, Principal};
 use gateway::secret::{bearer, constant_time_eq};
-use worker::{Env, Request};
+use worker::Env;
 
 use crate::clock::now_ms;
 use crate::config::Settings;
 use crate::error::ApiError;
+use crate::incoming::Request;
 use crate::keys;
 
 /// Whether the request carries the `ADMIN_TOKEN` secret as its bearer token (never when the

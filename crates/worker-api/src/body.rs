@@ -1,6 +1,6 @@
 //! Reading a JSON request body: content type, size limit, and telling a client abort from a fault.
 
-use worker::Request;
+use crate::incoming::Request;
 
 use crate::error::ApiError;
 
@@ -31,10 +31,7 @@ pub async fn read_json_body(req: &mut Request, limit: u32) -> Result<Vec<u8>, Ap
     if let Some(size) = declared.filter(|s| *s > u64::from(limit)) {
         return Err(ApiError::PayloadTooLarge { size, limit });
     }
-    let body = req
-        .bytes()
-        .await
-        .map_err(|e| ApiError::ClientClosed(e.to_string()))?;
+    let body = req.bytes().await.map_err(ApiError::ClientClosed)?;
     if body.len() as u64 > u64::from(limit) {
         return Err(ApiError::PayloadTooLarge {
             size: body.len() as u64,

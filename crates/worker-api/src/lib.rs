@@ -13,6 +13,7 @@ mod error;
 mod exchange;
 mod http;
 mod http_provider;
+mod incoming;
 mod keys;
 mod lease_client;
 mod provider;
@@ -27,18 +28,18 @@ mod token;
 
 use futures::channel::oneshot;
 use wasm_bindgen::JsCast;
-use worker::{event, Context, Env, Request, Response};
+use worker::{event, web_sys, Context, Env, Response};
 
 /// Serves the request inside `waitUntil` and hands the response over: when a client resets
 /// its connection the runtime cancels this handler, but the request still finishes its
 /// books (budget settlement, the log line with `clientDisconnected`).
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let (tx, rx) = oneshot::channel();
     let raw: &wasm_bindgen::JsValue = ctx.as_ref().as_ref();
     let inner = Context::new(raw.clone().unchecked_into());
     ctx.wait_until(async move {
-        let _ = tx.send(router::serve(req, env, inner).await);
+        let _ = tx.send(router::serve(incoming::Request::new(req), env, inner).await);
     });
     rx.await
         .map_err(|_| worker::Error::RustError("the request was dropped before its answer".into()))

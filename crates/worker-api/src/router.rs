@@ -1,7 +1,7 @@
 //! Routing: method and path to handler, CORS, the trace id, errors to responses, one log line.
 
 use gateway::trace::accept_trace_id;
-use worker::{Context, Env, Request, Response};
+use worker::{Context, Env, Response};
 
 use crate::auth;
 use crate::clock::now_ms;
@@ -9,6 +9,7 @@ use crate::config::{self, Settings};
 use crate::error::ApiError;
 use crate::exchange::Exchange;
 use crate::http::{self, ErrorStyle};
+use crate::incoming::Request;
 use crate::routes;
 
 /// Serves one request. Never fails: every error becomes a JSON response here.
@@ -47,7 +48,7 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
         _ => None,
     };
     // A credential in the URL ends up in logs and caches: refused on every route.
-    let in_query = gateway::secret::credential_param(&req.inner().url());
+    let in_query = gateway::secret::credential_param(req.url());
     let result = match &settings {
         Ok(s) if in_query.is_some() => {
             ex.log.tenant_id = s.tenant.tenant_id.to_string();

@@ -3,7 +3,7 @@
 use gateway::credential::{new_key, ClientBudget, KeyRecord, DEFAULT_SCOPES, SCOPES};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use worker::{Env, Request, Response};
+use worker::{Env, Response};
 
 use crate::body::read_json_body;
 use crate::budget_store::TenantBudget;
@@ -11,6 +11,7 @@ use crate::clock::now_ms;
 use crate::config::Settings;
 use crate::error::ApiError;
 use crate::http;
+use crate::incoming::Request;
 use crate::keys::{self, KeyInfo};
 use crate::reservation::budgets_of;
 

@@ -2,13 +2,14 @@
 
 use gateway::surface::native::NativeEncoder;
 use gateway::surface::native_request;
-use worker::{Context, Env, Request, Response};
+use worker::{Context, Env, Response};
 
 use crate::body::read_json_body;
 use crate::config::Settings;
 use crate::engine::{self, Ask};
 use crate::error::ApiError;
 use crate::exchange::Exchange;
+use crate::incoming::Request;
 use crate::sessions;
 
 pub async fn handle(

@@ -6,7 +6,7 @@ use gateway::provider_config::ModelRef;
 use gateway::surface::openai::OpenAiEncoder;
 use gateway::surface::openai_request;
 use serde_json::{json, Value};
-use worker::{Context, Env, Request, Response};
+use worker::{Context, Env, Response};
 
 use crate::body::read_json_body;
 use crate::config::Settings;
@@ -15,6 +15,7 @@ use crate::engine::{self, Ask};
 use crate::error::ApiError;
 use crate::exchange::Exchange;
 use crate::http;
+use crate::incoming::Request;
 
 pub async fn completions(
     mut req: Request,
