@@ -21,6 +21,9 @@ pub struct OpenAiEncoder {
     id: String,
     model: String,
     created: u64,
+    /// `data: {"id":…,"object":…,"created":…,"model":…,"choices":[{"index":0,"delta":`, the
+    /// same for every chunk of a stream: serialized once in `stream_start`.
+    head: Vec<u8>,
 }
 
 impl OpenAiEncoder {
@@ -40,22 +43,6 @@ pub fn completion_id(trace_id: &str) -> String {
 /// OpenAI's `usage` object.
 pub fn usage_json(u: &TokenReport) -> Value {
     json!({ "prompt_tokens": u.prompt, "completion_tokens": u.completion, "total_tokens": u.total })
-}
-
-#[derive(Serialize)]
-struct Chunk<'a, D: Serialize> {
-    id: &'a str,
-    object: &'static str,
-    created: u64,
-    model: &'a str,
-    choices: [Choice<D>; 1],
-}
-
-#[derive(Serialize)]
-struct Choice<D: Serialize> {
-    index: u32,
-    delta: D,
-    finish_reason: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -88,23 +75,25 @@ struct WireFunction<'a> {
 }
 
 impl OpenAiEncoder {
+    /// One `chat.completion.chunk` line: `{id, object, created, model, choices: [{index: 0,
+    /// delta, finish_reason}]}`, as compact JSON, after the stream's cached head.
     fn chunk<D: Serialize>(&self, delta: D, finish: Option<&'static str>, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"data: ");
-        write_json(
-            out,
-            &Chunk {
-                id: &self.id,
-                object: "chat.completion.chunk",
-                created: self.created,
-                model: &self.model,
-                choices: [Choice {
-                    index: 0,
-                    delta,
-                    finish_reason: finish,
-                }],
-            },
-        );
-        out.extend_from_slice(b"\n\n");
+        out.extend_from_slice(&self.head);
+        write_json(out, &delta);
+        out.extend_from_slice(b",\"finish_reason\":");
+        write_json(out, &finish);
+        out.extend_from_slice(b"}]}\n\n");
+    }
+
+    fn set_head(&mut self) {
+        let mut head = b"data: {\"id\":".to_vec();
+        write_json(&mut head, &self.id);
+        head.extend_from_slice(b",\"object\":\"chat.completion.chunk\",\"created\":");
+        write_json(&mut head, &self.created);
+        head.extend_from_slice(b",\"model\":");
+        write_json(&mut head, &self.model);
+        head.extend_from_slice(b",\"choices\":[{\"index\":0,\"delta\":");
+        self.head = head;
     }
 }
 
@@ -136,6 +125,7 @@ impl Encoder for OpenAiEncoder {
         self.id = completion_id(meta.trace_id);
         self.model = meta.model.to_string();
         self.created = meta.created_s;
+        self.set_head();
         self.chunk(
             ContentDelta {
                 role: Some("assistant"),

@@ -159,3 +159,74 @@ fn a_whole_answer() {
         json!({"role":"assistant","content":"hi"})
     );
 }
+
+/// A chunk is written as its cached head plus the delta; the bytes are those of serializing
+/// the whole chunk in field order, also for ids and model names that need escaping.
+#[test]
+fn chunks_are_the_bytes_of_the_whole_chunk() {
+    #[derive(Serialize)]
+    struct Chunk<'a, D: Serialize> {
+        id: &'a str,
+        object: &'static str,
+        created: u64,
+        model: &'a str,
+        choices: [Choice<D>; 1],
+    }
+    #[derive(Serialize)]
+    struct Choice<D: Serialize> {
+        index: u32,
+        delta: D,
+        finish_reason: Option<&'static str>,
+    }
+    let meta = AnswerMeta {
+        model: "we\"ird/mödel\\1",
+        trace_id: "t\u{1}2",
+        ..META
+    };
+    let mut e = OpenAiEncoder::new(false);
+    let mut out = Vec::new();
+    e.stream_start(&meta, &mut out);
+    e.stream_event(&ModelEvent::Text("a \"q\" \n 🌍".into()), &mut out);
+    e.stream_end(
+        &StreamEnd::Finished {
+            finish: FinishReason::Length,
+            usage: USAGE,
+        },
+        &meta,
+        &mut out,
+    );
+    #[derive(Serialize)]
+    struct RoleDelta {
+        role: &'static str,
+        content: &'static str,
+    }
+    fn line<D: Serialize>(meta: &AnswerMeta<'_>, delta: D, finish: Option<&'static str>) -> String {
+        let chunk = Chunk {
+            id: &completion_id(meta.trace_id),
+            object: "chat.completion.chunk",
+            created: meta.created_s,
+            model: meta.model,
+            choices: [Choice {
+                index: 0,
+                delta,
+                finish_reason: finish,
+            }],
+        };
+        format!("data: {}\n\n", serde_json::to_string(&chunk).unwrap())
+    }
+    let want = [
+        line(
+            &meta,
+            RoleDelta {
+                role: "assistant",
+                content: "",
+            },
+            None,
+        ),
+        line(&meta, json!({"content": "a \"q\" \n 🌍"}), None),
+        line(&meta, json!({}), Some("length")),
+        "data: [DONE]\n\n".to_string(),
+    ]
+    .concat();
+    assert_eq!(String::from_utf8(out).unwrap(), want);
+}
