@@ -213,7 +213,6 @@ pub fn http_failure(status: u16, body: &str) -> String {
 #[cfg(all(test, target_arch = "wasm32"))]
 #[allow(clippy::unwrap_used, clippy::panic)] // wasm_bindgen_test fns are tests, which clippy cannot see
 mod tests {
-    use futures::StreamExt;
     use wasm_bindgen_test::wasm_bindgen_test;
     use worker::web_sys;
 
@@ -255,8 +254,12 @@ mod tests {
             panic!("expected a stream")
         };
         let mut got = Vec::new();
-        while let Some(chunk) = s.next().await {
-            got.extend(chunk.unwrap());
+        loop {
+            match s.next().await {
+                crate::pump::Chunk::Bytes(b) => got.extend(b),
+                crate::pump::Chunk::End => break,
+                crate::pump::Chunk::Failed(e) => panic!("read failed: {e:?}"),
+            }
         }
         assert_eq!(String::from_utf8(got).unwrap(), body);
     }
