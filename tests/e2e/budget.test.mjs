@@ -276,6 +276,48 @@ describe("budget leases: far from the limit, requests are admitted from an isola
   });
 });
 
+test("a lease is renewed at half use, and a replaced lease stays held until its last request settles", async () => {
+  const gw = await startGateway({
+    tenant: testTenant({ budget: { daily: 1_000_000_000, monthly: 10_000_000_000 } }),
+    scenarios: { "@cf/test/slow": { tokens: 20, tokenDelayMs: 150 } },
+  });
+  try {
+    const first = await chat(gw, { message: "Hi", maxTokens: 20 });
+    assert.equal(first.status, 200);
+    const a = (await until(async () => { const l = await gw.ledger("acme"); return l.leases?.length > 0 && l; })).leases[0];
+    // A slow stream admitted from lease A: still running while A is replaced.
+    const slow = chat(gw, { message: "Hi", modelId: "@cf/test/slow", stream: true, maxTokens: 20 });
+    slow.catch(() => {}); // a failed assertion below closes the gateway under it
+    await new Promise((r) => setTimeout(r, 100));
+    const quick = [];
+    let b;
+    for (let i = 0; i < 200 && !b; i++) {
+      quick.push(await chat(gw, { message: `Hi ${i}`, maxTokens: 20 }));
+      b = (await gw.ledger("acme")).leases.find((l) => l.id !== a.id);
+    }
+    assert.ok(b, "a second lease was granted");
+    const quickUsage = quick.reduce((s, r) => s + r.body.usage.total, 0);
+    // Asked for at half use, not when A was full.
+    assert.ok(quickUsage <= a.granted * 0.6, `renewed after ${quickUsage} of ${a.granted} tokens`);
+    // Past the 50 ms in which replaced leases used to be given back.
+    await new Promise((r) => setTimeout(r, 400));
+    const during = await gw.ledger("acme");
+    assert.ok(during.leases.some((l) => l.id === a.id), "A is still held while a request admitted from it runs");
+    const s = await slow;
+    assert.equal(s.status, 200);
+    const done = s.events.find((e) => e.event === "done");
+    assert.ok(done, `the slow stream finished: ${JSON.stringify(s.events.at(-1))}`);
+    const total = first.body.usage.total + quickUsage + done.data.usage.total;
+    const after = await until(async () => {
+      const l = await gw.ledger("acme");
+      return l.day_used === total && !l.leases.some((x) => x.id === a.id) && l;
+    });
+    assert.ok(after, `A is given back once its last request settled, and the ledger counts all ${total} tokens`);
+  } finally {
+    await gw.close();
+  }
+});
+
 test("an isolate that dies holding a lease makes at most that lease unavailable, until it expires", async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "lease-crash-"));
   const tenant = testTenant({ budget: { daily: 1_000_000_000, monthly: 10_000_000_000 } });

@@ -20,6 +20,11 @@ const REPORT_GATHER_MS: u64 = 50;
 /// A lease stops admitting this long before it expires, so its reports arrive in time.
 const EXPIRY_MARGIN_MS: u64 = 10_000;
 
+/// A new lease is asked for (in the background) once the current one is this far used or
+/// this close to its margin, so requests rarely find no lease and fall back to the ledger.
+const RENEW_AT_PERCENT: u64 = 50;
+const RENEW_BEFORE_MARGIN_MS: u64 = 10_000;
+
 struct LocalLease {
     id: String,
     granted: u64,
@@ -28,6 +33,9 @@ struct LocalLease {
     /// What remained outside the lease when it was granted.
     outside: Remaining,
     expires_at_ms: u64,
+    /// Whether its successor was asked for already (once per lease: a refusal near the limit
+    /// must not turn every request into a ledger call).
+    renewing: bool,
 }
 
 #[derive(Default)]
@@ -35,7 +43,12 @@ struct LedgerState {
     lease: Option<LocalLease>,
     /// Usage per lease id not yet reported.
     pending: HashMap<String, u64>,
-    /// Leases to give back (expired or replaced), with their unreported usage.
+    /// Requests admitted from each lease and not settled yet.
+    in_flight: HashMap<String, u32>,
+    /// Leases replaced or expired here, given back once their requests have settled: until
+    /// then the ledger still holds them, so a request in flight keeps its reservation.
+    retiring: Vec<String>,
+    /// Leases to give back now, with their unreported usage.
     to_release: Vec<String>,
     reporting: bool,
     acquiring: bool,
@@ -62,18 +75,36 @@ fn estimate(l: &LocalLease) -> Remaining {
     }
 }
 
-/// Admits `amount` from this isolate's lease on ledger `name`, if it has room: the lease id
-/// and an estimate of what remains.
-pub fn admit(name: &str, amount: u64) -> Option<(String, Remaining)> {
+/// A request admitted from a lease.
+pub struct Admitted {
+    pub lease_id: String,
+    /// An estimate of what remains.
+    pub remaining: Remaining,
+    /// The lease is running out: ask for the next one now (`acquire`, in the background).
+    pub renew: bool,
+}
+
+/// Admits `amount` from this isolate's lease on ledger `name`, if it has room.
+pub fn admit(name: &str, amount: u64) -> Option<Admitted> {
     let now = now_ms();
     with(name, |s| {
         let l = s.lease.as_mut()?;
-        let usable = l.expires_at_ms.saturating_sub(EXPIRY_MARGIN_MS) > now;
-        if !usable || l.committed + amount > l.granted {
+        let stop_at = l.expires_at_ms.saturating_sub(EXPIRY_MARGIN_MS);
+        if stop_at <= now || l.committed + amount > l.granted {
             return None;
         }
         l.committed += amount;
-        Some((l.id.clone(), estimate(l)))
+        let running_out = l.committed * 100 >= l.granted * RENEW_AT_PERCENT
+            || stop_at.saturating_sub(now) <= RENEW_BEFORE_MARGIN_MS;
+        let renew = running_out && !l.renewing && !s.acquiring;
+        l.renewing |= renew;
+        let admitted = Admitted {
+            lease_id: l.id.clone(),
+            remaining: estimate(l),
+            renew,
+        };
+        *s.in_flight.entry(admitted.lease_id.clone()).or_default() += 1;
+        Some(admitted)
     })
 }
 
@@ -81,6 +112,9 @@ pub fn admit(name: &str, amount: u64) -> Option<(String, Remaining)> {
 pub fn settle(name: &str, lease_id: &str, reserved: u64, actual: u64) -> Option<Remaining> {
     with(name, |s| {
         *s.pending.entry(lease_id.to_string()).or_default() += actual;
+        if let Some(n) = s.in_flight.get_mut(lease_id) {
+            *n = n.saturating_sub(1);
+        }
         let l = s.lease.as_mut().filter(|l| l.id == lease_id)?;
         l.committed = (l.committed + actual).saturating_sub(reserved);
         Some(estimate(l))
@@ -109,7 +143,7 @@ pub async fn acquire(env: &Env, name: &str, amount: u64, limits: Limits) {
         s.acquiring = false;
         if let Ok(Some(g)) = grant {
             if let Some(old) = s.lease.take() {
-                s.to_release.push(old.id);
+                s.retiring.push(old.id);
             }
             s.lease = Some(LocalLease {
                 id,
@@ -117,6 +151,7 @@ pub async fn acquire(env: &Env, name: &str, amount: u64, limits: Limits) {
                 committed: 0,
                 outside: g.remaining,
                 expires_at_ms: u64::try_from(g.expires_at_ms).unwrap_or(0),
+                renewing: false,
             });
         }
     });
@@ -142,9 +177,20 @@ pub async fn report(env: &Env, name: &str, limits: Limits) {
         let work: Vec<(String, u64, bool)> = with(name, |s| {
             if s.lease.as_ref().is_some_and(|l| l.expires_at_ms <= now) {
                 if let Some(old) = s.lease.take() {
-                    s.to_release.push(old.id);
+                    s.retiring.push(old.id);
                 }
             }
+            // A retiring lease is given back once its last request has settled.
+            let in_flight = std::mem::take(&mut s.in_flight);
+            let (drained, busy): (Vec<String>, Vec<String>) = std::mem::take(&mut s.retiring)
+                .into_iter()
+                .partition(|id| in_flight.get(id).copied().unwrap_or(0) == 0);
+            s.retiring = busy;
+            s.in_flight = in_flight;
+            for id in &drained {
+                s.in_flight.remove(id);
+            }
+            s.to_release.extend(drained);
             let release: Vec<String> = std::mem::take(&mut s.to_release);
             let mut work: Vec<(String, u64, bool)> = s
                 .pending

@@ -121,13 +121,21 @@ pub async fn reserve(
     let mut holds = Holds::default();
     for (scope, name, kind, limits) in budgets_of(settings, principal) {
         if kind == BudgetStoreKind::DurableObject {
-            if let Some((lease_id, remaining)) = lease_client::admit(&name, amount) {
+            if let Some(a) = lease_client::admit(&name, amount) {
+                if a.renew {
+                    let (env, name) = (env.clone(), name.clone());
+                    ctx.wait_until(async move {
+                        lease_client::acquire(&env, &name, amount, limits).await
+                    });
+                }
                 holds.0.push(Held {
-                    kind: HoldKind::Leased { lease_id },
+                    kind: HoldKind::Leased {
+                        lease_id: a.lease_id,
+                    },
                     name,
                     limits,
                     amount,
-                    remaining,
+                    remaining: a.remaining,
                 });
                 continue;
             }
