@@ -18,6 +18,7 @@ use worker::{
 };
 
 use crate::clock::now_ms;
+use crate::http;
 
 /// The Durable Object binding of the exact ledger.
 pub const LEDGER_BINDING: &str = "BUDGET_LEDGER";
@@ -161,15 +162,15 @@ impl DoLedger {
         init.with_method(Method::Post)
             .with_body(Some(JsValue::from_str(&body)));
         let req = Request::new_with_init("https://budget-ledger/op", &init).map_err(err)?;
-        let mut resp = self.stub.fetch_with_request(req).await.map_err(err)?;
+        let resp = self.stub.fetch_with_request(req).await.map_err(err)?;
+        let text = http::body_text(&resp).await.map_err(budget::Error::Store)?;
         if resp.status_code() != 200 {
-            let text = resp.text().await.unwrap_or_default();
             return Err(budget::Error::Store(format!(
                 "ledger answered {}: {text}",
                 resp.status_code()
             )));
         }
-        resp.json().await.map_err(err)
+        serde_json::from_str(&text).map_err(|e| budget::Error::Store(e.to_string()))
     }
 
     /// Asks for a lease for requests reserving `amount` (`None`: too close to the limit).

@@ -1,7 +1,8 @@
-//! Response building: JSON bodies, the trace header, CORS grants and preflights.
+//! Response building (JSON bodies, the trace header, CORS grants and preflights) and reading a fetched body.
 
 use serde_json::Value;
-use worker::{Headers, Response};
+use wasm_bindgen_futures::JsFuture;
+use worker::{web_sys, Headers, Response, ResponseBody};
 
 use crate::error::ApiError;
 
@@ -13,6 +14,27 @@ x-budget-remaining-monthly, x-ratelimit-limit, x-ratelimit-remaining, x-session-
 
 /// Request headers a granted browser may send (plus any it asks for in a preflight).
 const ALLOWED_HEADERS: &str = "content-type, x-trace-id, authorization, x-api-key";
+
+/// The whole body of a fetched response (an upstream, a Durable Object) as text, read by the
+/// runtime in one call. `worker::Response::text` reads it chunk by chunk through JS, which
+/// costs a read and a `releaseLock` per chunk (docs/performance.md). Bytes that are not UTF-8
+/// become U+FFFD, as `Response.text()` does.
+pub async fn body_text(resp: &Response) -> Result<String, String> {
+    let js = |e: wasm_bindgen::JsValue| e.as_string().unwrap_or_else(|| format!("{e:?}"));
+    match resp.body() {
+        ResponseBody::Stream(stream) => {
+            let whole =
+                web_sys::Response::new_with_opt_readable_stream(Some(stream)).map_err(js)?;
+            let text = JsFuture::from(whole.text().map_err(js)?)
+                .await
+                .map_err(js)?;
+            text.as_string()
+                .ok_or_else(|| "the body is not text".to_string())
+        }
+        ResponseBody::Body(bytes) => Ok(String::from_utf8_lossy(bytes).into_owned()),
+        ResponseBody::Empty => Ok(String::new()),
+    }
+}
 
 /// A JSON response with the given status.
 pub fn json(status: u16, body: &Value) -> worker::Result<Response> {

@@ -9,6 +9,7 @@ use wasm_bindgen::JsValue;
 use worker::{Env, Fetch, Headers, Method, Request, RequestInit, Response, ResponseBody};
 
 use crate::ai::{http_failure, whole_answer_text};
+use crate::http;
 use crate::provider::{ChatProvider, ModelOutput};
 use crate::pump::ModelBytes;
 use crate::token::{self, access_token, TokenRequest};
@@ -177,7 +178,7 @@ impl HttpProvider<'_> {
 
     /// The provider's model ids, from `GET {base}/models`.
     pub async fn list_models(&self) -> Result<Vec<String>, SendError> {
-        let mut resp = self.send("/models", None, None).await?;
+        let resp = self.send("/models", None, None).await?;
         let status = resp.status_code();
         if status == 403 {
             return Err(SendError::Auth(format!(
@@ -190,11 +191,10 @@ impl HttpProvider<'_> {
                 "model list answered HTTP {status}"
             )));
         }
-        let bytes = resp
-            .bytes()
+        let text = http::body_text(&resp)
             .await
             .map_err(|_| SendError::Network("model list unreadable".into()))?;
-        model_ids(&bytes)
+        model_ids(text.as_bytes())
             .ok_or_else(|| SendError::Network("model list is not {data:[{id}]}".into()))
     }
 
@@ -215,14 +215,14 @@ impl ChatProvider for HttpProvider<'_> {
     ) -> Result<ModelOutput, AttemptFailure> {
         let upstream_model = call.model.split_once('/').map_or(call.model, |(_, m)| m);
         let body = chat_body(call, upstream_model, &self.cfg.max_tokens_field).to_string();
-        let mut resp = self
+        let resp = self
             .send("/chat/completions", Some(&body), Some(route))
             .await?;
         let status = resp.status_code();
         if !(200..300).contains(&status) {
             let retry =
                 retry_after_secs(resp.headers().get("retry-after").ok().flatten().as_deref());
-            let text = resp.text().await.unwrap_or_default();
+            let text = http::body_text(&resp).await.unwrap_or_default();
             let mut message = http_failure(status, &text);
             if let Some(s) = retry {
                 message.push_str(&format!(" (retry after {s} s)"));
@@ -239,8 +239,7 @@ impl ChatProvider for HttpProvider<'_> {
                 _ => Err(unreadable()),
             };
         }
-        let text = resp
-            .text()
+        let text = http::body_text(&resp)
             .await
             .map_err(|_| AttemptFailure::from_message("HTTP 502: the answer could not be read"))?;
         whole_answer_text(&text)

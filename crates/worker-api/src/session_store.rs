@@ -10,6 +10,8 @@ use worker::{
     Stub,
 };
 
+use crate::http;
+
 /// The Durable Object binding of sessions.
 pub const SESSIONS_BINDING: &str = "SESSIONS";
 
@@ -82,10 +84,17 @@ impl SessionObject {
         init.with_method(Method::Post)
             .with_body(Some(JsValue::from_str(&body)));
         let req = Request::new_with_init("https://chat-session/op", &init)?;
-        let mut resp = self.0.fetch_with_request(req).await?;
+        let resp = self.0.fetch_with_request(req).await?;
         match resp.status_code() {
             404 => Ok(None),
-            200 => Ok(Some(resp.json().await?)),
+            200 => {
+                let text = http::body_text(&resp)
+                    .await
+                    .map_err(worker::Error::RustError)?;
+                serde_json::from_str(&text)
+                    .map(Some)
+                    .map_err(|e| worker::Error::RustError(e.to_string()))
+            }
             s => Err(worker::Error::RustError(format!(
                 "session store answered {s}"
             ))),

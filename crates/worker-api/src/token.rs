@@ -10,6 +10,7 @@ use wasm_bindgen::JsValue;
 use worker::{Delay, Fetch, Headers, Method, Request, RequestInit};
 
 use crate::clock::now_ms;
+use crate::http;
 
 /// A cached token and when this isolate received it.
 struct Issued {
@@ -191,16 +192,15 @@ async fn fetch_token(req: TokenRequest) -> Result<AccessToken, String> {
         .with_body(Some(JsValue::from_str(&body)));
     let request =
         Request::new_with_init(&req.token_url, &init).map_err(|_| fail("invalid token URL"))?;
-    let mut resp = Fetch::Request(request)
+    let resp = Fetch::Request(request)
         .send()
         .await
         .map_err(|_| fail("unreachable"))?;
     let status = resp.status_code();
-    let bytes = resp
-        .bytes()
+    let text = http::body_text(&resp)
         .await
         .map_err(|_| fail("the answer could not be read"))?;
-    let parsed = parse_token_response(&bytes, now_ms());
+    let parsed = parse_token_response(text.as_bytes(), now_ms());
     match (status, parsed) {
         (200..=299, Ok(tok)) => Ok(tok),
         (200..=299, Err(e)) => Err(fail(&e)),
