@@ -127,17 +127,19 @@ pub fn start<E: Encoder + 'static>(
     for e in &pending {
         encoder.stream_event(e, &mut buf);
     }
-    let chunks = Rc::new(RefCell::new(Chunks {
+    // Shared with the feed; taken back whole at the end (`Option`), so the books never depend
+    // on the JS side having let go of it.
+    let chunks = Rc::new(RefCell::new(Some(Chunks {
         encoder,
         fold,
         decoder,
         fresh: Vec::new(),
         buf: Vec::new(),
         failure: None,
-    }));
+    })));
     let feed: Closure<Feed> = {
         let chunks = Rc::clone(&chunks);
-        Closure::new(move |chunk, gone| chunks.borrow_mut().feed(chunk, gone))
+        Closure::new(move |chunk, gone| chunks.borrow_mut().as_mut()?.feed(chunk, gone))
     };
     let no_reader = JsValue::NULL;
     let pump = RelayPump::new(
@@ -161,7 +163,8 @@ pub fn start<E: Encoder + 'static>(
         Ok(r) => r,
         Err(e) => {
             // No stream to relay: still bill what the model produced and release the rest.
-            let usage = chunks.borrow().fold.report().plus(relay.billed);
+            let produced = chunks.borrow().as_ref().map(|c| c.fold.report());
+            let usage = produced.unwrap_or_default().plus(relay.billed);
             let mut log = ex.log.clone();
             ctx.wait_until(async move {
                 reservation::settle(&relay.env, relay.held, usage.total, &mut log, None).await;
@@ -182,8 +185,9 @@ pub fn start<E: Encoder + 'static>(
             None => Ok(false),
         };
         drop(feed);
-        let Ok(mut chunks) = Rc::try_unwrap(chunks).map(RefCell::into_inner) else {
-            return; // unreachable: the feed, the only other owner, is gone
+        let taken = chunks.borrow_mut().take();
+        let Some(mut chunks) = taken else {
+            return; // unreachable: only this task takes it
         };
         let failure = match outcome {
             Ok(true) => Some(AttemptFailure::timeout(relay.idle_timeout_ms)),
