@@ -1,8 +1,18 @@
 // Shared pieces of the benchmarks: workerd CPU accounting from /proc, a closed-loop load
-// generator, a keep-alive HTTP client that also times the first token, and percentile
-// summaries. Linux only (reads /proc). Not part of CI.
+// generator, a keep-alive HTTP client that also times the first token, percentile summaries,
+// and the servers every benchmark starts (the upstream stand-in, the floor worker, a free
+// port). Linux only (reads /proc). Not part of CI.
+import { fork } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Miniflare } from "miniflare";
+import { ROOT, COMPATIBILITY_DATE, COMPATIBILITY_FLAGS } from "../tests/support/runtime.mjs";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const SIM_PATH = path.join(ROOT, "tests/support/ai-sim.mjs");
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
@@ -150,4 +160,74 @@ export function post(url, body, { headers = {}, agent, mark, collect = false } =
     req.on("error", reject);
     req.end(body);
   });
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * bench/upstream.mjs (the OpenAI-compatible stand-in) in a Node process of its own, with
+ * `scenarios`: resolves to { url, pid, stop }. `track(stop)` lets the caller register the stop
+ * with its own clean-up; the process is also killed if this one exits first.
+ */
+export function startUpstream(scenarios, track = (stop) => stop) {
+  return new Promise((resolve, reject) => {
+    const child = fork(path.join(HERE, "upstream.mjs"), [JSON.stringify(scenarios)], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const kill = () => child.kill("SIGTERM");
+    process.once("exit", kill);
+    const stop = track(
+      () =>
+        new Promise((r) => {
+          process.removeListener("exit", kill);
+          if (child.exitCode !== null || child.signalCode !== null) return r();
+          child.once("exit", r);
+          child.kill("SIGTERM");
+        }),
+    );
+    child.once("error", (e) => Promise.resolve(stop()).then(() => reject(e)));
+    child.once("exit", (code) => reject(new Error(`the upstream stand-in exited (${code})`)));
+    child.once("message", (m) => resolve({ ...m, pid: child.pid, stop }));
+  });
+}
+
+/**
+ * Miniflare with bench/floor-worker.mjs and the Workers AI stand-in (`scenarios`), its
+ * `UPSTREAM` bound to `upstreamUrl`: resolves to { url, pids (its new workerd processes), stop }.
+ * `inspectorPort` opens workerd's V8 inspector (bench/profile.mjs).
+ */
+export async function startFloor({ upstreamUrl, scenarios, inspectorPort, track = (stop) => stop }) {
+  const before = new Set(workerdPids());
+  const mf = new Miniflare({
+    host: "127.0.0.1",
+    port: 0,
+    ...(inspectorPort === undefined ? {} : { inspectorPort }),
+    handleRuntimeStdio(stdout, stderr) {
+      stdout.resume();
+      stderr.resume();
+    },
+    workers: [
+      {
+        name: "floor",
+        modules: true,
+        scriptPath: path.join(HERE, "floor-worker.mjs"),
+        compatibilityDate: COMPATIBILITY_DATE,
+        compatibilityFlags: COMPATIBILITY_FLAGS,
+        bindings: { UPSTREAM: upstreamUrl ?? "http://127.0.0.1:9/v1" },
+        wrappedBindings: { AI: { scriptName: "ai-sim", bindings: { scenarios } } },
+      },
+      { name: "ai-sim", modules: [{ type: "ESModule", path: SIM_PATH }], modulesRoot: path.dirname(SIM_PATH) },
+    ],
+  });
+  const stop = track(() => mf.dispose());
+  const url = (await mf.ready).href.replace(/\/$/, "");
+  return { url, pids: workerdPids().filter((p) => !before.has(p)), stop };
 }

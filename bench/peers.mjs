@@ -7,9 +7,9 @@
 // with the reason; the rest of the run goes on.
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "./lib.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const PEERS_DIR = path.join(HERE, ".peers");
@@ -30,17 +30,6 @@ function run(cmd, args, { timeoutMs = 600_000, cwd = HERE, env = process.env } =
 
 const lastLine = (text) => text.split("\n").filter(Boolean).at(-1) ?? "";
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Installs Portkey into bench/.peers/node; returns { entry } or { skip: reason }. */
 export function ensurePortkey() {

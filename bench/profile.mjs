@@ -44,14 +44,11 @@
 // Time workerd spends in C++ outside any JS frame (HTTP parsing, the KJ event loop, stream
 // plumbing between isolates) shows as "(program)"; CPU on workerd's other threads is not in
 // the profile at all, which the "workerd CPU" line (from /proc) makes visible.
-import { fork } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Miniflare } from "miniflare";
-import { startGateway, testTenant, ROOT, COMPATIBILITY_DATE, COMPATIBILITY_FLAGS } from "../tests/support/runtime.mjs";
-import { load, keepAliveAgent, post, workerdPids, cpuSeconds } from "./lib.mjs";
+import { startGateway, testTenant, ROOT } from "../tests/support/runtime.mjs";
+import { load, keepAliveAgent, post, workerdPids, cpuSeconds, freePort, startUpstream, startFloor } from "./lib.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const env = process.env;
@@ -66,7 +63,6 @@ const WARMUP = int(env.PROFILE_WARMUP, 300);
 const TOP = Math.max(1, int(env.PROFILE_TOP, 25));
 const BUILD = path.resolve(ROOT, env.BENCH_BUILD ?? "build");
 const FLOOR = env.PROFILE_FLOOR !== "0";
-const SIM_PATH = path.join(ROOT, "tests/support/ai-sim.mjs");
 const OUT = path.join(HERE, ".profiles");
 const PROVIDER = env.PROFILE_PROVIDER || "binding";
 const HTTP = PROVIDER === "http";
@@ -98,17 +94,6 @@ function body(model, stream, route = ROUTE) {
       ? { messages: [{ role: "user", content: "Hello there" }], modelId: model, ...(stream ? { stream: true } : {}) }
       : { model, messages: [{ role: "user", content: "Hello there" }], ...(stream ? { stream: true } : {}) };
   return Buffer.from(JSON.stringify(b));
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 // ---- a minimal DevTools protocol client ----------------------------------------------------
@@ -308,26 +293,6 @@ async function profileTarget({ title, url, model, longModel = LONG_MODEL, route 
   return out;
 }
 
-/** PROFILE_PROVIDER=http: bench/upstream.mjs in a process of its own, as bench/run.mjs starts it. */
-function startUpstreamProcess() {
-  return new Promise((resolve, reject) => {
-    const child = fork(path.join(HERE, "upstream.mjs"), [JSON.stringify(UPSTREAM_SCENARIOS)], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
-    // Should this process end without reaching the `finally` that stops it.
-    const kill = () => child.kill("SIGTERM");
-    process.once("exit", kill);
-    const stop = () =>
-      new Promise((r) => {
-        process.removeListener("exit", kill);
-        if (child.exitCode !== null || child.signalCode !== null) return r();
-        child.once("exit", r);
-        child.kill("SIGTERM");
-      });
-    child.once("error", (e) => stop().then(() => reject(e)));
-    child.once("exit", (code) => reject(new Error(`the upstream stand-in exited (${code})`)));
-    child.once("message", (m) => resolve({ ...m, pid: child.pid, stop }));
-  });
-}
-
 async function main() {
   fs.mkdirSync(OUT, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
@@ -335,7 +300,7 @@ async function main() {
   let upstream = null;
   try {
     if (HTTP) {
-      upstream = await startUpstreamProcess();
+      upstream = await startUpstream(UPSTREAM_SCENARIOS);
       say(`upstream stand-in at ${upstream.url} (pid ${upstream.pid})`);
     }
     await profileAll(out, stamp, upstream);
@@ -381,31 +346,10 @@ async function profileAll(out, stamp, upstream) {
   }
   if (FLOOR) {
     const inspectorPort = await freePort();
-    const before = new Set(workerdPids());
-    const mf = new Miniflare({
-      host: "127.0.0.1",
-      port: 0,
-      inspectorPort,
-      handleRuntimeStdio(stdout, stderr) {
-        stdout.resume();
-        stderr.resume();
-      },
-      workers: [
-        {
-          name: "floor",
-          modules: true,
-          scriptPath: path.join(HERE, "floor-worker.mjs"),
-          compatibilityDate: COMPATIBILITY_DATE,
-          compatibilityFlags: COMPATIBILITY_FLAGS,
-          bindings: { UPSTREAM: HTTP ? upstream.url : "http://127.0.0.1:9/v1" },
-          wrappedBindings: { AI: { scriptName: "ai-sim", bindings: { scenarios: SCENARIOS } } },
-        },
-        { name: "ai-sim", modules: [{ type: "ESModule", path: SIM_PATH }], modulesRoot: path.dirname(SIM_PATH) },
-      ],
-    });
+    const floor = await startFloor({ upstreamUrl: HTTP ? upstream.url : undefined, scenarios: SCENARIOS, inspectorPort });
     try {
-      const base = (await mf.ready).href.replace(/\/$/, "");
-      const pids = workerdPids().filter((p) => !before.has(p));
+      const base = floor.url;
+      const pids = floor.pids;
       out.push(
         ...(await profileTarget(
           HTTP
@@ -414,7 +358,7 @@ async function profileAll(out, stamp, upstream) {
         )),
       );
     } finally {
-      await mf.dispose();
+      await floor.stop();
     }
   }
 }

@@ -26,18 +26,14 @@
 //   BENCH_JSON             also write every measurement to this file as JSON
 //
 // Numbers from a shared 2-core machine are noisy: read the ratios within one run.
-import { fork } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
-import { fileURLToPath } from "node:url";
-import { Miniflare } from "miniflare";
-import { startGateway, testTenant, ROOT, COMPATIBILITY_DATE, COMPATIBILITY_FLAGS } from "../tests/support/runtime.mjs";
-import { workerdPids, processTree, cpuSeconds, quantile, load, keepAliveAgent, post } from "./lib.mjs";
+import { startGateway, testTenant, ROOT } from "../tests/support/runtime.mjs";
+import { workerdPids, processTree, cpuSeconds, quantile, load, keepAliveAgent, post, startUpstream, startFloor } from "./lib.mjs";
 import { startPortkey, startLitellm } from "./peers.mjs";
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
 const env = process.env;
 const int = (v, d) => (v === undefined || v === "" ? d : Math.max(0, Math.floor(Number(v))));
 const N = int(env.BENCH_REQUESTS, 2000);
@@ -54,7 +50,6 @@ const LITELLM_WORKERS = Math.max(1, int(env.BENCH_LITELLM_WORKERS, 1));
 const BUILD_SOURCE = path.resolve(ROOT, env.BENCH_BUILD ?? "build");
 // The run uses a copy taken at its start, so a rebuild while it runs changes nothing.
 let BUILD = BUILD_SOURCE;
-const SIM_PATH = path.join(ROOT, "tests/support/ai-sim.mjs");
 
 const ADMIN_TOKEN = "bench-admin-token-1c9e4f27a0b3d865";
 const BINDING_MODEL = "@cf/meta/llama-3.1-8b-instruct";
@@ -108,53 +103,6 @@ for (const sig of ["SIGINT", "SIGTERM"]) {
 }
 
 // ---- the servers ---------------------------------------------------------------------------
-function startUpstreamProcess() {
-  return new Promise((resolve, reject) => {
-    const child = fork(path.join(HERE, "upstream.mjs"), [JSON.stringify(UPSTREAM_SCENARIOS)], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
-    child.once("error", reject);
-    child.once("exit", (code) => reject(new Error(`the upstream stand-in exited (${code})`)));
-    child.once("message", (m) => {
-      const stop = track(
-        () =>
-          new Promise((r) => {
-            if (child.exitCode !== null || child.signalCode !== null) return r();
-            child.once("exit", r);
-            child.kill("SIGTERM");
-          }),
-      );
-      resolve({ ...m, pid: child.pid, stop });
-    });
-  });
-}
-
-/** Miniflare with bench/floor-worker.mjs and the AI stand-in; its new workerd processes. */
-async function startFloor(upstreamUrl) {
-  const before = new Set(workerdPids());
-  const mf = new Miniflare({
-    host: "127.0.0.1",
-    port: 0,
-    handleRuntimeStdio(stdout, stderr) {
-      stdout.resume();
-      stderr.resume();
-    },
-    workers: [
-      {
-        name: "floor",
-        modules: true,
-        scriptPath: path.join(HERE, "floor-worker.mjs"),
-        compatibilityDate: COMPATIBILITY_DATE,
-        compatibilityFlags: COMPATIBILITY_FLAGS,
-        bindings: { UPSTREAM: upstreamUrl ?? "http://127.0.0.1:9/v1" },
-        wrappedBindings: { AI: { scriptName: "ai-sim", bindings: { scenarios: SIM_SCENARIOS } } },
-      },
-      { name: "ai-sim", modules: [{ type: "ESModule", path: SIM_PATH }], modulesRoot: path.dirname(SIM_PATH) },
-    ],
-  });
-  const stop = track(() => mf.dispose());
-  const url = (await mf.ready).href.replace(/\/$/, "");
-  return { url, pids: workerdPids().filter((p) => !before.has(p)), stop };
-}
-
 let authSupported = true;
 function gatewayTenant(upstreamUrl, { budget, auth } = {}) {
   const t = testTenant({
@@ -330,13 +278,13 @@ async function main() {
   const js = fs.readFileSync(path.join(BUILD, "index.js"));
   results.wasm = { raw: wasm.length, gzip: zlib.gzipSync(wasm, { level: 9 }).length, js: js.length, jsGzip: zlib.gzipSync(js, { level: 9 }).length };
 
-  const upstream = await startUpstreamProcess();
+  const upstream = await startUpstream(UPSTREAM_SCENARIOS, track);
   say(`upstream stand-in at ${upstream.url} (pid ${upstream.pid})`);
   const upstreamPids = () => [upstream.pid];
 
   // The floors: one workerd with the binding floor and the pass-through.
   {
-    const floor = await startFloor(upstream.url);
+    const floor = await startFloor({ upstreamUrl: upstream.url, scenarios: SIM_SCENARIOS, track });
     await measureTarget("binding", "floor", "floor: JS worker calling env.AI.run", { url: `${floor.url}/ai`, model: BINDING_MODEL, longModel: BINDING_LONG, pids: () => floor.pids });
     await measureTarget("http", "pass", "floor: JS pass-through worker", { url: `${floor.url}/v1/chat/completions`, model: HTTP_MODEL, longModel: HTTP_LONG, pids: () => floor.pids });
     await floor.stop();
@@ -413,7 +361,7 @@ async function main() {
   }
 
   // Cold starts: a fresh Miniflare each time, to the first 200.
-  await coldStart("floor: JS worker calling env.AI.run", () => startFloor(upstream.url), "/ai", body(BINDING_MODEL, false));
+  await coldStart("floor: JS worker calling env.AI.run", () => startFloor({ upstreamUrl: upstream.url, scenarios: SIM_SCENARIOS, track }), "/ai", body(BINDING_MODEL, false));
   await coldStart("gateway (no budget, binding)", () => startThisGateway(upstream.url, { auth: "open" }), "/v1/chat/completions", body(BINDING_MODEL, false));
 
   await upstream.stop();

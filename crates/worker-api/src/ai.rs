@@ -14,6 +14,7 @@ use wasm_bindgen_futures::JsFuture;
 use worker::web_sys::ReadableStream;
 use worker::Env;
 
+use crate::http;
 use crate::provider::{ChatProvider, ModelOutput};
 use crate::pump::ModelBytes;
 
@@ -117,14 +118,7 @@ async fn into_output(out: JsValue) -> Result<ModelOutput, AttemptFailure> {
     {
         let resp: worker::web_sys::Response = out.unchecked_into();
         if !resp.ok() {
-            let text = match resp.text() {
-                Ok(p) => JsFuture::from(p)
-                    .await
-                    .ok()
-                    .and_then(|t| t.as_string())
-                    .unwrap_or_default(),
-                Err(_) => String::new(),
-            };
+            let text = http::response_text(&resp).await.unwrap_or_default();
             return Err(AttemptFailure::from_message(&http_failure(
                 resp.status(),
                 &text,
@@ -146,11 +140,7 @@ async fn into_output(out: JsValue) -> Result<ModelOutput, AttemptFailure> {
                 )),
             };
         }
-        let text = JsFuture::from(resp.text().map_err(upstream)?)
-            .await
-            .map_err(upstream)?
-            .as_string()
-            .unwrap_or_default();
+        let text = http::response_text(&resp).await.map_err(upstream)?;
         return whole_answer_text(&text);
     }
     from_js_json(&out)

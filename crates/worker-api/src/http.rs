@@ -25,15 +25,17 @@ pub async fn body_text(resp: &Response) -> Result<String, String> {
         ResponseBody::Stream(stream) => {
             let whole =
                 web_sys::Response::new_with_opt_readable_stream(Some(stream)).map_err(js)?;
-            let text = JsFuture::from(whole.text().map_err(js)?)
-                .await
-                .map_err(js)?;
-            text.as_string()
-                .ok_or_else(|| "the body is not text".to_string())
+            response_text(&whole).await.map_err(js)
         }
         ResponseBody::Body(bytes) => Ok(String::from_utf8_lossy(bytes).into_owned()),
         ResponseBody::Empty => Ok(String::new()),
     }
+}
+
+/// `response.text()` of a runtime `Response`; the error is what it threw.
+pub async fn response_text(resp: &web_sys::Response) -> Result<String, wasm_bindgen::JsValue> {
+    let text = JsFuture::from(resp.text()?).await?;
+    Ok(text.as_string().unwrap_or_default())
 }
 
 /// A JSON response with the given status.

@@ -58,20 +58,16 @@ fn js_text(e: &wasm_bindgen::JsValue) -> String {
         .unwrap_or_else(|| "failed to read the request body".into())
 }
 
-/// `/path` of `scheme://host/path?query#fragment`, as `worker::Request::path` gives it.
+/// `/path` of `scheme://host/path?query#fragment` (the runtime always gives an absolute URL).
 fn path_of(url: &str) -> String {
-    let Some(host_start) = url.find("://").map(|i| i + 3) else {
-        return if url.starts_with('/') {
-            url.to_string()
-        } else {
-            format!("/{url}")
-        };
+    let after_host = match url.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => url,
     };
-    match url[host_start..].find('/') {
-        Some(i) => {
-            let path = &url[host_start + i..];
-            path[..path.find(['?', '#']).unwrap_or(path.len())].to_string()
-        }
-        None => "/".to_string(),
+    let path = after_host.split(['?', '#']).next().unwrap_or_default();
+    if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("/{path}")
     }
 }

@@ -181,12 +181,10 @@ pub async fn report(env: &Env, name: &str, limits: Limits) {
                 }
             }
             // A retiring lease is given back once its last request has settled.
-            let in_flight = std::mem::take(&mut s.in_flight);
             let (drained, busy): (Vec<String>, Vec<String>) = std::mem::take(&mut s.retiring)
                 .into_iter()
-                .partition(|id| in_flight.get(id).copied().unwrap_or(0) == 0);
+                .partition(|id| s.in_flight.get(id).is_none_or(|n| *n == 0));
             s.retiring = busy;
-            s.in_flight = in_flight;
             for id in &drained {
                 s.in_flight.remove(id);
             }

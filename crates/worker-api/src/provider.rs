@@ -36,10 +36,10 @@ pub enum ModelOutput {
     },
 }
 
-/// The idle timer of a stream. Deadlines move forward with every chunk; instead of a new
-/// timer per chunk (a `setTimeout` and its cancel, each a trip out of wasm), one timer runs
-/// to the deadline it was set for and, if the deadline moved meanwhile, is set again for
-/// what is left: about one timer per idle period, whatever the token rate.
+/// The deadline timer of a stream read from Rust (until its first output; the committed rest
+/// is read by `js/pump.js`, which keeps its own idle timer). One timer serves every read
+/// instead of a `setTimeout` and its cancel per chunk; should a later read carry a later
+/// deadline, the timer is set again for what is left.
 #[derive(Default)]
 pub struct Watchdog {
     timer: Option<Pin<Box<Delay>>>,
