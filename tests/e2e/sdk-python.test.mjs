@@ -36,7 +36,7 @@ before(async () => {
     tenant: testTenant({
       // An explicit model's chain is [model, chat model, fallbacks]; the chat model always fails.
       models: { chat: "@cf/test/primary", fallbacks: ["@cf/test/backup"], tiers: { fast: "@cf/test/fast" } },
-      modelAllowList: ["@cf/test/primary", "@cf/test/backup", "@cf/test/fast", "@cf/test/plain", "@cf/test/tools", "@cf/test/json", "@cf/test/midfail", "@cf/nope/missing"],
+      modelAllowList: ["@cf/test/primary", "@cf/test/backup", "@cf/test/fast", "@cf/test/plain", "@cf/test/tools", "@cf/test/json", "@cf/test/sim", "@cf/test/midfail", "@cf/nope/missing"],
       limits: { maxRequestBytes: 16384, maxOutputTokens: 256, attemptTimeoutMs: 3000 },
     }),
     scenarios: {
@@ -45,6 +45,8 @@ before(async () => {
       "@cf/test/backup": { text: "backup here" },
       "@cf/test/tools": { text: "", toolCalls: [{ name: "get_weather", arguments: { city: "Oslo" } }] },
       "@cf/test/json": { text: '{"city":"Oslo","temp":7}' },
+      // No scripted text: the stand-in answers the request's tools and response_format itself.
+      "@cf/test/sim": { text: null },
       "@cf/test/midfail": { failAfter: 2 },
     },
   });
@@ -67,6 +69,7 @@ test("openai-python: models, non-stream, stream, tools, response_format, typed e
     MODEL_PLAIN: "@cf/test/plain",
     MODEL_TOOLS: "@cf/test/tools",
     MODEL_JSON: "@cf/test/json",
+    MODEL_SIM: "@cf/test/sim",
     MODEL_MIDFAIL: "@cf/test/midfail",
     MODEL_FAILING: "@cf/test/primary",
     MODEL_BACKUP: "@cf/test/backup",
@@ -98,6 +101,9 @@ test("openai-python: models, non-stream, stream, tools, response_format, typed e
   assert.equal(schema.type, "json_schema");
   assert.match(JSON.stringify(schema), /"temp"/);
   assert.deepEqual(one("json-object").response_format, { type: "json_object" });
+  assert.deepEqual(one("sim-tools").tools.map((t) => t.function.name), ["get_weather"]);
+  assert.deepEqual(one("sim-tools-result").messages.map((m) => m.role), ["user", "assistant", "tool"]);
+  assert.match(JSON.stringify(one("sim-parse").response_format), /"temp"/);
   const plain = one("plain");
   assert.equal(plain.max_tokens, 256);
   const userCall = gw.aiCalls().find((c) => Object.values(c.options?.gateway?.metadata ?? {}).includes("py-user"));

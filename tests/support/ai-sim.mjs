@@ -5,7 +5,8 @@
 // Behaviour per model comes from a scenario map (the wrapped binding's `scenarios`), keyed by
 // model id, with "*" as the default. Fields, all optional:
 //   format        "classic" ({response, usage}) | "openai" (chat.completion / choices[].delta)
-//   text          the answer; default: "You said: <last user message>"
+//   text          the answer; default: "You said: <last user message>", or what the request's
+//                 tools / response_format / last tool result call for (see below)
 //   tokens        instead of text: an answer of N pieces "tok0 tok1 tok2 ..."
 //   echoCount     instead of text: true answers "messages=<N>", N = how many messages the
 //                 stand-in received; "roles" adds " roles=<role>,<role>,..." (in order), so
@@ -51,6 +52,38 @@
 //
 // With AI_SIM_UPSTREAM set (e.g. http://127.0.0.1:11434/v1 for Ollama), calls are forwarded
 // to that OpenAI-compatible server instead, so a local model gives real answers.
+//
+// Tools and structured output. When the scenario dictates no answer (no `text` string, no
+// `tokens`, `echoCount` or `toolCalls`; a model's `text: null` undoes a "*" text), the answer
+// follows the request, deterministically (same inputs, same answer):
+//   - `tools` (a non-empty array of {type:"function", function:{name, parameters}} or
+//     {name, parameters}), `tool_choice` not "none", and the last message is not a `tool`
+//     result: one tool call, to the tool `tool_choice` names ({type:"function",
+//     function:{name}}) or else the first tool, with arguments made from its `parameters`
+//     JSON Schema (below); finish "tool_calls". Classic format: `tool_calls: [{name,
+//     arguments: {...}}]` (no id: the gateway numbers them call_0, ...); openai format:
+//     `[{id: "call_0", type: "function", function: {name, arguments: "<JSON text>"}}]`, content
+//     null; streamed: classic sends the call whole ({response:"", tool_calls}), openai as
+//     deltas (index, id, type and name first, then the arguments in up to 3 pieces).
+//     The call is one piece for `max_tokens` (only a cap of 0 drops it, finish "length").
+//   - the last message is a `tool` result: "The tool said: <its content>" (the trailing tool
+//     results joined with "; "), so a tool round trip ends; with a response_format, the JSON
+//     below instead (json_object's answer then quotes the tool).
+//   - `response_format` {type:"json_schema", json_schema:{schema}} (OpenAI), or
+//     {type:"json_schema", json_schema:<schema>} (Workers AI): a JSON document that fits the
+//     schema, in up to 4 pieces (a `max_tokens` below that cuts it, finish "length").
+//     {type:"json_object"} (or json_schema without a schema): {"answer":"<the text answer>"}.
+//   The JSON Schema filler: `$ref` (#/...), `allOf` (merged), `anyOf`/`oneOf` (the first
+//   non-null branch), then `const`, `default`, `enum` (first value), else by `type` (the first
+//   non-null one of a list; inferred from properties/items when absent): object -> every
+//   property down to depth 3, then the `required` ones only (additionalProperties: false is
+//   kept: no other keys; minProperties is met); array -> `prefixItems`, then items up to
+//   max(1, minItems) (capped by maxItems; minItems only when deep); string -> the first string
+//   filled is the last capitalised word of the last user message that is not its first word
+//   (else its last word, else the property name), later ones are the property name; `format`
+//   date-time, date, time, email, uri/url, uuid, ipv4 give a fixed valid value; minLength and
+//   maxLength are met (`pattern` is not); integer/number -> 1 moved into minimum/maximum
+//   (exclusive too) and onto multipleOf; boolean -> true; null -> null.
 
 const encoder = new TextEncoder();
 const sleep = (ms) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
@@ -111,19 +144,232 @@ function pieces(text) {
   return text.match(/\s*\S+/gu) || (text ? [text] : []);
 }
 
-/** The answer's pieces, capped at max_tokens unless the scenario ignores it. */
+/**
+ * The answer's pieces, capped at max_tokens unless the scenario ignores it. `call` is a tool
+ * call the stand-in made up from the request's tools ({name, args}), `json` whether the text
+ * is a JSON document (see autoAnswer).
+ */
 function answerPieces(s, inputs) {
+  const auto = dictates(s) ? null : autoAnswer(inputs);
+  const cap = inputs?.max_tokens;
+  const over = (n) => !s.ignoreMaxTokens && Number.isInteger(cap) && cap >= 0 && n > cap;
+  if (auto?.call) {
+    // The call is one piece: only a cap of 0 leaves it out.
+    return over(1) ? { toks: [], finish: "length" } : { toks: [], finish: "tool_calls", call: auto.call };
+  }
   let toks = Number.isInteger(s.tokens)
     ? Array.from({ length: s.tokens }, (_, i) => `${i ? " " : ""}tok${i}`)
-    : pieces(s.echoCount ? echoText(s, inputs) : s.text ?? `You said: ${lastUserText(inputs)}`);
+    : auto?.json
+      ? splitText(auto.text, 4)
+      : pieces(s.echoCount ? echoText(s, inputs) : auto?.text ?? s.text ?? `You said: ${lastUserText(inputs)}`);
   if (Number.isInteger(s.pieceBytes)) toks = toks.map((p) => p.padEnd(s.pieceBytes, s.pad || "_"));
   if ((s.surrogate === true || Number.isInteger(s.surrogate)) && toks.length) {
     const at = Math.min(Number.isInteger(s.surrogate) ? s.surrogate : 2, toks.length - 1);
     toks[at] += "\ud800";
   }
-  const cap = inputs?.max_tokens;
-  const capped = !s.ignoreMaxTokens && Number.isInteger(cap) && cap >= 0 && toks.length > cap;
+  const capped = over(toks.length);
   return { toks: capped ? toks.slice(0, cap) : toks, finish: capped ? "length" : s.toolCalls ? "tool_calls" : "stop" };
+}
+
+// ---- Answers made from the request: tool calls, tool results, JSON that fits a schema ----
+
+/** Whether the scenario says what to answer (then tools and response_format change nothing). */
+function dictates(s) {
+  return typeof s.text === "string" || Number.isInteger(s.tokens) || Boolean(s.echoCount) || Boolean(s.toolCalls);
+}
+
+/** `text` in `n` pieces of about equal length (never splitting a code point). */
+function splitText(text, n) {
+  const chars = Array.from(text);
+  const size = Math.max(1, Math.ceil(chars.length / n));
+  const out = [];
+  for (let i = 0; i < chars.length; i += size) out.push(chars.slice(i, i + size).join(""));
+  return out;
+}
+
+function contentText(content) {
+  if (Array.isArray(content)) return content.map((p) => (typeof p === "string" ? p : p?.text ?? "")).join("");
+  return typeof content === "string" ? content : content == null ? "" : JSON.stringify(content);
+}
+
+/** The contents of the tool results that end the conversation (none if it ends otherwise). */
+function trailingToolResults(inputs) {
+  const msgs = Array.isArray(inputs?.messages) ? inputs.messages : [];
+  const out = [];
+  for (let i = msgs.length - 1; i >= 0 && msgs[i]?.role === "tool"; i--) out.unshift(contentText(msgs[i].content));
+  return out;
+}
+
+/** The tool `tool_choice` picks, else the first; null when no tool may be called. */
+function chosenTool(inputs) {
+  const tools = (Array.isArray(inputs?.tools) ? inputs.tools : [])
+    .map((t) => (t && typeof t === "object" ? (t.function && typeof t.function === "object" ? t.function : t) : null))
+    .filter((f) => f && typeof f.name === "string" && f.name);
+  const choice = inputs?.tool_choice;
+  if (!tools.length || choice === "none") return null;
+  const named = choice && typeof choice === "object" ? choice.function?.name ?? choice.name : undefined;
+  return tools.find((f) => f.name === named) ?? tools[0];
+}
+
+/** The schema of a response_format, or null; `json` false when it asks for no JSON. */
+function responseSchema(inputs) {
+  const rf = inputs?.response_format;
+  if (!rf || typeof rf !== "object") return { json: false };
+  if (rf.type === "json_object") return { json: true, schema: null };
+  if (rf.type !== "json_schema") return { json: false };
+  const js = rf.json_schema ?? rf.schema;
+  if (!js || typeof js !== "object") return { json: true, schema: null };
+  if (js.schema && typeof js.schema === "object") return { json: true, schema: js.schema };
+  // Workers AI's shape puts the schema itself there; OpenAI's without a schema has only name/strict.
+  const { name, strict, description, ...rest } = js;
+  return { json: true, schema: Object.keys(rest).length ? js : null };
+}
+
+/**
+ * What to answer when the scenario does not say: { call: {name, args} }, { text, json: true },
+ * { text } (a tool result quoted), or null (the default "You said: ...").
+ */
+function autoAnswer(inputs) {
+  const results = trailingToolResults(inputs);
+  const tool = results.length ? null : chosenTool(inputs);
+  if (tool) return { call: { name: tool.name, args: fillSchema(tool.parameters ?? { type: "object" }, inputs, "object") } };
+  const said = results.length ? `The tool said: ${results.join("; ")}` : `You said: ${lastUserText(inputs)}`;
+  const { json, schema } = responseSchema(inputs);
+  if (json) return { json: true, text: JSON.stringify(schema ? fillSchema(schema, inputs) : { answer: said }) };
+  return results.length ? { text: said } : null;
+}
+
+/** The word of the last user message a string value gets (see the header). */
+function messageWord(inputs) {
+  const words = lastUserText(inputs).match(/[\p{L}\p{N}][\p{L}\p{N}'_-]*/gu) || [];
+  const caps = words.slice(1).filter((w) => /^\p{Lu}/u.test(w));
+  return caps.at(-1) ?? words.at(-1) ?? null;
+}
+
+const FORMATS = {
+  "date-time": "2025-01-01T00:00:00Z", date: "2025-01-01", time: "00:00:00Z", email: "user@example.com",
+  uri: "https://example.com/", url: "https://example.com/", "uri-reference": "https://example.com/",
+  uuid: "00000000-0000-4000-8000-000000000000", ipv4: "192.0.2.1", ipv6: "2001:db8::1", hostname: "example.com",
+};
+
+/**
+ * A value that fits the JSON Schema `schema`: deterministic, small. `rootName` names the value
+ * when it is not a property ("object" for tool arguments).
+ */
+function fillSchema(schema, inputs, rootName) {
+  let word = messageWord(inputs);
+  const take = (name) => {
+    if (word === null) return name;
+    const w = word;
+    word = null;
+    return w;
+  };
+  const resolve = (s, seen = 0) => {
+    if (s === true || s == null) return {};
+    if (s === false || typeof s !== "object") return {};
+    if (typeof s.$ref === "string" && seen < 32) {
+      let target = schema;
+      if (s.$ref !== "#") {
+        if (!s.$ref.startsWith("#/")) return {};
+        for (const part of s.$ref.slice(2).split("/")) target = target?.[decodeURIComponent(part).replace(/~1/g, "/").replace(/~0/g, "~")];
+      }
+      const { $ref, ...own } = s;
+      return merge(resolve(target, seen + 1), own);
+    }
+    if (Array.isArray(s.allOf)) {
+      const { allOf, ...own } = s;
+      return [...allOf, own].map((x) => resolve(x, seen + 1)).reduce(merge, {});
+    }
+    for (const k of ["anyOf", "oneOf"]) {
+      if (Array.isArray(s[k]) && s[k].length) {
+        const { [k]: branches, ...own } = s;
+        const branch = branches.find((b) => !(b && b.type === "null")) ?? branches[0];
+        return merge(own, resolve(branch, seen + 1));
+      }
+    }
+    return s;
+  };
+  const merge = (a, b) => {
+    const out = { ...a, ...b };
+    if (a.properties || b.properties) out.properties = { ...a.properties, ...b.properties };
+    if (a.required || b.required) out.required = [...new Set([...(a.required || []), ...(b.required || [])])];
+    return out;
+  };
+  const typeOf = (s) => {
+    const types = Array.isArray(s.type) ? s.type : s.type ? [s.type] : [];
+    const t = types.find((x) => x !== "null") ?? types[0];
+    if (t) return t;
+    if (s.properties || s.required || s.additionalProperties !== undefined) return "object";
+    if (s.items || s.prefixItems) return "array";
+    return "string";
+  };
+  const num = (s, integer) => {
+    let v = 1;
+    const lo = Math.max(typeof s.minimum === "number" ? s.minimum : -Infinity, typeof s.exclusiveMinimum === "number" ? s.exclusiveMinimum : -Infinity);
+    const loX = typeof s.exclusiveMinimum === "number" ? s.exclusiveMinimum >= (s.minimum ?? -Infinity) : s.exclusiveMinimum === true;
+    const hi = Math.min(typeof s.maximum === "number" ? s.maximum : Infinity, typeof s.exclusiveMaximum === "number" ? s.exclusiveMaximum : Infinity);
+    const hiX = typeof s.exclusiveMaximum === "number" ? s.exclusiveMaximum <= (s.maximum ?? Infinity) : s.exclusiveMaximum === true;
+    if (v < lo || (loX && v <= lo)) v = loX ? (integer ? Math.floor(lo) + 1 : lo + 1) : integer ? Math.ceil(lo) : lo;
+    if (v > hi || (hiX && v >= hi)) v = hiX ? (integer ? Math.ceil(hi) - 1 : hi - 1) : integer ? Math.floor(hi) : hi;
+    if (!integer && (v < lo || (loX && v <= lo))) v = (lo + hi) / 2;
+    if (typeof s.multipleOf === "number" && s.multipleOf > 0) v = Math.ceil(v / s.multipleOf) * s.multipleOf;
+    return v;
+  };
+  const str = (s, name) => {
+    let v = typeof s.format === "string" && FORMATS[s.format] ? FORMATS[s.format] : take(name);
+    if (Number.isInteger(s.minLength) && v.length < s.minLength) v = v.padEnd(s.minLength, "x");
+    if (Number.isInteger(s.maxLength) && v.length > s.maxLength) v = Array.from(v).slice(0, s.maxLength).join("");
+    return v;
+  };
+  const fill = (raw, name, depth) => {
+    const s = resolve(raw);
+    if (Object.hasOwn(s, "const")) return s.const;
+    if (Object.hasOwn(s, "default")) return s.default;
+    if (Array.isArray(s.enum) && s.enum.length) return s.enum[0];
+    if (depth > 16) return null;
+    switch (typeOf(s)) {
+      case "object": {
+        const props = s.properties && typeof s.properties === "object" ? s.properties : {};
+        const required = Array.isArray(s.required) ? s.required : [];
+        const keys = depth < 3 ? [...new Set([...Object.keys(props), ...required])] : required;
+        const extra = s.additionalProperties && typeof s.additionalProperties === "object" ? s.additionalProperties : {};
+        const out = {};
+        for (const k of keys) out[k] = fill(Object.hasOwn(props, k) ? props[k] : extra, k, depth + 1);
+        if (s.additionalProperties !== false) {
+          for (let i = 0; Object.keys(out).length < (s.minProperties ?? 0); i++) out[`${name}_${i}`] = fill(extra, `${name}_${i}`, depth + 1);
+        }
+        return out;
+      }
+      case "array": {
+        const tuple = Array.isArray(s.prefixItems) ? s.prefixItems : Array.isArray(s.items) ? s.items : [];
+        const item = Array.isArray(s.items) ? s.additionalItems ?? {} : s.items ?? {};
+        const min = Number.isInteger(s.minItems) ? s.minItems : 0;
+        let n = Math.max(tuple.length, depth < 4 ? Math.max(1, min) : min);
+        if (Number.isInteger(s.maxItems)) n = Math.min(n, s.maxItems);
+        return Array.from({ length: n }, (_, i) => {
+          const v = fill(i < tuple.length ? tuple[i] : item, name, depth + 1);
+          if (!s.uniqueItems || i === 0) return v;
+          return typeof v === "string" ? `${v}_${i}` : typeof v === "number" ? v + i : v;
+        });
+      }
+      case "integer": return num(s, true);
+      case "number": return num(s, false);
+      case "boolean": return true;
+      case "null": return null;
+      default: return str(s, name);
+    }
+  };
+  // A schema that constrains nothing accepts anything: an object is the useful answer.
+  const notes = ["title", "description", "$schema", "$id", "$defs", "definitions", "$comment", "examples", "name", "strict"];
+  if (!Object.keys(resolve(schema)).some((k) => !notes.includes(k))) return rootName === "object" ? {} : { answer: take("answer") };
+  return fill(schema, rootName ?? "value", 0);
+}
+
+/** A made-up call in the answer's format: whole (classic arguments are an object). */
+function callShape(s, call) {
+  return s.format === "openai"
+    ? { id: "call_0", type: "function", function: { name: call.name, arguments: JSON.stringify(call.args) } }
+    : { name: call.name, arguments: call.args };
 }
 
 function estimateTokens(text) {
@@ -137,17 +383,19 @@ function padding() {
   return p;
 }
 
-function usageFor(inputs, toks) {
+function usageFor(inputs, toks, call) {
   const prompt = (inputs?.messages || []).reduce((n, m) => n + estimateTokens(String(m.content ?? "")) + 4, 3);
-  return { prompt_tokens: prompt, completion_tokens: toks.length, total_tokens: prompt + toks.length };
+  const completion = toks.length + (call ? 1 : 0);
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
 }
 
-function wholeAnswer(s, model, inputs, { toks, finish }) {
+function wholeAnswer(s, model, inputs, { toks, finish, call }) {
   const text = toks.join("");
-  const usage = usageFor(inputs, toks);
+  const usage = usageFor(inputs, toks, call);
   if (s.format === "openai") {
-    const message = { role: "assistant", content: text };
+    const message = { role: "assistant", content: call ? null : text };
     if (s.toolCalls) message.tool_calls = s.toolCalls;
+    if (call) message.tool_calls = [callShape(s, call)];
     const out = {
       id: "chatcmpl-sim", object: "chat.completion", created: Math.floor(Date.now() / 1000), model,
       choices: [{ index: 0, message, finish_reason: finish }],
@@ -157,6 +405,7 @@ function wholeAnswer(s, model, inputs, { toks, finish }) {
   }
   const out = { response: text };
   if (s.toolCalls) out.tool_calls = s.toolCalls;
+  if (call) out.tool_calls = [callShape(s, call)];
   if (s.usage !== false) out.usage = usage;
   return out;
 }
@@ -204,11 +453,12 @@ function progressReporter(url, info) {
 }
 
 /** The SSE text of a streamed answer, one chunk per step, honouring the failure knobs. */
-async function* sseChunks(s, model, inputs, { toks, finish }, report) {
+async function* sseChunks(s, model, inputs, { toks, finish, call }, report) {
   const knobs = ["failAfter", "abortAfter", "malformedAfter", "truncateAfter", "hangAfter"];
   for (let i = 0; i <= toks.length; i++) {
     const knob = knobs.find((k) => s[k] === i);
     // The last piece is out: the final count is reported before anything else is sent.
+    if (i === toks.length && !knob && call) report(i + 1); // the tool call is the last piece
     if (knob || i === toks.length) await report.flush();
     if (knob === "failAfter") return yield sseLine({ error: { message: "3040: stand-in failure mid-stream" } });
     // A network error: the pieces before it were read already (the stream is pull-based).
@@ -229,9 +479,17 @@ async function* sseChunks(s, model, inputs, { toks, finish }, report) {
       ? { choices: [{ index: 0, delta: { tool_calls: s.toolCalls } }] }
       : { response: "", tool_calls: s.toolCalls });
   }
+  if (call && s.format === "openai") {
+    // Deltas as OpenAI sends them: id, type and name first, then the arguments in pieces.
+    const chunk = (tc) => ({ id: "chatcmpl-sim", object: "chat.completion.chunk", model, choices: [{ index: 0, delta: { tool_calls: [tc] } }] });
+    yield sseLine(chunk({ index: 0, id: "call_0", type: "function", function: { name: call.name, arguments: "" } }));
+    for (const piece of splitText(JSON.stringify(call.args), 3)) yield sseLine(chunk({ index: 0, function: { arguments: piece } }));
+  } else if (call) {
+    yield sseLine({ response: "", tool_calls: [callShape(s, call)] });
+  }
   if (s.format === "openai") yield sseLine({ id: "chatcmpl-sim", object: "chat.completion.chunk", model, choices: [{ index: 0, delta: {}, finish_reason: finish }] });
   if (s.usage !== false) {
-    const usage = usageFor(inputs, toks);
+    const usage = usageFor(inputs, toks, call);
     yield sseLine(s.format === "openai" ? { choices: [], usage } : { response: "", usage });
   }
   yield sseLine("[DONE]");
@@ -297,7 +555,7 @@ export class Ai {
       const stream = answerStream(s, model, inputs, answer, report);
       return s.asResponse ? new Response(stream, { headers: { "content-type": "text/event-stream" } }) : stream;
     }
-    await report.flush(answer.toks.length);
+    await report.flush(answer.toks.length + (answer.call ? 1 : 0));
     const out = wholeAnswer(s, model, inputs, answer);
     return s.asResponse ? Response.json(out) : out;
   }

@@ -3,7 +3,8 @@
 Run by tests/e2e/sdk-python.test.mjs, which starts the gateway (workerd + the AI stand-in) and
 sets the environment: GATEWAY_URL and GATEWAY_BUDGET_URL (a tenant whose budget refuses
 everything), TENANT_ID, TRACE_PREFIX, the expected answers EXPECTED_TEXT and BACKUP_TEXT, and
-the model ids and aliases MODEL_PLAIN, MODEL_TOOLS, MODEL_JSON, MODEL_MIDFAIL, MODEL_FAILING
+the model ids and aliases MODEL_PLAIN, MODEL_TOOLS, MODEL_JSON, MODEL_SIM (no scripted answer:
+the stand-in answers tools and response_format itself), MODEL_MIDFAIL, MODEL_FAILING
 (fails before any content: the chain falls back to MODEL_BACKUP), MODEL_FORBIDDEN (outside the
 allow-list), MODEL_MISSING (allowed, but no such model), MODEL_UNLISTED, TIER_ALIAS and
 TIER_TARGET. Retries are off so every error is the one the client raised.
@@ -32,6 +33,7 @@ PREFIX = need("TRACE_PREFIX")
 TEXT = need("EXPECTED_TEXT")
 BACKUP_TEXT = need("BACKUP_TEXT")
 PLAIN, TOOLS, JSON_MODEL = need("MODEL_PLAIN"), need("MODEL_TOOLS"), need("MODEL_JSON")
+SIM = need("MODEL_SIM")
 MIDFAIL, FAILING, BACKUP = need("MODEL_MIDFAIL"), need("MODEL_FAILING"), need("MODEL_BACKUP")
 FORBIDDEN, MISSING, UNLISTED = need("MODEL_FORBIDDEN"), need("MODEL_MISSING"), need("MODEL_UNLISTED")
 TIER, TIER_TARGET = need("TIER_ALIAS"), need("TIER_TARGET")
@@ -165,6 +167,41 @@ def test_response_format():
         model=JSON_MODEL, messages=HI, response_format={"type": "json_object"}, extra_headers=headers("json-object")
     )
     assert json.loads(obj.choices[0].message.content) == {"city": "Oslo", "temp": 7}
+
+
+def test_stand_in_answers_tools_and_response_format():
+    """The local stand-in's own answers (tests/support/ai-sim.mjs): the README's tool loop and
+    parse() work locally instead of failing on a text answer (`'NoneType' object is not iterable`
+    when iterating `message.tool_calls`)."""
+    messages = [{"role": "user", "content": "Weather in Oslo?"}]
+    first = client().chat.completions.create(model=SIM, messages=messages, tools=[WEATHER_TOOL], extra_headers=headers("sim-tools"))
+    assert first.choices[0].finish_reason == "tool_calls"
+    msg = first.choices[0].message
+    assert [(c.id, c.function.name, json.loads(c.function.arguments)) for c in msg.tool_calls] == [
+        ("call_0", "get_weather", {"city": "Oslo"})
+    ]
+    messages += [msg, {"role": "tool", "tool_call_id": "call_0", "content": json.dumps({"temp": 7})}]
+    second = client().chat.completions.create(
+        model=SIM, messages=messages, tools=[WEATHER_TOOL], extra_headers=headers("sim-tools-result")
+    )
+    assert (second.choices[0].finish_reason, second.choices[0].message.content) == ("stop", 'The tool said: {"temp": 7}')
+    assert second.choices[0].message.tool_calls is None
+    # Streamed, assembled by the stream helper; and parse() with a strict pydantic tool.
+    with client().chat.completions.stream(model=SIM, messages=messages[:1], tools=[WEATHER_TOOL]) as s:
+        final = s.get_final_completion()
+    assert final.choices[0].finish_reason == "tool_calls"
+    assert json.loads(final.choices[0].message.tool_calls[0].function.arguments) == {"city": "Oslo"}
+    tool = openai.pydantic_function_tool(GetWeather, name="get_weather")
+    parsed_call = client().chat.completions.parse(model=SIM, messages=messages[:1], tools=[tool])
+    assert parsed_call.choices[0].message.tool_calls[0].function.parsed_arguments == GetWeather(city="Oslo")
+    # Structured output: a JSON document that fits the pydantic model's schema.
+    parsed = client().chat.completions.parse(
+        model=SIM, messages=messages[:1], response_format=Weather, extra_headers=headers("sim-parse")
+    )
+    assert parsed.choices[0].finish_reason == "stop"
+    assert parsed.choices[0].message.parsed == Weather(city="Oslo", temp=1)
+    obj = client().chat.completions.create(model=SIM, messages=HI, response_format={"type": "json_object"})
+    assert json.loads(obj.choices[0].message.content) == {"answer": "You said: Hi"}
 
 
 @pytest.mark.parametrize(
