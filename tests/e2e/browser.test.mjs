@@ -2,7 +2,10 @@
 // puppeteer-core, loads the page from one loopback port and talks to the gateway (workerd) on
 // another, so CORS is the browser's own. Checks that tokens reach the page as they stream, the
 // x- headers are readable, a foreign origin is refused, and a mid-stream failure and a 429 are
-// shown. Screenshots go to test-results/ (git-ignored).
+// shown; that the page sends a conversation once (only the new message and the session id on
+// a tenant with sessions, the whole history on one without), on the default tenant of the root
+// wrangler.toml too; and the layout: the transcript scrolls in its own box, an empty message
+// gets a hint, it works 375 px wide. Screenshots go to test-results/ (git-ignored).
 //
 // Needs /usr/bin/chromium (Debian's `chromium`): when it is missing this file runs
 // scripts/chromium.sh to install it, and skips, saying why, only if that fails.
@@ -13,14 +16,26 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import puppeteer from "puppeteer-core";
-import { ROOT, startGateway, testTenant } from "../support/runtime.mjs";
+import { ROOT, startGateway, testTenant, optionsFromWranglerToml } from "../support/runtime.mjs";
 import { serveStatic } from "../../dev/static.mjs";
+import { formatDuration } from "../../examples/web-chat/format.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const RESULTS = path.join(ROOT, "test-results");
 const PAGE_DIR = path.join(ROOT, "examples/web-chat");
 const ANSWER = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen";
 const TOKEN_DELAY_MS = 60;
+// A very long answer: ~300 lines once rendered, and one long unbreakable word.
+const LONG_ANSWER = `${Array.from({ length: 100 }, (_, i) => `line-${i}`).join("\n\n\n")}\nhttps://example.com/${"x".repeat(300)}`;
+const BUDGET_LABEL = /^[\d,]+ tokens left today, [\d,]+ this month \(at admission, after reserving this request\)$/;
+
+/**
+ * The prompt tokens the AI stand-in reports for `messages` (usageFor in tests/support/ai-sim.mjs:
+ * 3, plus per message 4 and a quarter token per character, at least 1).
+ */
+function simPromptTokens(messages) {
+  return messages.reduce((n, m) => n + Math.max(1, Math.ceil(String(m.content ?? "").length / 4)) + 4, 3);
+}
 
 function chromiumMissing() {
   if (fs.existsSync(CHROMIUM)) return false;
@@ -41,13 +56,20 @@ describe("demo chat page in headless Chromium", { skip, timeout: 180_000 }, () =
     foreign = await serveStatic(PAGE_DIR); // same page, an origin the tenant does not list
     gw = await startGateway({
       tenant: testTenant({
-        models: { chat: "@cf/test/primary", fallbacks: ["@cf/test/backup"], tiers: { midfail: "@cf/test/midfail" } },
+        models: {
+          chat: "@cf/test/primary",
+          fallbacks: ["@cf/test/backup"],
+          tiers: { midfail: "@cf/test/midfail", echo: "@cf/test/echo", long: "@cf/test/long" },
+        },
+        limits: { maxRequestBytes: 16384, maxOutputTokens: 1024 },
         cors: { allowedOrigins: [web.url, "https://app.acme.example"] },
         budget: { daily: 100000, monthly: 1000000, store: "durable-object" },
       }),
       scenarios: {
         "*": { text: ANSWER, tokenDelayMs: TOKEN_DELAY_MS },
         "@cf/test/midfail": { failAfter: 4 },
+        "@cf/test/echo": { echoCount: "roles", tokenDelayMs: 0 },
+        "@cf/test/long": { text: LONG_ANSWER, tokenDelayMs: 0 },
       },
     });
     profile = fs.mkdtempSync(path.join(os.tmpdir(), "chromium-profile-"));
@@ -70,25 +92,49 @@ describe("demo chat page in headless Chromium", { skip, timeout: 180_000 }, () =
     if (profile) fs.rmSync(profile, { recursive: true, force: true });
   });
 
-  /** A fresh tab on `origin`'s copy of the page, pointed at `gatewayUrl`. */
-  async function openPage(origin, gatewayUrl = gw.url) {
+  /** A fresh tab on `origin`'s copy of the page, pointed at `gatewayUrl` (`key`: the ?key= link). */
+  async function openPage(origin, gatewayUrl = gw.url, { viewport = { width: 900, height: 760 }, key } = {}) {
     const page = await browser.newPage();
     page.on("pageerror", (e) => pageErrors.push(e.message));
-    await page.setViewport({ width: 900, height: 760 });
-    await page.goto(`${origin}/?gateway=${encodeURIComponent(gatewayUrl)}`, { waitUntil: "load" });
+    await page.setViewport(viewport);
+    const keyParam = key ? `&key=${encodeURIComponent(key)}` : "";
+    await page.goto(`${origin}/?gateway=${encodeURIComponent(gatewayUrl)}${keyParam}`, { waitUntil: "load" });
     return page;
   }
 
-  /** Types `text`, sends it, and waits until the page leaves the streaming state. */
-  async function sendAndWait(page, text, { model = "" } = {}) {
+  /** Types `text`, sends it (the Send button, or Enter), and waits until the page leaves the streaming state. */
+  async function sendAndWait(page, text, { model = "", enter = false } = {}) {
     await page.$eval("#model", (el, v) => { el.value = v; }, model);
     await page.type("#message", text);
-    await page.click("#send");
+    if (enter) await page.keyboard.press("Enter"); // page.type leaves the focus in #message
+    else await page.click("#send");
     await page.waitForFunction(() => document.body.dataset.state !== "idle" && document.body.dataset.state !== "streaming", { timeout: 30_000 });
     return page.evaluate(() => document.body.dataset.state);
   }
 
+  /** The parsed bodies of every POST /chat the page makes, in order. */
+  function chatBodies(page) {
+    const bodies = [];
+    page.on("request", (r) => {
+      if (r.method() === "POST" && new URL(r.url()).pathname === "/chat") bodies.push(JSON.parse(r.postData() ?? "null"));
+    });
+    return bodies;
+  }
+
   const text = (page, sel) => page.$eval(sel, (el) => el.textContent);
+  const promptTokens = async (page) => Number(/^prompt (\d+),/.exec(await text(page, "#meta-usage"))?.[1]);
+  /** The page's layout facts: page size, viewport, the transcript box and where `sel` is. */
+  const layout = (page, sel = "#error") => page.evaluate((sel) => {
+    const t = document.getElementById("transcript");
+    const r = document.querySelector(sel).getBoundingClientRect();
+    return {
+      pageHeight: document.documentElement.scrollHeight,
+      pageWidth: document.documentElement.scrollWidth,
+      innerHeight, innerWidth,
+      transcript: { scrollHeight: t.scrollHeight, clientHeight: t.clientHeight, scrollTop: t.scrollTop },
+      target: { top: r.top, bottom: r.bottom, left: r.left, right: r.right, width: r.width, height: r.height },
+    };
+  }, sel);
 
   test("tokens reach the page one by one while the answer streams; model, usage and budget are shown", async () => {
     const page = await openPage(web.url);
@@ -118,7 +164,8 @@ describe("demo chat page in headless Chromium", { skip, timeout: 180_000 }, () =
     assert.equal(await text(page, "#meta-fallback"), "false");
     assert.match(await text(page, "#meta-usage"), /^prompt \d+, completion \d+, total \d+/);
     // Only the x-budget-remaining-* headers carry the budget: readable means CORS exposes them.
-    assert.match(await text(page, "#meta-budget"), /^\d+ \/ \d+ \(before this request\)$/);
+    assert.match(await text(page, "#meta-budget"), BUDGET_LABEL);
+    assert.equal(await page.$eval("#meta-budget", (el) => el.previousElementSibling.textContent), "Budget left");
     assert.match(await text(page, "#meta-timing"), /^first token \d+ ms, total \d+ ms$/);
     assert.equal(await text(page, "#meta-finish"), "stop");
     assert.equal(await page.$eval("#error", (el) => el.hidden), true);
@@ -194,13 +241,20 @@ describe("demo chat page in headless Chromium", { skip, timeout: 180_000 }, () =
       tenant: testTenant({
         cors: { allowedOrigins: [web.url] },
         limits: { maxRequestBytes: 4096, maxOutputTokens: 256, attemptTimeoutMs: 3000 },
-        budget: { daily: 300, monthly: 100000, store: "durable-object" },
+        budget: { daily: 300, monthly: 100000, store: "durable-object", minOutputTokens: 1024 },
       }),
     });
     try {
       const page = await openPage(web.url, small.url);
+      let retryAfter = null;
+      page.on("response", (r) => { if (r.status() === 429) retryAfter = r.headers()["retry-after"]; });
       assert.equal(await sendAndWait(page, "lorem ipsum dolor sit amet ".repeat(20).trim()), "error");
-      assert.match(await text(page, "#error"), /^429 budget_exceeded: .+ \(try again in \d+ s\)$/);
+      const error = await text(page, "#error");
+      assert.ok(retryAfter, "the 429 carried retry-after");
+      // The wait reads as time (e.g. "in 9 h 13 min"), computed from the same answer the page got.
+      assert.match(error, /^429 budget_exceeded: .+ \(try again in .+\)$/);
+      assert.ok(error.includes(`(try again in ${formatDuration(Number(retryAfter))}`), `${error} (retry-after ${retryAfter})`);
+      if (Number(retryAfter) >= 60) assert.doesNotMatch(error, /in \d+ s\b/, "minutes or hours, not raw seconds");
       assert.equal((await page.$$(".msg.assistant")).length, 0, "no empty answer bubble is left behind");
       await page.close();
     } finally {
@@ -235,6 +289,201 @@ describe("demo chat page in headless Chromium", { skip, timeout: 180_000 }, () =
     } finally {
       await keyed.close();
     }
+  });
+
+  test("the default tenant (root wrangler.toml, sessions on) gets only the new message and the session id: prompts do not double; a stopped turn stays in the session", async () => {
+    // The root wrangler.toml as scripts/dev.sh serves it: api-keys mode, rate limits, budget,
+    // sessions. Only the page's origin is added (dev/serve.mjs does the same).
+    const opts = optionsFromWranglerToml(path.join(ROOT, "wrangler.toml"));
+    assert.ok(opts.tenant.sessions, "the default tenant has sessions on");
+    opts.tenant.cors = { ...opts.tenant.cors, allowedOrigins: [...(opts.tenant.cors?.allowedOrigins ?? []), web.url] };
+    const demo = await startGateway({
+      ...opts,
+      vars: { ...opts.vars, ADMIN_TOKEN: "browser-demo-admin-token-0123456789abcdef" },
+      scenarios: {
+        "*": { echoCount: "roles" },
+        [opts.tenant.models.tiers.fast]: { tokens: 40, tokenDelayMs: 40 }, // slow enough to stop
+      },
+    });
+    try {
+      const { key } = await demo.adminKey({ name: "browser-default-tenant" });
+      const page = await openPage(web.url, demo.url, { key });
+      const bodies = chatBodies(page);
+      const turns = ["My name is Ada.", "What is my name?", "And what did I ask first?"];
+      const shown = []; // the conversation as the page shows it
+      const prompts = [];
+      for (const [i, q] of turns.entries()) {
+        assert.equal(await sendAndWait(page, q, { enter: true }), "done", await text(page, "#error"));
+        const a = (await page.$$eval(".msg.assistant .text", (els) => els.map((e) => e.textContent))).at(-1);
+        shown.push({ role: "user", content: q }, { role: "assistant", content: a });
+        // The model got each earlier message once: 1, 3, 5 messages, not 1, 5, 11.
+        const roles = shown.slice(0, -1).map((m) => m.role).join(",");
+        assert.equal(a, `messages=${2 * i + 1} roles=${roles}`);
+        prompts.push(await promptTokens(page));
+        assert.equal(prompts[i], simPromptTokens(shown.slice(0, -1)), `turn ${i + 1}: prompt tokens of the conversation sent once`);
+      }
+      assert.match(await text(page, "#meta-budget"), BUDGET_LABEL);
+      // Growth is one turn's worth at a time, nowhere near doubling.
+      assert.ok(prompts[2] - prompts[1] < prompts[1], `prompt tokens ${prompts.join(" -> ")}`);
+
+      // What the page sent: the first turn starts a session, later turns carry only their message.
+      assert.equal(bodies.length, 3);
+      assert.deepEqual(bodies[0], { messages: [{ role: "user", content: turns[0] }], sessionId: "new", stream: true });
+      const id = await page.evaluate(() => /session (s-[0-9a-f]+)/.exec(document.getElementById("meta-history").textContent)?.[1]);
+      assert.match(id ?? "", /^s-[0-9a-f]{24}$/, await text(page, "#meta-history"));
+      for (const [i, b] of bodies.slice(1).entries()) {
+        assert.deepEqual(b, { message: turns[i + 1], sessionId: id, stream: true }, "only the new message and the session id");
+      }
+      assert.equal(await text(page, "#meta-history"), `kept by the gateway: session ${id}, 4 stored messages sent before this one`);
+      const listed = await (await fetch(`${demo.url}/sessions`, { headers: { authorization: `Bearer ${key}` } })).json();
+      assert.deepEqual(listed.sessions.map((s) => [s.id, s.messages]), [[id, 6]]);
+
+      // Stopped mid-stream: the gateway still reads the answer to the end and stores the turn,
+      // so the page keeps it (with a note) instead of greying it out.
+      await page.$eval("#model", (el) => { el.value = "fast"; });
+      await page.type("#message", "Count slowly");
+      await page.click("#send");
+      await page.waitForFunction(() => document.querySelector(".msg.assistant:last-child .text")?.textContent.length > 0, { timeout: 10_000 });
+      await page.click("#stop");
+      await page.waitForFunction(() => document.body.dataset.state === "stopped", { timeout: 10_000 });
+      assert.equal(await page.$$eval(".msg.failed", (els) => els.length), 0, "the stopped turn is not shown as failed");
+      assert.match(await text(page, ".msg.assistant:last-child .note"), /keeps it in the session/);
+      let stored = null;
+      for (let t = 0; t < 100 && stored?.messages?.length !== 8; t++) {
+        await new Promise((r) => setTimeout(r, 100));
+        stored = await (await fetch(`${demo.url}/sessions/${id}`, { headers: { authorization: `Bearer ${key}` } })).json();
+      }
+      assert.equal(stored.messages.length, 8, "the stopped turn was stored whole");
+      assert.equal(stored.messages[7].content.split(" ").length, 40);
+      assert.equal(await sendAndWait(page, "Still there?"), "done", await text(page, "#error"));
+      assert.match((await page.$$eval(".msg.assistant .text", (els) => els.map((e) => e.textContent))).at(-1), /^messages=9 roles=/);
+      assert.deepEqual(bodies.at(-1), { message: "Still there?", sessionId: id, stream: true });
+
+      // A new target (here: the key field edited) starts over: the next turn seeds a new
+      // session with the conversation so far, sent once.
+      await page.click("#key", { clickCount: 3 });
+      await page.type("#key", key);
+      assert.equal(await sendAndWait(page, "New key, same talk"), "done", await text(page, "#error"));
+      const seeded = bodies.at(-1);
+      assert.equal(seeded.sessionId, "new");
+      assert.equal(seeded.messages.length, 11);
+      assert.match((await page.$$eval(".msg.assistant .text", (els) => els.map((e) => e.textContent))).at(-1), /^messages=11 roles=/);
+      await page.screenshot({ path: path.join(RESULTS, "web-chat-sessions.png") });
+      await page.close();
+    } finally {
+      await demo.close();
+    }
+  });
+
+  test("a tenant without sessions gets the whole conversation each turn, and no session id after the first", async () => {
+    const page = await openPage(web.url);
+    const bodies = chatBodies(page);
+    const turns = ["First", "Second", "Third"];
+    const shown = [];
+    for (const [i, q] of turns.entries()) {
+      assert.equal(await sendAndWait(page, q, { model: "echo", enter: true }), "done", await text(page, "#error"));
+      const a = (await page.$$eval(".msg.assistant .text", (els) => els.map((e) => e.textContent))).at(-1);
+      shown.push({ role: "user", content: q });
+      assert.equal(a, `messages=${2 * i + 1} roles=${shown.map((m) => m.role).join(",")}`);
+      assert.deepEqual(bodies[i].messages, shown, `turn ${i + 1} sends the history`);
+      assert.equal(await promptTokens(page), simPromptTokens(shown));
+      shown.push({ role: "assistant", content: a });
+    }
+    // The first request asks for a session ("new"); the answer has none, so later ones send none.
+    assert.equal(bodies[0].sessionId, "new");
+    assert.ok(bodies.slice(1).every((b) => !("sessionId" in b) && !("message" in b)), JSON.stringify(bodies.slice(1)));
+    assert.equal(await text(page, "#meta-history"), "sent by this page: 5 messages (this tenant has no sessions)");
+    await page.close();
+  });
+
+  test("a very long answer scrolls inside the transcript: the page stays one viewport tall and the error banner stays in view", async () => {
+    const page = await openPage(web.url);
+    assert.equal(await sendAndWait(page, "Something long, please", { model: "long" }), "done", await text(page, "#error"));
+    let l = await layout(page, "#send");
+    assert.ok(l.transcript.scrollHeight > 3 * l.transcript.clientHeight, `the answer is long: ${JSON.stringify(l.transcript)}`);
+    assert.ok(l.pageHeight <= l.innerHeight + 16, `page ${l.pageHeight} px tall in a ${l.innerHeight} px viewport`);
+    assert.ok(l.transcript.scrollTop + l.transcript.clientHeight >= l.transcript.scrollHeight - 40, "the transcript follows the answer to its end");
+    assert.ok(l.target.bottom <= l.innerHeight && l.target.top >= 0, "the send button is in view");
+
+    assert.equal(await sendAndWait(page, "Now fail", { model: "midfail" }), "error");
+    l = await layout(page, "#error");
+    assert.equal(await page.$eval("#error", (el) => el.hidden), false);
+    assert.ok(l.pageHeight <= l.innerHeight + 16, `page ${l.pageHeight} px tall in a ${l.innerHeight} px viewport`);
+    assert.ok(l.target.height > 0 && l.target.top >= 0 && l.target.bottom <= l.innerHeight, `the error banner is in view: ${JSON.stringify(l.target)} of ${l.innerHeight}`);
+    assert.equal(await page.evaluate(() => window.scrollY), 0, "the page itself did not scroll");
+    assert.ok(l.transcript.scrollTop + l.transcript.clientHeight >= l.transcript.scrollHeight - 4, "the banner took room, and the transcript still shows its end");
+    await page.screenshot({ path: path.join(RESULTS, "web-chat-long.png") });
+    await page.close();
+  });
+
+  test("an empty message shows a hint and sends nothing; labels, Enter and visible focus", async () => {
+    const page = await openPage(web.url);
+    const bodies = chatBodies(page);
+    await page.click("#send");
+    assert.match(await text(page, "#hint"), /Type a message first/);
+    assert.ok(await page.$eval("#hint", (el) => el.offsetHeight > 0), "the hint is visible");
+    assert.equal(await page.$eval("#message", (el) => el.getAttribute("aria-invalid")), "true");
+    assert.equal(await page.evaluate(() => document.activeElement.id), "message", "the focus goes to the message box");
+    await page.type("#message", "   ");
+    await page.keyboard.press("Enter");
+    assert.match(await text(page, "#hint"), /Type a message first/);
+    assert.equal(await page.evaluate(() => document.body.dataset.state), "idle");
+    assert.equal(await page.$$eval(".msg", (els) => els.length), 0);
+    await page.type("#message", "x");
+    assert.equal(await text(page, "#hint"), "", "typing clears the hint");
+    assert.equal(await page.$eval("#message", (el) => el.hasAttribute("aria-invalid")), false);
+    assert.equal(bodies.length, 0, "no request was sent");
+
+    // Every field has a label; Tab reaches the buttons with a visible focus ring.
+    const unlabeled = await page.$$eval("input, textarea", (els) => els.filter((el) => !el.labels?.length && !el.getAttribute("aria-label")).map((el) => el.id));
+    assert.deepEqual(unlabeled, []);
+    await page.focus("#message");
+    await page.keyboard.press("Tab");
+    const focus = await page.evaluate(() => {
+      const el = document.activeElement;
+      return { id: el.id, visible: el.matches(":focus-visible"), outline: getComputedStyle(el).outlineStyle, width: getComputedStyle(el).outlineWidth };
+    });
+    assert.deepEqual({ id: focus.id, visible: focus.visible, outline: focus.outline }, { id: "send", visible: true, outline: "solid" });
+    assert.notEqual(focus.width, "0px");
+    await page.close();
+  });
+
+  test("375 px wide: no horizontal scroll, every control in view, before and after a long answer", async () => {
+    const viewport = { width: 375, height: 667, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
+    const page = await openPage(web.url, gw.url, { viewport });
+    const check = async (when) => {
+      for (const sel of ["#gateway", "#model", "#key", "#message", "#send", "#stop", "#reset"]) {
+        const l = await layout(page, sel);
+        assert.ok(l.pageWidth <= 375, `${when}: page ${l.pageWidth} px wide`);
+        const r = l.target;
+        assert.ok(r.width > 0 && r.height > 0 && r.left >= 0 && r.right <= 375, `${when}: ${sel} is in view horizontally: ${JSON.stringify(r)}`);
+        assert.ok(r.top >= 0 && r.bottom <= l.innerHeight, `${when}: ${sel} is in view vertically: ${JSON.stringify(r)} of ${l.innerHeight}`);
+      }
+    };
+    await check("empty page");
+    assert.equal(await page.$eval("#details", (el) => el.open), false, "the answer details start folded on a narrow screen");
+    assert.equal(await sendAndWait(page, "Something long, please", { model: "long" }), "done", await text(page, "#error"));
+    await check("after a long answer");
+    assert.equal(await text(page, ".msg.assistant .text"), LONG_ANSWER, "the whole answer arrived");
+    const l = await layout(page, "#details summary");
+    assert.ok(l.pageHeight <= l.innerHeight + 16, `page ${l.pageHeight} px tall in a ${l.innerHeight} px viewport`);
+    assert.ok(l.target.bottom <= l.innerHeight, "the folded details are in view");
+    assert.match(await text(page, "#meta-summary"), /^\(@cf\/test\/long, stop, \d+ tokens\)$/);
+    await page.screenshot({ path: path.join(RESULTS, "web-chat-375.png") });
+    await page.click("#details summary");
+    assert.equal(await page.$eval("#details", (el) => el.open), true, "the details unfold");
+    assert.ok((await layout(page)).pageWidth <= 375, "unfolded, still no horizontal scroll");
+    await page.close();
+  });
+
+  test("retry times read as time", () => {
+    assert.equal(formatDuration(42), "42 s");
+    assert.equal(formatDuration(60), "1 min");
+    assert.equal(formatDuration(90), "1 min 30 s");
+    assert.equal(formatDuration(25 * 60), "25 min");
+    assert.equal(formatDuration(9 * 3600 + 13 * 60), "9 h 13 min");
+    assert.equal(formatDuration(9 * 3600 + 12 * 60 + 1), "9 h 13 min", "rounded up, never too early");
+    assert.equal(formatDuration(3 * 86400 + 5 * 3600), "3 d 5 h");
   });
 
   test("the page threw no errors", () => {
