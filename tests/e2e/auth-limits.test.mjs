@@ -91,6 +91,8 @@ describe("nested budgets: tenant AND key AND user must admit; the 429 names whic
   /**
    * Holds one reservation of 8 + 256 = 264 with a slow request, then sends a second one of 264
    * with the same credential on each surface: against a budget of 400 the second must be refused.
+   * The tenants set budget.minOutputTokens to 1024: no shrink-to-fit, so a request that cannot
+   * get its whole output cap is refused (shrink-to-fit has its own tests).
    */
   async function holdAndRefuse(gw, headers, scope, { ledgers }) {
     const held = traceId("held");
@@ -117,7 +119,7 @@ describe("nested budgets: tenant AND key AND user must admit; the 429 names whic
   }
 
   test("the key's budget refuses while the tenant's still admits (scope key)", async () => {
-    const gw = await startAuthGateway({ tenant: keysTenant({ budget: { daily: 100000, monthly: 1000000 } }), scenarios });
+    const gw = await startAuthGateway({ tenant: keysTenant({ budget: { daily: 100000, monthly: 1000000, minOutputTokens: 1024 } }), scenarios });
     try {
       const k = await gw.adminKey({ name: "small", budget: { daily: 400, monthly: 4000 } });
       await holdAndRefuse(gw, bearer(k.key), "key", { ledgers: ["acme", `acme/key/${k.id}`] });
@@ -127,7 +129,7 @@ describe("nested budgets: tenant AND key AND user must admit; the 429 names whic
   });
 
   test("the user's budget claim refuses while the tenant's still admits (scope user)", async () => {
-    const gw = await startAuthGateway({ tenant: keysTenant({ budget: { daily: 100000, monthly: 1000000 } }), scenarios });
+    const gw = await startAuthGateway({ tenant: keysTenant({ budget: { daily: 100000, monthly: 1000000, minOutputTokens: 1024 } }), scenarios });
     try {
       await holdAndRefuse(gw, bearer(userToken({ sub: "dave", budget: 400 })), "user", { ledgers: ["acme", "acme/user/dave"] });
     } finally {
@@ -136,7 +138,7 @@ describe("nested budgets: tenant AND key AND user must admit; the 429 names whic
   });
 
   test("the tenant's budget refuses while the key's still admits (scope tenant); /admin/usage shows both", async () => {
-    const gw = await startAuthGateway({ tenant: keysTenant({ budget: { daily: 400, monthly: 100000 } }), scenarios });
+    const gw = await startAuthGateway({ tenant: keysTenant({ budget: { daily: 400, monthly: 100000, minOutputTokens: 1024 } }), scenarios });
     try {
       const k = await gw.adminKey({ name: "big", budget: { daily: 100000, monthly: 1000000 } });
       await holdAndRefuse(gw, bearer(k.key), "tenant", { ledgers: ["acme", `acme/key/${k.id}`] });

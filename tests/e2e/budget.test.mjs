@@ -35,7 +35,7 @@ function nextUtcMidnight() {
 
 describe("durable object ledger", () => {
   test("refusal: 429 budget_exceeded, Retry-After to the reset, body with window, limit, used, reset; no AI call", async () => {
-    const gw = await startGateway({ tenant: testTenant({ budget: { daily: 100, monthly: 1000 } }) });
+    const gw = await startGateway({ tenant: testTenant({ budget: { daily: 100, monthly: 1000, minOutputTokens: 1024 } }) });
     try {
       const r = await chat(gw, { message: "Hi", maxTokens: 200 });
       assert.equal(r.status, 429);
@@ -53,7 +53,7 @@ describe("durable object ledger", () => {
       assert.equal(b.budget.retryAfterSecs, retry);
       assert.equal(gw.aiCallsFor(r.trace).length, 0);
       // The monthly window refuses too.
-      const gw2 = await startGateway({ tenant: testTenant({ tenantId: "monthly", budget: { daily: 100, monthly: 100 } }) });
+      const gw2 = await startGateway({ tenant: testTenant({ tenantId: "monthly", budget: { daily: 100, monthly: 100, minOutputTokens: 1024 } }) });
       try {
         const r2 = await chat(gw2, { message: "Hi", maxTokens: 95 });
         assert.equal(r2.status, 429);
@@ -166,13 +166,13 @@ describe("durable object ledger", () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "gw-iso-"));
     try {
       for (const store of ["durable-object", "kv"]) {
-        // Reservations: 8 prompt + min(maxTokens, maxOutputTokens 256).
-        const acme = await startGateway({ persistRoot: root, tenant: testTenant({ budget: { daily: 270, monthly: 270, store } }) });
+        // Reservations: 8 prompt + min(maxTokens, maxOutputTokens 256); no shrink-to-fit here.
+        const acme = await startGateway({ persistRoot: root, tenant: testTenant({ budget: { daily: 270, monthly: 270, store, minOutputTokens: 1024 } }) });
         const spent = (await chat(acme, { message: "Hi", maxTokens: 20 })).body.usage.total;
         assert.equal((await chat(acme, { message: "Hi", maxTokens: 500 })).status, 429, `${store}: ${spent} used + 264 reserved > 270`);
         await new Promise((r) => setTimeout(r, 1200)); // let the KV shard flush
         await acme.close();
-        const globex = await startGateway({ persistRoot: root, tenant: testTenant({ tenantId: "globex", budget: { daily: 270, monthly: 270, store } }) });
+        const globex = await startGateway({ persistRoot: root, tenant: testTenant({ tenantId: "globex", budget: { daily: 270, monthly: 270, store, minOutputTokens: 1024 } }) });
         try {
           const r = await chat(globex, { message: "Hi", maxTokens: 500 });
           assert.equal(r.status, 200, `${store}: globex is not charged for acme`);

@@ -382,7 +382,8 @@ describe("/v1/models and the allow-list", () => {
 describe("/v1 budget", () => {
   let gw;
   before(async () => {
-    gw = await startGateway({ tenant: testTenant({ tenantId: "oa-budget", budget: { daily: 200, monthly: 100000, store: "durable-object" } }) });
+    // minOutputTokens 1024: no shrink-to-fit, so a request whose cap does not fit is refused.
+    gw = await startGateway({ tenant: testTenant({ tenantId: "oa-budget", budget: { daily: 200, monthly: 100000, store: "durable-object", minOutputTokens: 1024 } }) });
   });
   after(() => gw?.close());
 

@@ -11,7 +11,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ledger::{External, Limits, Remaining, UsageLedger};
+use crate::amount::{Amount, Limits, Remaining, UNLIMITED};
+use crate::ledger::{External, UsageLedger};
 
 /// How long a lease lives.
 pub const LEASE_TTL_MS: i64 = 60_000;
@@ -20,37 +21,57 @@ pub const LEASE_MIN_REQUESTS_LEFT: u64 = 1024;
 /// A lease holds at most this many requests of the size asked.
 pub const LEASE_MAX_REQUESTS: u64 = 32;
 
-/// A block of budget held by one isolate.
+/// A block of budget held by one isolate (`granted`/`used` in tokens, `*_micros` in
+/// micro-dollars; ledgers stored before cost budgets read with zero micro-dollars).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lease {
     pub id: String,
     pub granted: u64,
     /// Reported usage (already in the ledger's totals).
     pub used: u64,
+    #[serde(default)]
+    pub granted_micros: u64,
+    #[serde(default)]
+    pub used_micros: u64,
     pub expires_at_ms: i64,
 }
 
 impl Lease {
     /// What the lease still holds.
-    pub fn unused(&self) -> u64 {
-        self.granted.saturating_sub(self.used)
+    pub fn unused(&self) -> Amount {
+        Amount {
+            tokens: self.granted.saturating_sub(self.used),
+            micros: self.granted_micros.saturating_sub(self.used_micros),
+        }
     }
 }
 
-/// The size of a lease for requests reserving `amount` when `remaining` is left: none near the
-/// limit, at most 1/64 of what remains and `LEASE_MAX_REQUESTS` requests otherwise.
-pub fn lease_size(remaining: u64, amount: u64) -> u64 {
-    let amount = amount.max(1);
-    if remaining / amount < LEASE_MIN_REQUESTS_LEFT {
-        return 0;
+/// The size of one unit of a lease for requests of `amount` when `remaining` is left: enough
+/// for `LEASE_MAX_REQUESTS` requests, at most a 64th of what remains; `None` near the limit.
+fn unit_size(remaining: u64, amount: u64) -> Option<u64> {
+    let full = amount.saturating_mul(LEASE_MAX_REQUESTS);
+    if remaining == UNLIMITED {
+        return Some(full);
     }
-    (remaining / 64).min(amount.saturating_mul(LEASE_MAX_REQUESTS))
+    if remaining / amount.max(1) < LEASE_MIN_REQUESTS_LEFT {
+        return None;
+    }
+    Some((remaining / 64).min(full))
+}
+
+/// The size of a lease for requests reserving `amount` when `remaining` is left (the room of
+/// both windows): nothing when any unit is near its limit.
+pub fn lease_size(remaining: Amount, amount: Amount) -> Option<Amount> {
+    Some(Amount {
+        tokens: unit_size(remaining.tokens, amount.tokens)?,
+        micros: unit_size(remaining.micros, amount.micros)?,
+    })
 }
 
 /// A lease granted: its size, expiry, and what remains outside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeaseGrant {
-    pub granted: u64,
+    pub granted: Amount,
     pub expires_at_ms: i64,
     pub remaining: Remaining,
 }
@@ -61,21 +82,22 @@ impl UsageLedger {
         &mut self,
         now_ms: i64,
         id: &str,
-        amount: u64,
+        amount: Amount,
         limits: Limits,
         external: External,
     ) -> Option<LeaseGrant> {
         self.roll(now_ms);
-        let r = self.remaining(limits, external);
-        let size = lease_size(r.daily.min(r.monthly), amount);
-        if size == 0 {
+        let size = lease_size(self.remaining(limits, external).room(), amount)?;
+        if size.tokens == 0 && size.micros == 0 {
             return None;
         }
         let expires_at_ms = now_ms + LEASE_TTL_MS;
         self.leases.push(Lease {
             id: id.to_string(),
-            granted: size,
+            granted: size.tokens,
             used: 0,
+            granted_micros: size.micros,
+            used_micros: 0,
             expires_at_ms,
         });
         Some(LeaseGrant {
@@ -85,22 +107,22 @@ impl UsageLedger {
         })
     }
 
-    /// Counts `used` tokens spent under lease `id` (also when the lease has expired: tokens
-    /// spent are never lost) and, with `release`, gives back what it did not use.
+    /// Counts `used` spent under lease `id` (also when the lease has expired: what was spent is
+    /// never lost) and, with `release`, gives back what it did not use.
     pub fn report_lease(
         &mut self,
         now_ms: i64,
         id: &str,
-        used: u64,
+        used: Amount,
         release: bool,
         limits: Limits,
         external: External,
     ) -> Remaining {
         self.roll(now_ms);
-        self.day_used += used;
-        self.month_used += used;
+        self.count(used);
         if let Some(l) = self.leases.iter_mut().find(|l| l.id == id) {
-            l.used += used;
+            l.used = l.used.saturating_add(used.tokens);
+            l.used_micros = l.used_micros.saturating_add(used.micros);
         }
         if release {
             self.leases.retain(|l| l.id != id);

@@ -1,63 +1,78 @@
-//! `UsageLedger`: tokens used in the current day and month plus open reservations; reserve and settle.
+//! `UsageLedger`: what one budget used in the current day and month (tokens and micro-dollars)
+//! plus open reservations and leases; reserve (with shrink-to-fit) and settle.
 //!
 //! Admission is by reservation: a request may start only if everything already used, plus
-//! every open reservation, plus its own reservation fits under both limits. Settlement
-//! replaces the reservation with the real usage. A reservation that is never settled expires
-//! after its TTL and stops holding budget.
+//! every open reservation and lease, plus its own reservation fits under every limit. When the
+//! whole output cap does not fit but at least the request's `min_output` does, the reservation
+//! shrinks to what fits and the request is sent with that smaller cap. Settlement replaces the
+//! reservation with the real usage. A reservation never settled expires after its TTL.
 
 use serde::{Deserialize, Serialize};
 
+use crate::amount::{Amount, Demand, Limits, Remaining, Unit};
 use crate::window::{iso8601, seconds_until, BudgetWindow, Windows};
 
-/// A tenant's limits, both > 0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Limits {
-    pub daily: u64,
-    pub monthly: u64,
-}
-
-/// Tokens counted elsewhere (other isolates' shards in the KV store) in the current windows.
+/// Usage counted elsewhere (other isolates' shards in the KV store) in the current windows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct External {
-    pub daily: u64,
-    pub monthly: u64,
+    pub daily: Amount,
+    pub monthly: Amount,
 }
 
-/// An open reservation.
+/// An open reservation (`amount` in tokens, `micros` in micro-dollars).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reservation {
     pub id: String,
     pub amount: u64,
+    #[serde(default)]
+    pub micros: u64,
     pub expires_at_ms: i64,
 }
 
-/// What is left in each window (never negative).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Remaining {
-    pub daily: u64,
-    pub monthly: u64,
+impl Reservation {
+    pub fn held(&self) -> Amount {
+        Amount {
+            tokens: self.amount,
+            micros: self.micros,
+        }
+    }
 }
 
-/// Why a reservation was refused: the first window it would overrun.
+/// Why a reservation was refused: the first window and unit it would overrun. `requested` is
+/// the least the request needed (its prompt plus its smallest acceptable output).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Refusal {
     pub window: BudgetWindow,
+    pub unit: Unit,
     pub limit: u64,
-    /// Used plus held by open reservations, in that window.
+    /// Used plus held by open reservations, in that window and unit.
     pub used: u64,
     pub requested: u64,
     pub resets_at: String,
     pub retry_after_secs: u64,
 }
 
-/// The ledger of one tenant.
+/// An admitted reservation: the output cap it holds (at most the demand's) and its amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Admitted {
+    pub output: u64,
+    pub amount: Amount,
+    pub remaining: Remaining,
+}
+
+/// The ledger of one budget (a tenant, a key, an end user). Token fields keep their original
+/// names, so ledgers stored before cost budgets read unchanged.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageLedger {
     pub day: i64,
     pub day_used: u64,
     pub month: i64,
     pub month_used: u64,
+    #[serde(default)]
+    pub day_micros: u64,
+    #[serde(default)]
+    pub month_micros: u64,
     pub reservations: Vec<Reservation>,
     /// Blocks of budget isolates admit requests from locally (`lease.rs`).
     #[serde(default)]
@@ -66,268 +81,157 @@ pub struct UsageLedger {
 
 impl UsageLedger {
     /// Moves to the windows of `now_ms` (a new day or month starts at zero) and drops
-    /// expired reservations.
+    /// expired reservations and leases.
     pub fn roll(&mut self, now_ms: i64) {
         let w = Windows::at(now_ms);
         if w.month != self.month {
             self.month = w.month;
             self.month_used = 0;
+            self.month_micros = 0;
         }
         if w.day != self.day {
             self.day = w.day;
             self.day_used = 0;
+            self.day_micros = 0;
         }
         self.reservations.retain(|r| r.expires_at_ms > now_ms);
         // An expired lease stops holding budget; what it reported is already counted.
         self.leases.retain(|l| l.expires_at_ms > now_ms);
     }
 
-    /// Tokens held by open reservations.
-    pub fn held(&self) -> u64 {
-        self.reservations.iter().map(|r| r.amount).sum::<u64>()
-            + self
-                .leases
-                .iter()
-                .map(crate::lease::Lease::unused)
-                .sum::<u64>()
-    }
-
-    pub fn remaining(&self, limits: Limits, external: External) -> Remaining {
-        let held = self.held();
-        Remaining {
-            daily: limits
-                .daily
-                .saturating_sub(self.day_used + external.daily + held),
-            monthly: limits
-                .monthly
-                .saturating_sub(self.month_used + external.monthly + held),
+    /// What the current day has used.
+    pub fn used_today(&self) -> Amount {
+        Amount {
+            tokens: self.day_used,
+            micros: self.day_micros,
         }
     }
 
-    /// Reserves `amount` for request `id` until `now_ms + ttl_ms`, or refuses.
+    /// What the current month has used.
+    pub fn used_this_month(&self) -> Amount {
+        Amount {
+            tokens: self.month_used,
+            micros: self.month_micros,
+        }
+    }
+
+    /// Counts `used` in both windows.
+    pub(crate) fn count(&mut self, used: Amount) {
+        self.day_used = self.day_used.saturating_add(used.tokens);
+        self.month_used = self.month_used.saturating_add(used.tokens);
+        self.day_micros = self.day_micros.saturating_add(used.micros);
+        self.month_micros = self.month_micros.saturating_add(used.micros);
+    }
+
+    /// Held by open reservations and the unused part of leases.
+    pub fn held(&self) -> Amount {
+        let reserved = self
+            .reservations
+            .iter()
+            .fold(Amount::ZERO, |a, r| a.plus(r.held()));
+        self.leases.iter().fold(reserved, |a, l| a.plus(l.unused()))
+    }
+
+    /// Used, external and held, per window.
+    fn taken(&self, external: External) -> (Amount, Amount) {
+        let held = self.held();
+        (
+            self.used_today().plus(external.daily).plus(held),
+            self.used_this_month().plus(external.monthly).plus(held),
+        )
+    }
+
+    pub fn remaining(&self, limits: Limits, external: External) -> Remaining {
+        let (day, month) = self.taken(external);
+        Remaining {
+            daily: limits.daily.minus(day),
+            monthly: limits.monthly.minus(month),
+        }
+    }
+
+    /// Reserves for request `id` until `now_ms + ttl_ms` the largest output cap of `demand`
+    /// that fits (at least its `min_output`), or refuses naming the first window and unit
+    /// that cannot take even that.
     pub fn reserve(
         &mut self,
         now_ms: i64,
         id: &str,
-        amount: u64,
+        demand: Demand,
         ttl_ms: i64,
         limits: Limits,
         external: External,
-    ) -> Result<Remaining, Refusal> {
+    ) -> Result<Admitted, Refusal> {
         self.roll(now_ms);
-        let held = self.held();
-        let w = Windows::at(now_ms);
-        let checks = [
-            (
-                BudgetWindow::Daily,
-                limits.daily,
-                self.day_used + external.daily + held,
-            ),
-            (
-                BudgetWindow::Monthly,
-                limits.monthly,
-                self.month_used + external.monthly + held,
-            ),
-        ];
-        for (window, limit, used) in checks {
-            if used + amount > limit {
-                let reset = w.resets_at_ms(window);
-                return Err(Refusal {
-                    window,
-                    limit,
-                    used,
-                    requested: amount,
-                    resets_at: iso8601(reset),
-                    retry_after_secs: seconds_until(now_ms, reset),
-                });
-            }
-        }
+        let room = self.remaining(limits, external).room();
+        let Some(output) = demand.fit(room) else {
+            return Err(self.refusal(now_ms, demand.amount(demand.min_output), limits, external));
+        };
+        let amount = demand.amount(output);
         self.reservations.push(Reservation {
             id: id.to_string(),
-            amount,
+            amount: amount.tokens,
+            micros: amount.micros,
             expires_at_ms: now_ms + ttl_ms,
         });
-        Ok(self.remaining(limits, external))
+        Ok(Admitted {
+            output,
+            amount,
+            remaining: self.remaining(limits, external),
+        })
     }
 
-    /// Replaces reservation `id` with the `actual` tokens used. Usage is counted even when the
-    /// reservation has expired or never existed: tokens spent are never lost.
+    /// Why `need` does not fit: the first of daily tokens, daily cost, monthly tokens, monthly
+    /// cost that it overruns.
+    fn refusal(&self, now_ms: i64, need: Amount, limits: Limits, external: External) -> Refusal {
+        let (day, month) = self.taken(external);
+        let w = Windows::at(now_ms);
+        let checks = [
+            (BudgetWindow::Daily, limits.daily, day),
+            (BudgetWindow::Monthly, limits.monthly, month),
+        ];
+        let over = checks.iter().find_map(|&(window, limit, taken)| {
+            [Unit::Tokens, Unit::Usd].into_iter().find_map(|unit| {
+                let (l, t, n) = (limit.get(unit), taken.get(unit), need.get(unit));
+                (t.saturating_add(n) > l).then_some((window, unit, l, t, n))
+            })
+        });
+        // `need` did not fit, so one check fails; the daily token figures are a safe default.
+        let (window, unit, limit, used, requested) = over.unwrap_or((
+            BudgetWindow::Daily,
+            Unit::Tokens,
+            limits.daily.tokens,
+            day.tokens,
+            need.tokens,
+        ));
+        let reset = w.resets_at_ms(window);
+        Refusal {
+            window,
+            unit,
+            limit,
+            used,
+            requested,
+            resets_at: iso8601(reset),
+            retry_after_secs: seconds_until(now_ms, reset),
+        }
+    }
+
+    /// Replaces reservation `id` with what was `actual`ly used. Usage is counted even when the
+    /// reservation has expired or never existed: what was spent is never lost.
     pub fn settle(
         &mut self,
         now_ms: i64,
         id: &str,
-        actual: u64,
+        actual: Amount,
         limits: Limits,
         external: External,
     ) -> Remaining {
         self.roll(now_ms);
         self.reservations.retain(|r| r.id != id);
-        self.day_used += actual;
-        self.month_used += actual;
+        self.count(actual);
         self.remaining(limits, external)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const LIMITS: Limits = Limits {
-        daily: 100,
-        monthly: 250,
-    };
-    const NONE: External = External {
-        daily: 0,
-        monthly: 0,
-    };
-    const TTL: i64 = 60_000;
-    /// 2026-11-22T12:00:00Z
-    const NOON: i64 = 1_795_348_800_000;
-    const DAY: i64 = 86_400_000;
-
-    #[test]
-    fn reserve_then_settle_replaces_the_estimate() {
-        let mut l = UsageLedger::default();
-        assert_eq!(
-            l.reserve(NOON, "a", 40, TTL, LIMITS, NONE),
-            Ok(Remaining {
-                daily: 60,
-                monthly: 210
-            })
-        );
-        assert_eq!(l.held(), 40);
-        assert_eq!(
-            l.settle(NOON, "a", 25, LIMITS, NONE),
-            Remaining {
-                daily: 75,
-                monthly: 225
-            }
-        );
-        assert_eq!(l.held(), 0);
-        assert_eq!((l.day_used, l.month_used), (25, 25));
-    }
-
-    #[test]
-    fn refusal_names_the_window_the_figures_and_the_reset() {
-        let mut l = UsageLedger::default();
-        l.reserve(NOON, "a", 60, TTL, LIMITS, NONE).unwrap();
-        let r = l.reserve(NOON, "b", 41, TTL, LIMITS, NONE).unwrap_err();
-        assert_eq!(
-            r,
-            Refusal {
-                window: BudgetWindow::Daily,
-                limit: 100,
-                used: 60,
-                requested: 41,
-                resets_at: "2026-11-23T00:00:00Z".into(),
-                retry_after_secs: 12 * 3600,
-            }
-        );
-        // Exactly at the limit is allowed.
-        assert!(l.reserve(NOON, "c", 40, TTL, LIMITS, NONE).is_ok());
-        assert_eq!(l.remaining(LIMITS, NONE).daily, 0);
-    }
-
-    #[test]
-    fn monthly_limit_refuses_across_days() {
-        let mut l = UsageLedger::default();
-        for d in 0..2 {
-            l.reserve(NOON + d * DAY, "x", 100, TTL, LIMITS, NONE)
-                .unwrap();
-            l.settle(NOON + d * DAY, "x", 100, LIMITS, NONE);
-        }
-        let r = l
-            .reserve(NOON + 2 * DAY, "y", 60, TTL, LIMITS, NONE)
-            .unwrap_err();
-        assert_eq!(
-            (r.window, r.used, r.resets_at.as_str()),
-            (BudgetWindow::Monthly, 200, "2026-12-01T00:00:00Z")
-        );
-        assert!(l
-            .reserve(NOON + 2 * DAY, "z", 50, TTL, LIMITS, NONE)
-            .is_ok());
-    }
-
-    #[test]
-    fn a_new_day_and_month_start_at_zero() {
-        let mut l = UsageLedger::default();
-        l.reserve(NOON, "a", 100, TTL, LIMITS, NONE).unwrap();
-        l.settle(NOON, "a", 100, LIMITS, NONE);
-        assert!(l.reserve(NOON, "b", 1, TTL, LIMITS, NONE).is_err());
-        assert!(l.reserve(NOON + DAY, "b", 100, TTL, LIMITS, NONE).is_ok());
-        let next_month = NOON + 9 * DAY; // 2026-12-01
-        l.settle(next_month, "b", 100, LIMITS, NONE);
-        assert_eq!((l.day_used, l.month_used), (100, 100));
-    }
-
-    #[test]
-    fn stale_reservations_expire() {
-        let mut l = UsageLedger::default();
-        l.reserve(NOON, "lost", 100, TTL, LIMITS, NONE).unwrap();
-        assert!(
-            l.reserve(NOON + TTL - 1, "b", 1, TTL, LIMITS, NONE)
-                .is_err(),
-            "still held just before expiry"
-        );
-        assert!(
-            l.reserve(NOON + TTL, "b", 1, TTL, LIMITS, NONE).is_ok(),
-            "released at expiry"
-        );
-        // Settling an expired reservation still counts the usage.
-        l.settle(NOON + 2 * TTL, "lost", 30, LIMITS, NONE);
-        assert_eq!(l.day_used, 30);
-    }
-
-    #[test]
-    fn usage_beyond_the_reservation_is_counted_and_remaining_never_negative() {
-        let mut l = UsageLedger::default();
-        l.reserve(NOON, "a", 90, TTL, LIMITS, NONE).unwrap();
-        assert_eq!(
-            l.settle(NOON, "a", 130, LIMITS, NONE),
-            Remaining {
-                daily: 0,
-                monthly: 120
-            }
-        );
-        assert_eq!(l.day_used, 130);
-    }
-
-    #[test]
-    fn external_usage_counts_against_the_limits() {
-        let mut l = UsageLedger::default();
-        let ext = External {
-            daily: 70,
-            monthly: 70,
-        };
-        let r = l.reserve(NOON, "a", 31, TTL, LIMITS, ext).unwrap_err();
-        assert_eq!(r.used, 70);
-        assert_eq!(
-            l.reserve(NOON, "a", 30, TTL, LIMITS, ext),
-            Ok(Remaining {
-                daily: 0,
-                monthly: 150
-            })
-        );
-    }
-
-    #[test]
-    fn concurrent_reservations_never_admit_more_than_the_limit() {
-        let mut l = UsageLedger::default();
-        let admitted: u64 = (0..50)
-            .filter_map(|i| {
-                l.reserve(NOON, &i.to_string(), 7, TTL, LIMITS, NONE)
-                    .ok()
-                    .map(|_| 7)
-            })
-            .sum();
-        assert_eq!(admitted, 98, "14 of 50 fit in 100");
-    }
-
-    #[test]
-    fn ledger_round_trips_through_json() {
-        let mut l = UsageLedger::default();
-        l.reserve(NOON, "a", 5, TTL, LIMITS, NONE).unwrap();
-        let s = serde_json::to_string(&l).unwrap();
-        assert_eq!(serde_json::from_str::<UsageLedger>(&s).unwrap(), l);
-    }
-}
+#[path = "ledger_tests.rs"]
+mod tests;

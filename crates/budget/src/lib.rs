@@ -1,10 +1,14 @@
-//! Pure token-budget logic: UTC windows, reservations and settlement over a storage trait.
+//! Pure budget logic: UTC windows, ledgers counting tokens and micro-dollars, reservations with
+//! shrink-to-fit, settlement, leases (ledger side and isolate side), over a storage trait.
 
+pub mod amount;
+pub mod book;
 pub mod lease;
 pub mod ledger;
 pub mod window;
 
-pub use ledger::{External, Limits, Refusal, Remaining, Reservation, UsageLedger};
+pub use amount::{Amount, Demand, Limits, Price, Remaining, Unit, UNLIMITED};
+pub use ledger::{Admitted, External, Refusal, Reservation, UsageLedger};
 pub use window::{BudgetWindow, Windows};
 
 /// How long an unsettled reservation holds budget before it expires (the isolate died).
@@ -18,32 +22,37 @@ pub enum Error {
     Store(String),
 }
 
-/// The outcome of a reservation: admitted (with what remains) or refused.
-pub type Admission = Result<Remaining, Refusal>;
+/// The outcome of a reservation: admitted (with its output cap and what remains) or refused.
+pub type Admission = Result<Admitted, Refusal>;
 
-/// Where a tenant's ledger lives. Implemented in `worker-api` by a Durable Object (exact) and
-/// by KV (approximate); see docs/budgets.md.
+/// Where a ledger lives. Implemented in `worker-api` by a Durable Object (exact) and by KV
+/// (approximate); see docs/budgets.md.
 #[allow(async_fn_in_trait)] // Workers are single-threaded: futures need not be Send.
 pub trait BudgetStore {
-    /// Reserves `amount` tokens for request `id`, or refuses.
+    /// Reserves what `demand` needs for request `id` (shrunk to fit, at least its floor), or refuses.
     async fn reserve(
         &self,
         now_ms: i64,
         id: &str,
-        amount: u64,
+        demand: Demand,
         limits: Limits,
     ) -> Result<Admission, Error>;
-    /// Replaces reservation `id` with the `actual` tokens used.
+    /// Replaces reservation `id` with what was `actual`ly used.
     async fn settle(
         &self,
         now_ms: i64,
         id: &str,
-        actual: u64,
+        actual: Amount,
         limits: Limits,
     ) -> Result<Remaining, Error>;
 }
 
-/// The reservation for a request: its estimated prompt plus the most it may generate.
-pub fn reservation_amount(prompt_estimate: u64, max_output_tokens: u64) -> u64 {
-    prompt_estimate + max_output_tokens
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_unsettled_reservation_outlives_any_relayed_stream() {
+        // waitUntil lives about 30 s past the response; a stream may idle 300 s at most per
+        // attempt (limits.attemptTimeoutMs); ten minutes covers both.
+        assert_eq!(super::RESERVATION_TTL_MS, 600_000);
+    }
 }

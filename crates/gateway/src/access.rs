@@ -18,6 +18,7 @@ pub struct RawRateLimits {
     pub per_key: Option<i64>,
     pub per_user: Option<i64>,
     pub per_ip: Option<i64>,
+    pub failures_per_ip: Option<i64>,
 }
 
 /// How clients prove who they are.
@@ -30,13 +31,16 @@ pub enum AuthMode {
     Open,
 }
 
-/// Requests per minute per key, per end user, and (open mode) per client IP.
+/// Requests per minute per key, per end user, and (open mode) per client IP; and failed
+/// authentications per minute per client IP (past it, the address is refused for a minute).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RateLimits {
     pub per_key: Option<u32>,
     pub per_user: Option<u32>,
     pub per_ip: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failures_per_ip: Option<u32>,
 }
 
 /// The checked auth settings.
@@ -77,6 +81,7 @@ pub fn check_auth(raw: RawAuth) -> Result<AuthConfig, (String, String)> {
             per_key: rpm(r.per_key, "auth.rateLimits.perKey")?,
             per_user: rpm(r.per_user, "auth.rateLimits.perUser")?,
             per_ip: rpm(r.per_ip, "auth.rateLimits.perIp")?,
+            failures_per_ip: rpm(r.failures_per_ip, "auth.rateLimits.failuresPerIp")?,
         },
     })
 }
@@ -135,9 +140,72 @@ impl OriginPattern {
     }
 }
 
+/// Request headers a granted browser origin may send: the credential and content headers, the
+/// trace id, and the headers the official OpenAI and Anthropic SDKs add in a browser.
+pub const ALLOWED_REQUEST_HEADERS: &[&str] = &[
+    "content-type",
+    "authorization",
+    "x-api-key",
+    "x-trace-id",
+    "anthropic-version",
+    "anthropic-beta",
+    "anthropic-dangerous-direct-browser-access",
+];
+
+/// SDK telemetry headers (`x-stainless-os`, `x-stainless-retry-count`, ...) are allowed by prefix.
+pub const ALLOWED_REQUEST_HEADER_PREFIX: &str = "x-stainless-";
+
+/// The `Access-Control-Allow-Headers` answer to a preflight: the requested headers that are on
+/// the allow-list (lowercased, in the order asked), or the whole fixed list when none was asked
+/// for. Headers off the list are never echoed back.
+pub fn preflight_allowed_headers(requested: Option<&str>) -> String {
+    let asked: Vec<String> = requested
+        .unwrap_or("")
+        .split(',')
+        .map(|h| h.trim().to_ascii_lowercase())
+        .filter(|h| !h.is_empty())
+        .collect();
+    if asked.is_empty() {
+        return ALLOWED_REQUEST_HEADERS.join(", ");
+    }
+    let mut out: Vec<String> = Vec::new();
+    for h in asked {
+        let allowed = ALLOWED_REQUEST_HEADERS.contains(&h.as_str())
+            || (h.len() > ALLOWED_REQUEST_HEADER_PREFIX.len()
+                && h.starts_with(ALLOWED_REQUEST_HEADER_PREFIX)
+                && h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+        if allowed && !out.contains(&h) {
+            out.push(h);
+        }
+    }
+    out.join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn preflights_allow_only_the_documented_headers() {
+        let check = |asked: Option<&str>, want: &str| {
+            assert_eq!(preflight_allowed_headers(asked), want, "{asked:?}")
+        };
+        check(
+            None,
+            "content-type, authorization, x-api-key, x-trace-id, anthropic-version, anthropic-beta, anthropic-dangerous-direct-browser-access",
+        );
+        check(Some("  "), &preflight_allowed_headers(None));
+        check(Some("x-evil-header, cookie, x-forwarded-for"), "");
+        check(
+            Some("Content-Type, X-Evil, authorization, content-type"),
+            "content-type, authorization",
+        );
+        check(
+            Some("x-stainless-os, x-stainless-retry-count, x-stainless-"),
+            "x-stainless-os, x-stainless-retry-count",
+        );
+        check(Some("x-stainless-a b"), "");
+    }
 
     #[test]
     fn origin_patterns() {

@@ -25,7 +25,69 @@ pub struct ClientBudget {
     pub monthly: u64,
 }
 
+/// The longest credential (key or end-user token) the gateway reads; longer ones are refused
+/// before any parsing (`431`), so a client cannot make it hash or decode megabytes.
+pub const MAX_CREDENTIAL_BYTES: usize = 8 * 1024;
+
+/// Why a credential was refused: logged (never the credential itself); the client always gets
+/// the same `401 unauthorized`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthFailure {
+    /// No `Authorization: Bearer` or `x-api-key` header.
+    Missing,
+    /// Neither a well-formed key nor a well-formed token.
+    Malformed,
+    /// A key id with no record.
+    UnknownKey,
+    /// The key's secret does not match its record.
+    BadSecret,
+    /// The key was revoked, or it is a rotated-out secret past its grace period.
+    Revoked,
+    /// The key's `expiresAt` has passed.
+    Expired,
+    /// An end-user token in `x-api-key` (tokens go in `Authorization: Bearer`).
+    TokenInApiKeyHeader,
+    /// No `CLIENT_TOKEN_SECRET` is set, so no token can be checked.
+    NoTokenSecret,
+    /// An algorithm other than HS256 (`none` included) or a `typ` other than JWT.
+    BadAlgorithm,
+    BadSignature,
+    WrongAudience,
+    /// `exp` has passed.
+    TokenExpired,
+    /// `exp` is more than 24 h ahead.
+    LifetimeTooLong,
+    /// `nbf` is in the future.
+    NotYetValid,
+    /// A required claim is missing or of the wrong type (`sub`, `aud`, `exp`, `budget`, ...).
+    BadClaim,
+}
+
+impl AuthFailure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::Malformed => "malformed",
+            Self::UnknownKey => "unknown_key",
+            Self::BadSecret => "bad_secret",
+            Self::Revoked => "revoked",
+            Self::Expired => "expired",
+            Self::TokenInApiKeyHeader => "token_in_api_key_header",
+            Self::NoTokenSecret => "no_token_secret",
+            Self::BadAlgorithm => "bad_algorithm",
+            Self::BadSignature => "bad_signature",
+            Self::WrongAudience => "wrong_audience",
+            Self::TokenExpired => "token_expired",
+            Self::LifetimeTooLong => "lifetime_too_long",
+            Self::NotYetValid => "not_yet_valid",
+            Self::BadClaim => "bad_claim",
+        }
+    }
+}
+
 /// A key as stored (KV `key/<tenant>/<id>`). `hash` is the hex SHA-256 of the key's secret.
+/// After a rotation, `previousHash` is the old secret's hash, accepted until `previousValidUntil`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyRecord {
@@ -43,6 +105,14 @@ pub struct KeyRecord {
     pub revoked: bool,
     pub created_at: u64,
     pub hash: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_hash: Option<String>,
+    /// Unix seconds; the old secret is refused from then on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_valid_until: Option<u64>,
+    /// When the key was last rotated (unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_at: Option<u64>,
 }
 
 /// Who is calling, once authenticated.
@@ -121,23 +191,58 @@ pub fn new_key(random: &[u8; 38]) -> (String, String, String) {
     (id.clone(), format!("{KEY_PREFIX}{id}_{secret}"), hash)
 }
 
-/// Checks a presented key against its stored record at `now_s`.
+/// A new secret for the existing key `id`, from 32 random bytes: `(key, hash)`.
+pub fn new_secret_for(id: &str, random: &[u8; 32]) -> (String, String) {
+    let secret = base64url(random);
+    let hash = sha256_hex(secret.as_bytes());
+    (format!("{KEY_PREFIX}{id}_{secret}"), hash)
+}
+
+/// Checks a presented key against its stored record at `now_s`: the current secret, or the
+/// previous one within its grace period after a rotation. Both hashes are always compared, in
+/// constant time.
 pub fn check_key(
     presented: &PresentedKey<'_>,
     record: &KeyRecord,
     now_s: u64,
-) -> Option<Principal> {
+) -> Result<Principal, AuthFailure> {
     let hash = sha256_hex(presented.secret.as_bytes());
-    let ok = constant_time_eq(hash.as_bytes(), record.hash.as_bytes())
-        && record.id == presented.id
-        && !record.revoked
-        && record.expires_at.is_none_or(|e| now_s < e);
-    ok.then(|| Principal::Key {
+    let current = constant_time_eq(hash.as_bytes(), record.hash.as_bytes());
+    let previous = record
+        .previous_hash
+        .as_ref()
+        .is_some_and(|p| constant_time_eq(hash.as_bytes(), p.as_bytes()));
+    if record.id != presented.id {
+        return Err(AuthFailure::UnknownKey);
+    }
+    if !current && !previous {
+        return Err(AuthFailure::BadSecret);
+    }
+    let in_grace = record.previous_valid_until.is_some_and(|t| now_s < t);
+    if record.revoked || (!current && !in_grace) {
+        return Err(AuthFailure::Revoked);
+    }
+    if record.expires_at.is_some_and(|e| now_s >= e) {
+        return Err(AuthFailure::Expired);
+    }
+    Ok(Principal::Key {
         id: record.id.clone(),
         scopes: record.scopes.clone(),
         budget: record.budget,
         rate_limit: record.rate_limit,
     })
+}
+
+/// The record after rotating its secret to `new_hash` at `now_s`: the old secret keeps working
+/// for `grace_s` seconds (0: not at all). Budgets, limits and usage stay with the key id.
+pub fn rotate(record: &KeyRecord, new_hash: String, now_s: u64, grace_s: u64) -> KeyRecord {
+    KeyRecord {
+        previous_hash: (grace_s > 0).then(|| record.hash.clone()),
+        previous_valid_until: (grace_s > 0).then(|| now_s + grace_s),
+        rotated_at: Some(now_s),
+        hash: new_hash,
+        ..record.clone()
+    }
 }
 
 fn base64url(bytes: &[u8]) -> String {
@@ -189,58 +294,93 @@ struct JwtHeader {
     typ: Option<String>,
 }
 
-/// Verifies an end-user token for `tenant_id` at `now_s`: HS256 only, a valid signature, `sub`,
-/// `aud` equal to the tenant, `exp` in the future but at most 24 h ahead, `nbf` passed.
-/// Every failure is the same `None`: the client learns nothing about which check failed.
+/// Verifies an end-user token for `tenant_id` at `now_s` against the current secret and, during
+/// a secret rotation, the previous one (`secrets`, current first; empty ones are skipped):
+/// HS256 only, a valid signature, `sub`, `aud` equal to the tenant, `exp` in the future but at
+/// most 24 h ahead, `nbf` passed, and `budget`, when present, a whole number of tokens (`0`
+/// admits nothing). The client learns nothing about which check failed; the log gets the reason.
 pub fn verify_user_token(
     token: &str,
-    secret: &[u8],
+    secrets: &[&[u8]],
     tenant_id: &str,
     now_s: u64,
-) -> Option<Principal> {
+) -> Result<Principal, AuthFailure> {
+    use AuthFailure as F;
     let mut parts = token.split('.');
-    let (h, p, sig) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || secret.is_empty() {
-        return None;
+    let (Some(h), Some(p), Some(sig), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(F::Malformed);
+    };
+    let secrets: Vec<&[u8]> = secrets.iter().copied().filter(|s| !s.is_empty()).collect();
+    if secrets.is_empty() {
+        return Err(F::NoTokenSecret);
     }
-    let header: JwtHeader = serde_json::from_slice(&base64url_decode(h)?).ok()?;
+    let header: JwtHeader = base64url_decode(h)
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or(F::Malformed)?;
     if header.alg != "HS256" || header.typ.is_some_and(|t| !t.eq_ignore_ascii_case("JWT")) {
-        return None;
+        return Err(F::BadAlgorithm);
     }
     // Only the canonical encoding of a signature counts, so a token has one spelling.
-    let signature = base64url_decode(sig)?;
+    let signature = base64url_decode(sig).ok_or(F::Malformed)?;
     if base64url(&signature) != sig {
-        return None;
+        return Err(F::Malformed);
     }
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).ok()?;
-    mac.update(format!("{h}.{p}").as_bytes());
-    mac.verify_slice(&signature).ok()?;
-    let claims: Value = serde_json::from_slice(&base64url_decode(p)?).ok()?;
+    let signed = format!("{h}.{p}");
+    let verified = secrets.iter().any(|secret| {
+        Hmac::<Sha256>::new_from_slice(secret).is_ok_and(|mut mac| {
+            mac.update(signed.as_bytes());
+            mac.verify_slice(&signature).is_ok()
+        })
+    });
+    if !verified {
+        return Err(F::BadSignature);
+    }
+    let claims: Value = base64url_decode(p)
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or(F::Malformed)?;
     let sub = claims
-        .get("sub")?
-        .as_str()
-        .filter(|s| !s.is_empty() && s.chars().count() <= 128)?;
-    let aud_ok = match claims.get("aud")? {
+        .get("sub")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty() && s.chars().count() <= 128)
+        .ok_or(F::BadClaim)?;
+    let aud_ok = match claims.get("aud").ok_or(F::BadClaim)? {
         Value::String(a) => a == tenant_id,
         Value::Array(list) => list.iter().any(|a| a.as_str() == Some(tenant_id)),
-        _ => false,
+        _ => return Err(F::BadClaim),
     };
-    let exp = claims.get("exp")?.as_u64()?;
-    let nbf_ok = claims
-        .get("nbf")
-        .is_none_or(|n| n.as_u64().is_some_and(|n| n <= now_s));
-    if !aud_ok || exp <= now_s || exp > now_s + MAX_TOKEN_LIFETIME_S || !nbf_ok {
-        return None;
+    if !aud_ok {
+        return Err(F::WrongAudience);
     }
-    let scopes = claims.get("scope").and_then(Value::as_str).map_or_else(
-        || vec!["chat".to_string()],
-        |s| s.split_whitespace().map(str::to_owned).collect(),
-    );
-    let daily_budget = claims
-        .get("budget")
+    let exp = claims
+        .get("exp")
         .and_then(Value::as_u64)
-        .filter(|b| *b > 0);
-    Some(Principal::User {
+        .ok_or(F::BadClaim)?;
+    if exp <= now_s {
+        return Err(F::TokenExpired);
+    }
+    if exp > now_s + MAX_TOKEN_LIFETIME_S {
+        return Err(F::LifetimeTooLong);
+    }
+    match claims.get("nbf") {
+        None => {}
+        Some(n) => match n.as_u64() {
+            Some(n) if n <= now_s => {}
+            Some(_) => return Err(F::NotYetValid),
+            None => return Err(F::BadClaim),
+        },
+    }
+    let scopes = match claims.get("scope") {
+        None => vec!["chat".to_string()],
+        Some(Value::String(s)) => s.split_whitespace().map(str::to_owned).collect(),
+        Some(_) => return Err(F::BadClaim),
+    };
+    let daily_budget = match claims.get("budget") {
+        None | Some(Value::Null) => None,
+        Some(b) => Some(b.as_u64().ok_or(F::BadClaim)?),
+    };
+    Ok(Principal::User {
         sub: sub.to_string(),
         scopes,
         daily_budget,

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod answer;
 pub mod attempt;
+pub mod budgets;
 pub mod call;
 pub mod conversation;
 pub mod credential;
@@ -13,6 +14,7 @@ pub mod model;
 pub mod oauth;
 pub mod percent;
 pub mod provider_config;
+pub mod route;
 pub mod secret;
 pub mod session;
 pub mod sse;

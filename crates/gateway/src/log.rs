@@ -18,6 +18,9 @@ pub struct RequestLog {
     pub key_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Why a credential was refused (`unknown_key`, `bad_signature`, ...), never the credential.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_failure: Option<&'static str>,
     pub method: String,
     pub route: String,
     pub status: u16,
@@ -32,6 +35,9 @@ pub struct RequestLog {
     pub ttft_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tokens: Option<TokenReport>,
+    /// Shrink-to-fit lowered the output cap to this.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_tokens_reduced: Option<u64>,
     /// How the answer ended: `stop`, `length`, `tool_calls`, `content_filter` or `error`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finish: Option<&'static str>,

@@ -15,6 +15,9 @@ pub const DEFAULT_MAX_REQUEST_BYTES: u32 = 64 * 1024;
 pub const DEFAULT_MAX_OUTPUT_TOKENS: u32 = 1024;
 /// Default for `limits.attemptTimeoutMs`: how long one model may take to its first token.
 pub const DEFAULT_ATTEMPT_TIMEOUT_MS: u32 = 30_000;
+/// Default for `budget.minOutputTokens`: the smallest output cap a request is shrunk to when
+/// its budget cannot take the whole cap (shrink-to-fit, docs/budgets.md).
+pub const DEFAULT_MIN_OUTPUT_TOKENS: u32 = 64;
 
 /// Estimated prompt tokens of the smallest request (one one-token message).
 pub const MIN_PROMPT_TOKENS: u64 = 8;
@@ -107,6 +110,7 @@ pub struct RawBudget {
     pub monthly: i64,
     #[serde(default)]
     pub store: Option<String>,
+    pub min_output_tokens: Option<i64>,
 }
 
 /// A tenant id: lowercase letters, digits and `-`, 1 to 63 characters.
@@ -155,6 +159,8 @@ pub struct TenantConfig {
     pub model_allow_list: Vec<String>,
     pub max_request_bytes: u32,
     pub max_output_tokens: u32,
+    /// The smallest output cap shrink-to-fit admits a request with (`budget.minOutputTokens`).
+    pub min_output_tokens: u32,
     pub attempt_timeout_ms: u32,
     pub allowed_origins: Vec<OriginPattern>,
     /// Sends `access-control-allow-credentials: true` to granted origins.
@@ -314,6 +320,12 @@ impl TenantConfig {
             None => None,
         };
 
+        let min_output_tokens = positive(
+            raw.budget.as_ref().and_then(|b| b.min_output_tokens),
+            DEFAULT_MIN_OUTPUT_TOKENS,
+            1_000_000,
+        )
+        .map_err(|m| err("budget.minOutputTokens", m))?;
         let budget = raw.budget.map(|b| check_budget(source, b)).transpose()?;
 
         Ok(Self {
@@ -325,6 +337,7 @@ impl TenantConfig {
             model_allow_list: raw.model_allow_list,
             max_request_bytes,
             max_output_tokens,
+            min_output_tokens,
             attempt_timeout_ms,
             allowed_origins,
             allow_credentials: raw.cors.allow_credentials,
@@ -340,8 +353,9 @@ impl TenantConfig {
     /// them in `/health`.
     pub fn unservable(&self, source: &str) -> Vec<ConfigError> {
         let mut found = Vec::new();
-        // The smallest request reserves the smallest prompt plus the output cap.
-        let need = MIN_PROMPT_TOKENS + u64::from(self.max_output_tokens);
+        // The smallest request reserves the smallest prompt plus the least output it may be
+        // shrunk to (the output cap, when that is smaller).
+        let need = MIN_PROMPT_TOKENS + u64::from(self.smallest_output_cap());
         if let Some(b) = &self.budget {
             for (path, limit) in [("budget.daily", b.daily), ("budget.monthly", b.monthly)] {
                 if limit < need {
@@ -349,10 +363,10 @@ impl TenantConfig {
                         source,
                         path,
                         format!(
-                            "{limit} cannot admit a single request: one reserves its prompt plus up to \
-                             limits.maxOutputTokens ({}), at least {need}; raise the budget or lower \
-                             limits.maxOutputTokens",
-                            self.max_output_tokens
+                            "{limit} cannot admit a single request: one reserves its prompt plus at \
+                             least budget.minOutputTokens ({}), at least {need}; raise the budget or \
+                             lower budget.minOutputTokens",
+                            self.smallest_output_cap()
                         ),
                     ));
                 }
@@ -369,6 +383,12 @@ impl TenantConfig {
             ));
         }
         found
+    }
+
+    /// The least output a request is ever admitted with: `budget.minOutputTokens`, or
+    /// `limits.maxOutputTokens` when that is smaller.
+    pub fn smallest_output_cap(&self) -> u32 {
+        self.min_output_tokens.min(self.max_output_tokens)
     }
 
     /// Whether `origin` may receive a CORS grant (an exact entry, a `*.domain` pattern, or `*`).
@@ -508,11 +528,23 @@ mod tests {
 
     #[test]
     fn configs_that_can_never_serve_are_found() {
-        let c =
-            with(r#"{"budget":{"daily":500,"monthly":100000},"limits":{"maxOutputTokens":1024}}"#)
-                .unwrap();
+        let c = with(
+            r#"{"budget":{"daily":500,"monthly":100000,"minOutputTokens":600},"limits":{"maxOutputTokens":1024}}"#,
+        )
+        .unwrap();
         let found: Vec<String> = c.unservable("t").iter().map(ToString::to_string).collect();
-        assert_eq!(found, vec!["t: budget.daily: 500 cannot admit a single request: one reserves its prompt plus up to limits.maxOutputTokens (1024), at least 1032; raise the budget or lower limits.maxOutputTokens".to_string()]);
+        assert_eq!(found, vec!["t: budget.daily: 500 cannot admit a single request: one reserves its prompt plus at least budget.minOutputTokens (600), at least 608; raise the budget or lower budget.minOutputTokens".to_string()]);
+        // Shrink-to-fit: a budget only needs the smallest prompt plus the floor (default 64).
+        let c = with(r#"{"budget":{"daily":72,"monthly":72},"limits":{"maxOutputTokens":1024}}"#)
+            .unwrap();
+        assert!(c.unservable("t").is_empty());
+        let c = with(r#"{"budget":{"daily":71,"monthly":72},"limits":{"maxOutputTokens":1024}}"#)
+            .unwrap();
+        assert_eq!(c.unservable("t").len(), 1);
+        // A floor above the output cap is the cap.
+        let c = with(r#"{"budget":{"daily":40,"monthly":40,"minOutputTokens":64},"limits":{"maxOutputTokens":32}}"#)
+            .unwrap();
+        assert_eq!((c.smallest_output_cap(), c.unservable("t").len()), (32, 0));
         let c = with(r#"{"budget":{"daily":1032,"monthly":1032},"limits":{"maxOutputTokens":1024,"maxRequestBytes":14}}"#).unwrap();
         let found: Vec<String> = c.unservable("t").iter().map(ToString::to_string).collect();
         assert_eq!(
@@ -534,6 +566,7 @@ mod tests {
         assert_eq!(c.tenant_id.as_str(), "acme");
         assert_eq!(c.max_request_bytes, DEFAULT_MAX_REQUEST_BYTES);
         assert_eq!(c.max_output_tokens, DEFAULT_MAX_OUTPUT_TOKENS);
+        assert_eq!(c.min_output_tokens, DEFAULT_MIN_OUTPUT_TOKENS);
         assert_eq!(
             c.budget,
             Some(BudgetConfig {
@@ -550,6 +583,10 @@ mod tests {
         check_err(
             r#"{"budget": {"daily": 0}}"#,
             "tenants/acme: budget.daily: must be > 0",
+        );
+        check_err(
+            r#"{"budget": {"minOutputTokens": 0}}"#,
+            "tenants/acme: budget.minOutputTokens: must be > 0",
         );
         check_err(
             r#"{"budget": {"monthly": -1}}"#,

@@ -11,18 +11,8 @@ function chunkValue(r) {
   return r.done ? undefined : r.value;
 }
 
-/** A reader on a model's stream (binding or HTTP). */
-export function openReader(stream) {
-  return stream.getReader();
-}
-
-/** The next chunk of `reader`: a Uint8Array, or undefined at the end. */
-export function readChunk(reader) {
-  return reader.read().then(chunkValue);
-}
-
 /** Stops a model's stream (the output cap, a failed attempt, an abandoned answer). */
-export function cancelReader(reader) {
+function cancelReader(reader) {
   reader.cancel().catch(ignore);
 }
 
@@ -34,6 +24,20 @@ export function cancelReader(reader) {
  * is counted.
  */
 export class RelayPump {
+  /** A reader on a model's stream (binding or HTTP). */
+  static openReader(stream) {
+    return stream.getReader();
+  }
+
+  /** The next chunk of `reader`: a Uint8Array, or undefined at the end. */
+  static readChunk(reader) {
+    return reader.read().then(chunkValue);
+  }
+
+  static cancelReader(reader) {
+    cancelReader(reader);
+  }
+
   constructor(reader, feed, idleMs, highWaterMark) {
     this.reader = reader;
     this.feed = feed;

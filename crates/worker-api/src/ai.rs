@@ -36,6 +36,58 @@ extern "C" {
 /// The name of the Workers AI binding.
 pub const AI_BINDING: &str = "AI";
 
+/// What this isolate has learnt about its AI binding: nothing yet, that it runs, or that it
+/// only runs remotely (`wrangler dev --local`: every call rejects at once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindingState {
+    Unknown,
+    Runs,
+    RemoteOnly,
+}
+
+thread_local! {
+    static STATE: std::cell::Cell<BindingState> = const { std::cell::Cell::new(BindingState::Unknown) };
+}
+
+/// Remembers what a call of the binding showed.
+fn note(outcome: &Result<ModelOutput, AttemptFailure>) {
+    let state = match outcome {
+        Err(f) if f.kind == gateway::attempt::FailureKind::Unavailable => BindingState::RemoteOnly,
+        _ => BindingState::Runs,
+    };
+    STATE.with(|s| s.set(state));
+}
+
+/// The model a health probe names: no such model exists, so where the binding runs the call
+/// ends at once with Workers AI's `5007` (no inference, nothing billed); where it cannot run it
+/// rejects with "needs to be run remotely".
+const PROBE_MODEL: &str = "@cf/gateway-health/probe";
+
+/// Whether the binding can run here, from earlier calls or, the first time, a probe call.
+pub async fn binding_state(binding: &WorkersAi) -> BindingState {
+    let known = STATE.with(std::cell::Cell::get);
+    if known != BindingState::Unknown {
+        return known;
+    }
+    let inputs = js_sys::Object::new();
+    let outcome = match binding.binding.run(PROBE_MODEL, inputs.into(), JsValue::UNDEFINED) {
+        Err(e) => Err(e),
+        Ok(p) => crate::provider::within(crate::clock::now_ms() + 3000, JsFuture::from(p))
+            .await
+            .unwrap_or(Ok(JsValue::NULL)),
+    };
+    let state = match outcome {
+        Err(e) if gateway::attempt::FailureKind::classify(&js_error_message(&e))
+            == gateway::attempt::FailureKind::Unavailable =>
+        {
+            BindingState::RemoteOnly
+        }
+        _ => BindingState::Runs,
+    };
+    STATE.with(|s| s.set(state));
+    state
+}
+
 /// Workers AI through the `AI` binding.
 pub struct WorkersAi {
     binding: AiBinding,
@@ -93,16 +145,24 @@ impl ChatProvider for WorkersAi {
         route: &GatewayRoute<'_>,
     ) -> Result<ModelOutput, AttemptFailure> {
         let upstream = |v: JsValue| AttemptFailure::from_message(&js_error_message(&v));
-        let promise = self
-            .binding
-            .run(
-                call.model,
-                to_js(&call.inputs())?,
-                to_js(&route.run_options())?,
-            )
-            .map_err(upstream)?;
-        let out = JsFuture::from(promise).await.map_err(upstream)?;
-        into_output(out).await
+        let promise = match self.binding.run(
+            call.model,
+            to_js(&call.inputs())?,
+            to_js(&route.run_options())?,
+        ) {
+            Ok(p) => p,
+            Err(e) => {
+                let failed = Err(upstream(e));
+                note(&failed);
+                return failed;
+            }
+        };
+        let outcome = match JsFuture::from(promise).await {
+            Ok(out) => into_output(out).await,
+            Err(e) => Err(upstream(e)),
+        };
+        note(&outcome);
+        outcome
     }
 }
 

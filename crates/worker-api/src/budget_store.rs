@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use budget::lease::LeaseGrant;
 use budget::{
-    Admission, BudgetStore, External, Limits, Remaining, UsageLedger, Windows, RESERVATION_TTL_MS,
+    Admission, Amount, BudgetStore, Demand, External, Limits, Remaining, UsageLedger, Windows,
+    RESERVATION_TTL_MS,
 };
 use gateway::tenant::BudgetStoreKind;
 use serde::{Deserialize, Serialize};
@@ -54,14 +55,14 @@ impl TenantBudget {
         })
     }
 
-    /// Tokens used in the current day and month (Durable Object ledgers only; `None` for KV,
+    /// What the current day and month used (Durable Object ledgers only; `None` for KV,
     /// whose totals are spread over shards).
-    pub async fn used(&self, now_ms: i64) -> Option<(u64, u64)> {
+    pub async fn used(&self, now_ms: i64) -> Option<(Amount, Amount)> {
         match self {
             Self::Ledger(l) => {
                 let mut ledger: UsageLedger = l.call(&LedgerOp::State).await.ok()?;
                 ledger.roll(now_ms);
-                Some((ledger.day_used, ledger.month_used))
+                Some((ledger.used_today(), ledger.used_this_month()))
             }
             Self::Kv(_) => None,
         }
@@ -82,12 +83,12 @@ impl BudgetStore for TenantBudget {
         &self,
         now_ms: i64,
         id: &str,
-        amount: u64,
+        demand: Demand,
         limits: Limits,
     ) -> Result<Admission, budget::Error> {
         match self {
-            Self::Ledger(s) => s.reserve(now_ms, id, amount, limits).await,
-            Self::Kv(s) => s.reserve(now_ms, id, amount, limits).await,
+            Self::Ledger(s) => s.reserve(now_ms, id, demand, limits).await,
+            Self::Kv(s) => s.reserve(now_ms, id, demand, limits).await,
         }
     }
 
@@ -95,7 +96,7 @@ impl BudgetStore for TenantBudget {
         &self,
         now_ms: i64,
         id: &str,
-        actual: u64,
+        actual: Amount,
         limits: Limits,
     ) -> Result<Remaining, budget::Error> {
         match self {
@@ -115,25 +116,25 @@ enum LedgerOp {
     Reserve {
         now_ms: i64,
         id: String,
-        amount: u64,
+        demand: Demand,
         limits: Limits,
     },
     Settle {
         now_ms: i64,
         id: String,
-        actual: u64,
+        actual: Amount,
         limits: Limits,
     },
     Lease {
         now_ms: i64,
         id: String,
-        amount: u64,
+        amount: Amount,
         limits: Limits,
     },
     Report {
         now_ms: i64,
         id: String,
-        used: u64,
+        used: Amount,
         release: bool,
         limits: Limits,
     },
@@ -178,7 +179,7 @@ impl DoLedger {
         &self,
         now_ms: i64,
         id: &str,
-        amount: u64,
+        amount: Amount,
         limits: Limits,
     ) -> Result<Option<LeaseGrant>, budget::Error> {
         self.call(&LedgerOp::Lease {
@@ -195,7 +196,7 @@ impl DoLedger {
         &self,
         now_ms: i64,
         id: &str,
-        used: u64,
+        used: Amount,
         release: bool,
         limits: Limits,
     ) -> Result<Remaining, budget::Error> {
@@ -213,13 +214,13 @@ impl DoLedger {
         &self,
         now_ms: i64,
         id: &str,
-        amount: u64,
+        demand: Demand,
         limits: Limits,
     ) -> Result<Admission, budget::Error> {
         self.call(&LedgerOp::Reserve {
             now_ms,
             id: id.into(),
-            amount,
+            demand,
             limits,
         })
         .await
@@ -229,7 +230,7 @@ impl DoLedger {
         &self,
         now_ms: i64,
         id: &str,
-        actual: u64,
+        actual: Amount,
         limits: Limits,
     ) -> Result<Remaining, budget::Error> {
         self.call(&LedgerOp::Settle {
@@ -285,13 +286,13 @@ impl BudgetLedger {
             LedgerOp::Reserve {
                 now_ms,
                 id,
-                amount,
+                demand,
                 limits,
             } => {
                 json!(ledger.reserve(
                     now_ms,
                     &id,
-                    amount,
+                    demand,
                     RESERVATION_TTL_MS,
                     limits,
                     External::default()
@@ -340,7 +341,10 @@ impl DurableObject for BudgetLedger {
         let op = if req.method() == Method::Get {
             LedgerOp::State
         } else {
-            req.json::<LedgerOp>().await?
+            // Parsed by serde_json, not through a JS object: limits may be `u64::MAX`, which a
+            // JS number cannot hold.
+            serde_json::from_str::<LedgerOp>(&req.text().await?)
+                .map_err(|e| worker::Error::RustError(e.to_string()))?
         };
         match self.apply(op) {
             Ok(v) => Response::from_json(&v),
@@ -407,9 +411,9 @@ impl KvShards {
         format!("budget/{}/{kind}/{window}/", self.tenant)
     }
 
-    /// Sums the `used` metadata of every shard but ours under `prefix`.
-    async fn sum_others(&self, prefix: String, own: &str) -> Result<u64, budget::Error> {
-        let mut total = 0;
+    /// Sums the `used` (tokens) and `usedMicros` metadata of every shard but ours under `prefix`.
+    async fn sum_others(&self, prefix: String, own: &str) -> Result<Amount, budget::Error> {
+        let mut total = Amount::ZERO;
         let mut cursor = None;
         loop {
             let mut list = self.kv.list().prefix(prefix.clone());
@@ -421,12 +425,17 @@ impl KvShards {
                 .await
                 .map_err(|e| budget::Error::Store(e.to_string()))?;
             for key in page.keys.iter().filter(|k| !k.name.ends_with(own)) {
-                total += key
-                    .metadata
-                    .as_ref()
-                    .and_then(|m| m.get("used"))
-                    .and_then(serde_json::Value::as_u64)
-                    .unwrap_or(0);
+                let field = |name: &str| {
+                    key.metadata
+                        .as_ref()
+                        .and_then(|m| m.get(name))
+                        .and_then(serde_json::Value::as_u64)
+                        .unwrap_or(0)
+                };
+                total = total.plus(Amount {
+                    tokens: field("used"),
+                    micros: field("usedMicros"),
+                });
             }
             match page.cursor.filter(|_| !page.list_complete) {
                 Some(c) => cursor = Some(c),
@@ -460,13 +469,13 @@ impl KvShards {
         &self,
         now_ms: i64,
         id: &str,
-        amount: u64,
+        demand: Demand,
         limits: Limits,
     ) -> Result<Admission, budget::Error> {
         let others = self.refresh_others(now_ms).await?;
         Ok(with_shard(&self.tenant, |s| {
             s.ledger
-                .reserve(now_ms, id, amount, RESERVATION_TTL_MS, limits, others)
+                .reserve(now_ms, id, demand, RESERVATION_TTL_MS, limits, others)
         }))
     }
 
@@ -474,7 +483,7 @@ impl KvShards {
         &self,
         now_ms: i64,
         id: &str,
-        actual: u64,
+        actual: Amount,
         limits: Limits,
     ) -> Result<Remaining, budget::Error> {
         Ok(with_shard(&self.tenant, |s| {
@@ -517,14 +526,14 @@ impl KvShards {
         });
         let err = |e: worker::KvError| budget::Error::Store(e.to_string());
         for (kind, window, used, ttl) in [
-            ('d', ledger.day, ledger.day_used, 2 * 86_400),
-            ('m', ledger.month, ledger.month_used, 32 * 86_400),
+            ('d', ledger.day, ledger.used_today(), 2 * 86_400),
+            ('m', ledger.month, ledger.used_this_month(), 32 * 86_400),
         ] {
             let key = format!("{}{id}", self.prefix(kind, window));
             self.kv
-                .put(&key, used.to_string())
+                .put(&key, used.tokens.to_string())
                 .map_err(err)?
-                .metadata(json!({ "used": used }))
+                .metadata(json!({ "used": used.tokens, "usedMicros": used.micros }))
                 .map_err(err)?
                 .expiration_ttl(ttl)
                 .execute()

@@ -1,6 +1,7 @@
 //! The chat engine: one conversation through model resolution, the budget, the attempt state
 //! machine and a provider, answered through a surface's encoder. Every surface uses it.
 
+use budget::{Amount, Demand, Price};
 use gateway::answer::AnswerFold;
 use gateway::attempt::{AttemptFailure, AttemptPlan, Decision, Input};
 use gateway::call::{GatewayRoute, ModelCall};
@@ -70,9 +71,18 @@ pub async fn answer<E: Encoder + 'static>(
         WorkersAi::from_env(env, AI_BINDING).map_err(|e| ApiError::AiMissing(e.to_string()))?;
     }
     let prompt_estimate = conv.prompt_estimate();
-    let cap = u64::from(conv.output_cap(tenant.max_output_tokens));
-    let amount = budget::reservation_amount(prompt_estimate, cap);
-    let held = reservation::reserve(env, ctx, settings, ex.principal.as_ref(), amount).await?;
+    let wanted = u64::from(conv.output_cap(tenant.max_output_tokens));
+    let demand = Demand {
+        prompt: prompt_estimate,
+        output: wanted,
+        min_output: wanted.min(u64::from(tenant.min_output_tokens)),
+        price: Price::default(),
+    };
+    let held = reservation::reserve(env, ctx, settings, ex.principal.as_ref(), demand).await?;
+    // Shrink-to-fit: the budgets admitted a smaller output cap than the request's.
+    let cap = held.output;
+    let reduced = (cap < wanted).then_some(cap);
+    ex.log.max_tokens_reduced = reduced;
     let client = ex.principal.as_ref().and_then(|p| p.label());
     let mut attempts = AttemptPlan::new(plan.chain);
     // Tokens of attempts that failed after the model started answering: billed too.
@@ -83,7 +93,7 @@ pub async fn answer<E: Encoder + 'static>(
             Decision::Call(m) => m,
             Decision::GiveUp(f) => break f,
             Decision::Commit { .. } | Decision::EndStream { .. } => {
-                reservation::settle(env, held, billed.total, &mut ex.log, Some(ctx)).await;
+                reservation::settle(env, held, spent(billed), &mut ex.log, Some(ctx)).await;
                 return Err(ApiError::Internal("attempt plan out of order".into()));
             }
         };
@@ -98,7 +108,10 @@ pub async fn answer<E: Encoder + 'static>(
             continue;
         };
         let timeout_ms = u64::from(backend.timeout_ms().unwrap_or(tenant.attempt_timeout_ms));
-        let call = ModelCall::new(&model, &conv, tenant.max_output_tokens);
+        // Always streamed from the provider: a whole answer is assembled here, so the output
+        // cap cuts it off (and the provider stops) even when a model ignores `max_tokens`.
+        let mut call = ModelCall::new(&model, &conv, u32::try_from(cap).unwrap_or(u32::MAX));
+        call.stream = true;
         let gateway = GatewayRoute {
             gateway_id: &tenant.ai_gateway_id,
             tenant_id: tenant.tenant_id.as_str(),
@@ -109,8 +122,8 @@ pub async fn answer<E: Encoder + 'static>(
             route,
         };
         let deadline = now_ms() + timeout_ms;
-        // Streams are cut at the output cap as they arrive; whole answers are billed as reported.
-        let fold = AnswerFold::new(prompt_estimate, cap, conv.stream);
+        // Every answer is cut at the output cap as it arrives, so none bills past its reservation.
+        let fold = AnswerFold::new(prompt_estimate, cap, true);
         let outcome = match within(deadline, backend.run(&call, &gateway)).await {
             None => Err((AttemptFailure::timeout(timeout_ms), None)),
             Some(Err(f)) => Err((f, None)),
@@ -128,7 +141,7 @@ pub async fn answer<E: Encoder + 'static>(
         };
         let Decision::Commit { model, fallback } = attempts.on(Input::FirstOutput) else {
             let usage = started.fold.report().plus(billed);
-            reservation::settle(env, held, usage.total, &mut ex.log, Some(ctx)).await;
+            reservation::settle(env, held, spent(usage), &mut ex.log, Some(ctx)).await;
             return Err(ApiError::Internal("attempt plan did not commit".into()));
         };
         ex.log.model = Some(model.clone());
@@ -145,6 +158,7 @@ pub async fn answer<E: Encoder + 'static>(
                 attempts,
                 session,
                 env: env.clone(),
+                max_tokens_reduced: reduced,
             };
             return relay::start(ctx, ex, encoder, relay, started);
         }
@@ -158,7 +172,7 @@ pub async fn answer<E: Encoder + 'static>(
         ex.log.tokens = Some(answer.usage);
         ex.log.finish = Some(answer.finish.as_str());
         let remaining =
-            reservation::settle(env, held, answer.usage.total, &mut ex.log, Some(ctx)).await;
+            reservation::settle(env, held, spent(answer.usage), &mut ex.log, Some(ctx)).await;
         let meta = AnswerMeta {
             model: &model,
             fallback,
@@ -168,6 +182,7 @@ pub async fn answer<E: Encoder + 'static>(
             latency_ms: now_ms().saturating_sub(ex.started_ms),
             ttft_ms: None,
             history_messages: session.as_ref().map(|s| s.history_sent),
+            max_tokens_reduced: reduced,
         };
         let mut resp = http::json(200, &encoder.answer(&answer, &meta))?;
         answer_headers(&mut resp, &meta, Some(&answer.usage))?;
@@ -179,8 +194,13 @@ pub async fn answer<E: Encoder + 'static>(
     if billed.total > 0 {
         ex.log.tokens = Some(billed);
     }
-    reservation::settle(env, held, billed.total, &mut ex.log, Some(ctx)).await;
+    reservation::settle(env, held, spent(billed), &mut ex.log, Some(ctx)).await;
     Err(ApiError::AllModelsFailed { failure })
+}
+
+/// What an answer's usage costs a budget.
+pub fn spent(usage: TokenReport) -> Amount {
+    Amount::tokens(usage.total)
 }
 
 /// Resolves the request's model chain. When it names a tier with a preference list, the
@@ -243,6 +263,9 @@ pub fn answer_headers(
         h.set("x-session-id", id)?;
     }
     h.set("x-fallback", if meta.fallback { "true" } else { "false" })?;
+    if let Some(n) = meta.max_tokens_reduced {
+        h.set("x-max-tokens-reduced", &n.to_string())?;
+    }
     if let Some(u) = usage {
         h.set("x-tokens-prompt", &u.prompt.to_string())?;
         h.set("x-tokens-completion", &u.completion.to_string())?;
@@ -260,16 +283,21 @@ type AttemptError = (AttemptFailure, Option<AnswerFold>);
 
 /// Reads an attempt's output until its first client-visible output (streams) or its end
 /// (whole answers: nothing reaches the client before the end, so any failure may fall back).
+/// A whole answer may take as long as it keeps sending: after its first output the deadline
+/// is `timeout_ms` from the latest chunk, as for a relayed stream.
 async fn first_output(
     mut output: ModelOutput,
     mut fold: AnswerFold,
-    deadline: u64,
+    mut deadline: u64,
     timeout_ms: u64,
     stream: bool,
 ) -> Result<Started, AttemptError> {
     let (mut pending, mut fresh) = (Vec::new(), Vec::new());
     loop {
         let read = output.read(deadline, &mut fresh).await;
+        if fold.has_output() {
+            deadline = now_ms() + timeout_ms;
+        }
         pending.extend(fresh.drain(..).filter_map(|e| fold.apply(e)));
         match read {
             Read::TimedOut => return Err((AttemptFailure::timeout(timeout_ms), Some(fold))),

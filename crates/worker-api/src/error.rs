@@ -52,7 +52,11 @@ pub enum ApiError {
         scope: &'static str,
     },
     #[error("a valid API key or end-user token is required")]
-    Unauthorized,
+    Unauthorized(gateway::credential::AuthFailure),
+    #[error("the credential is {size} bytes; at most 8192 are accepted")]
+    CredentialTooLarge { size: usize },
+    #[error("too many failed authentications from this address (at most {limit} a minute); try again in a minute")]
+    AuthThrottled { limit: u32 },
     #[error("this credential does not have the `{scope}` scope")]
     InsufficientScope { scope: &'static str },
     #[error("credentials are not accepted in the query string (`{param}`): send `Authorization: Bearer <key>` or `x-api-key`")]
@@ -92,7 +96,9 @@ impl ApiError {
             Self::AllModelsFailed { failure } => failure.status_and_code(),
             Self::AiMissing(_) => (503, "ai_unavailable"),
             Self::BudgetExceeded { .. } => (429, "budget_exceeded"),
-            Self::Unauthorized => (401, "unauthorized"),
+            Self::Unauthorized(_) => (401, "unauthorized"),
+            Self::CredentialTooLarge { .. } => (431, "credential_too_large"),
+            Self::AuthThrottled { .. } => (429, "rate_limited"),
             Self::InsufficientScope { .. } => (403, "insufficient_scope"),
             Self::CredentialsInQuery { .. } => (400, "credentials_in_query"),
             Self::RateLimited { .. } => (429, "rate_limited"),

@@ -12,9 +12,6 @@ const EXPOSED_HEADERS: &str =
 x-tokens-used, x-tokens-estimated, x-latency-ms, x-budget-remaining-daily, \
 x-budget-remaining-monthly, x-ratelimit-limit, x-ratelimit-remaining, x-session-id, retry-after";
 
-/// Request headers a granted browser may send (plus any it asks for in a preflight).
-const ALLOWED_HEADERS: &str = "content-type, x-trace-id, authorization, x-api-key";
-
 /// The whole body of a fetched response (an upstream, a Durable Object) as text, read by the
 /// runtime in one call. `worker::Response::text` reads it chunk by chunk through JS, which
 /// costs a read and a `releaseLock` per chunk (docs/performance.md). Bytes that are not UTF-8
@@ -67,10 +64,10 @@ pub fn error(err: &ApiError, trace_id: &str, style: ErrorStyle) -> Response {
         ApiError::MethodNotAllowed { allow, .. } => {
             let _ = resp.headers_mut().set("allow", allow);
         }
-        ApiError::Unauthorized => {
+        ApiError::Unauthorized(_) => {
             let _ = resp.headers_mut().set("www-authenticate", "Bearer");
         }
-        ApiError::RateLimited { limit } => {
+        ApiError::RateLimited { limit } | ApiError::AuthThrottled { limit } => {
             let h = resp.headers_mut();
             let _ = h.set("retry-after", "60");
             let _ = h.set("x-ratelimit-limit", &limit.to_string());
@@ -114,11 +111,12 @@ pub fn preflight(allow_methods: &str, requested: Option<&str>) -> worker::Result
     let mut resp = Response::empty()?.with_status(204);
     let h = resp.headers_mut();
     h.set("access-control-allow-methods", allow_methods)?;
-    let headers = match requested.map(str::trim).filter(|r| !r.is_empty()) {
-        Some(r) => format!("{ALLOWED_HEADERS}, {r}"),
-        None => ALLOWED_HEADERS.to_string(),
-    };
-    h.set("access-control-allow-headers", &headers)?;
+    // Only headers on the documented allow-list: a requested header off it is not echoed, so
+    // the browser refuses to send it.
+    let headers = gateway::access::preflight_allowed_headers(requested);
+    if !headers.is_empty() {
+        h.set("access-control-allow-headers", &headers)?;
+    }
     h.set("access-control-max-age", "600")?;
     Ok(resp)
 }

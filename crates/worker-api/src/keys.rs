@@ -44,6 +44,11 @@ pub struct KeyInfo {
     pub rate_limit: Option<u32>,
     pub created_at: u64,
     pub revoked: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_at: Option<u64>,
+    /// Until when (unix seconds) the secret before the last rotation is still accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_valid_until: Option<u64>,
 }
 
 impl From<&KeyRecord> for KeyInfo {
@@ -57,6 +62,8 @@ impl From<&KeyRecord> for KeyInfo {
             rate_limit: r.rate_limit,
             created_at: r.created_at,
             revoked: r.revoked,
+            rotated_at: r.rotated_at,
+            previous_valid_until: r.previous_valid_until,
         }
     }
 }

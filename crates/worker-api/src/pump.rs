@@ -6,15 +6,18 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use worker::web_sys::ReadableStream;
 
+// Everything from js/pump.js is reached through the `RelayPump` class (its static methods
+// included): wasm-bindgen imports plain functions of a snippet straight into the module, once
+// per function, which gave the bundle a duplicate key (esbuild's `Duplicate key` warning).
 #[wasm_bindgen(module = "/js/pump.js")]
 extern "C" {
     /// A `ReadableStreamDefaultReader` on a model's stream.
     pub type StreamReader;
-    #[wasm_bindgen(js_name = openReader, catch)]
+    #[wasm_bindgen(static_method_of = RelayPump, js_name = openReader, catch)]
     fn open_reader(stream: &ReadableStream) -> Result<StreamReader, JsValue>;
-    #[wasm_bindgen(js_name = readChunk)]
+    #[wasm_bindgen(static_method_of = RelayPump, js_name = readChunk)]
     fn read_chunk(reader: &StreamReader) -> Promise;
-    #[wasm_bindgen(js_name = cancelReader)]
+    #[wasm_bindgen(static_method_of = RelayPump, js_name = cancelReader)]
     fn cancel_reader(reader: &StreamReader);
 
     // Bytes go to JS as `Vec<u8>`: the glue copies them out of wasm memory (a `&[u8]` would
@@ -63,7 +66,7 @@ pub enum Chunk {
 impl ModelBytes {
     pub fn open(stream: &ReadableStream) -> Result<Self, JsValue> {
         Ok(Self {
-            reader: Some(open_reader(stream)?),
+            reader: Some(RelayPump::open_reader(stream)?),
         })
     }
 
@@ -71,7 +74,7 @@ impl ModelBytes {
         let Some(reader) = &self.reader else {
             return Chunk::End;
         };
-        match JsFuture::from(read_chunk(reader)).await {
+        match JsFuture::from(RelayPump::read_chunk(reader)).await {
             Ok(v) if v.is_undefined() => Chunk::End,
             Ok(v) => match v.dyn_into::<Uint8Array>() {
                 Ok(bytes) => Chunk::Bytes(bytes.to_vec()),
@@ -92,7 +95,7 @@ impl ModelBytes {
 impl Drop for ModelBytes {
     fn drop(&mut self) {
         if let Some(reader) = self.reader.take() {
-            cancel_reader(&reader);
+            RelayPump::cancel_reader(&reader);
         }
     }
 }

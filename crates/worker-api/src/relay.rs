@@ -23,7 +23,7 @@ use worker::{Context, Env, Response, ResponseBody};
 
 use crate::ai::js_error_message;
 use crate::clock::now_ms;
-use crate::engine::{answer_headers, Started};
+use crate::engine::{answer_headers, spent, Started};
 use crate::error::ApiError;
 use crate::exchange::Exchange;
 use crate::provider::ModelOutput;
@@ -48,6 +48,8 @@ pub struct Relay {
     /// The session turn to store once the answer is complete.
     pub session: Option<SessionTurn>,
     pub env: Env,
+    /// Shrink-to-fit lowered the output cap to this.
+    pub max_tokens_reduced: Option<u64>,
 }
 
 /// The relay's state between chunks, shared by the pump's `feed` and the books at the end.
@@ -121,6 +123,7 @@ pub fn start<E: Encoder + 'static>(
         latency_ms: ttft_ms,
         ttft_ms: Some(ttft_ms),
         history_messages: relay.session.as_ref().map(|s| s.history_sent),
+        max_tokens_reduced: relay.max_tokens_reduced,
     };
     let mut buf = Vec::new();
     encoder.stream_start(&meta, &mut buf);
@@ -167,7 +170,7 @@ pub fn start<E: Encoder + 'static>(
             let usage = produced.unwrap_or_default().plus(relay.billed);
             let mut log = ex.log.clone();
             ctx.wait_until(async move {
-                reservation::settle(&relay.env, relay.held, usage.total, &mut log, None).await;
+                reservation::settle(&relay.env, relay.held, spent(usage), &mut log, None).await;
             });
             return Err(e.into());
         }
@@ -266,6 +269,7 @@ async fn finish<E: Encoder>(
                 latency_ms,
                 ttft_ms: Some(end.ttft_ms),
                 history_messages: relay.session.as_ref().map(|s| s.history_sent),
+                max_tokens_reduced: relay.max_tokens_reduced,
             },
             &mut buf,
         );
@@ -279,5 +283,5 @@ async fn finish<E: Encoder>(
         StreamEnd::Finished { finish, .. } => finish.as_str(),
         StreamEnd::Failed { .. } => "error",
     });
-    reservation::settle(&relay.env, relay.held, usage.total, log, None).await;
+    reservation::settle(&relay.env, relay.held, spent(usage), log, None).await;
 }

@@ -1,7 +1,9 @@
-//! A request's holds on its token budgets, nested: the tenant's, and the calling key's or end
-//! user's. Reserved before any model call (all must admit), settled on every outcome.
+//! A request's holds on its budgets, nested: the tenant's, and the calling key's or end user's.
+//! Reserved before any model call (all must admit; each may shrink the output cap to fit),
+//! settled on every outcome.
 
-use budget::{BudgetStore, Limits, Remaining};
+use budget::{Amount, BudgetStore, Demand, Limits, Remaining};
+use gateway::budgets::{budgets_of, BudgetScope};
 use gateway::credential::Principal;
 use gateway::log::RequestLog;
 use gateway::tenant::BudgetStoreKind;
@@ -11,15 +13,15 @@ use crate::budget_store::TenantBudget;
 use crate::clock::now_ms;
 use crate::config::Settings;
 use crate::error::ApiError;
-use crate::lease_client;
+use crate::lease_client::{self, FromLease};
 
-/// Tokens reserved for one request in one budget: a reservation in the ledger, or a part of
-/// this isolate's lease on it.
+/// What one request holds in one budget: a reservation in the ledger, or a part of this
+/// isolate's lease on it.
 pub struct Held {
     kind: HoldKind,
     name: String,
     limits: Limits,
-    amount: u64,
+    amount: Amount,
     pub remaining: Remaining,
 }
 
@@ -28,17 +30,17 @@ enum HoldKind {
     Leased { lease_id: String },
 }
 
-/// Every hold of one request (possibly none).
-#[derive(Default)]
-pub struct Holds(Vec<Held>);
+/// Every hold of one request (possibly none) and the output cap they admit.
+pub struct Holds {
+    held: Vec<Held>,
+    /// The output cap every budget admitted (the demand's, or less after shrink-to-fit).
+    pub output: u64,
+}
 
 impl Holds {
     /// What is left in the tightest budget, for the `x-budget-remaining-*` headers.
     pub fn remaining(&self) -> Option<Remaining> {
-        self.0.iter().map(|h| h.remaining).reduce(|a, b| Remaining {
-            daily: a.daily.min(b.daily),
-            monthly: a.monthly.min(b.monthly),
-        })
+        self.held.iter().map(|h| h.remaining).reduce(Remaining::min)
     }
 }
 
@@ -46,89 +48,44 @@ fn now_i64() -> i64 {
     i64::try_from(now_ms()).unwrap_or(i64::MAX)
 }
 
-/// The budgets a request of `principal` must fit: `(scope, ledger name, store, limits)`.
-pub fn budgets_of(
-    settings: &Settings,
-    principal: Option<&Principal>,
-) -> Vec<(&'static str, String, BudgetStoreKind, Limits)> {
-    let t = &settings.tenant;
-    let tenant = t.tenant_id.as_str();
-    // Key and user ledgers live where the tenant's do; the exact store when it has none.
-    let kind = t
-        .budget
-        .as_ref()
-        .map_or(BudgetStoreKind::DurableObject, |b| b.store);
-    let mut out = Vec::new();
-    if let Some(b) = &t.budget {
-        out.push((
-            "tenant",
-            tenant.to_string(),
-            b.store,
-            Limits {
-                daily: b.daily,
-                monthly: b.monthly,
-            },
-        ));
-    }
-    match principal {
-        Some(Principal::Key {
-            id,
-            budget: Some(b),
-            ..
-        }) => {
-            out.push((
-                "key",
-                format!("{tenant}/key/{id}"),
-                kind,
-                Limits {
-                    daily: b.daily,
-                    monthly: b.monthly,
-                },
-            ));
-        }
-        Some(Principal::User {
-            sub,
-            daily_budget: Some(d),
-            ..
-        }) => {
-            let sub = sub.replace('%', "%25").replace('/', "%2F");
-            // A user's budget is per day; the month allows every day of it.
-            out.push((
-                "user",
-                format!("{tenant}/user/{sub}"),
-                kind,
-                Limits {
-                    daily: *d,
-                    monthly: d.saturating_mul(31),
-                },
-            ));
-        }
-        _ => {}
-    }
-    out
-}
-
-/// Reserves `amount` (the worst case: estimated prompt plus output cap) in every budget the
-/// request must fit; refuses with 429 naming the budget that would overrun, after releasing
-/// what it had already reserved.
+/// Reserves what `demand` needs in every budget the request must fit. A budget that cannot
+/// take the whole output cap but can take at least its floor shrinks it, and the budgets after
+/// it are asked for the smaller cap. Refuses with 429 naming the budget that cannot take even
+/// the floor, after releasing what it had already reserved.
 pub async fn reserve(
     env: &Env,
     ctx: &Context,
     settings: &Settings,
     principal: Option<&Principal>,
-    amount: u64,
+    demand: Demand,
 ) -> Result<Holds, ApiError> {
-    let mut holds = Holds::default();
-    for (scope, name, kind, limits) in budgets_of(settings, principal) {
+    let mut holds = Holds {
+        held: Vec::new(),
+        output: demand.output,
+    };
+    for BudgetScope {
+        scope,
+        ledger: name,
+        store: kind,
+        limits,
+    } in budgets_of(&settings.tenant, principal)
+    {
+        let demand = demand.capped(holds.output);
+        let amount = demand.full();
         if kind == BudgetStoreKind::DurableObject {
-            if let Some(a) = lease_client::admit(&name, amount) {
+            let from_lease = lease_client::admit(&name, now_i64(), amount, limits);
+            if let FromLease::Retired = from_lease {
+                let (env, name) = (env.clone(), name.clone());
+                ctx.wait_until(async move { lease_client::report(&env, &name, limits).await });
+            }
+            if let FromLease::Admitted(a) = from_lease {
                 if a.renew {
                     let (env, name) = (env.clone(), name.clone());
                     ctx.wait_until(async move {
                         lease_client::acquire(&env, &name, amount, limits).await
                     });
                 }
-                holds.0.push(Held {
+                holds.held.push(Held {
                     kind: HoldKind::Leased {
                         lease_id: a.lease_id,
                     },
@@ -145,34 +102,46 @@ pub async fn reserve(
                 .map_err(|e| ApiError::BudgetStore(e.to_string()))?;
             // A fresh id: client trace ids need not be unique.
             let id = uuid::Uuid::new_v4().to_string();
-            match store.reserve(now_i64(), &id, amount, limits).await {
+            match store.reserve(now_i64(), &id, demand, limits).await {
                 Err(e) => Err(ApiError::BudgetStore(e.to_string())),
-                Ok(Err(refusal)) => Err(ApiError::BudgetExceeded { refusal, scope }),
-                Ok(Ok(remaining)) => Ok((store, id, remaining)),
+                Ok(Err(refusal)) => Err(ApiError::BudgetExceeded {
+                    refusal,
+                    scope: scope.as_str(),
+                }),
+                Ok(Ok(admitted)) => Ok((store, id, admitted)),
             }
         }
         .await;
         match outcome {
-            Ok((store, id, remaining)) => {
+            Ok((store, id, admitted)) => {
                 // Far from the limit, a lease takes the next requests off the ledger's path.
                 if kind == BudgetStoreKind::DurableObject
-                    && lease_client::worth_leasing(&name, remaining, amount)
+                    && admitted.output == demand.output
+                    && lease_client::worth_leasing(&name, admitted.remaining, amount)
                 {
                     let (env, name) = (env.clone(), name.clone());
                     ctx.wait_until(async move {
                         lease_client::acquire(&env, &name, amount, limits).await
                     });
                 }
-                holds.0.push(Held {
+                holds.output = holds.output.min(admitted.output);
+                holds.held.push(Held {
                     kind: HoldKind::Ledger { store, id },
                     name,
                     limits,
-                    amount,
-                    remaining,
+                    amount: admitted.amount,
+                    remaining: admitted.remaining,
                 });
             }
             Err(e) => {
-                settle(env, holds, 0, &mut RequestLog::default(), Some(ctx)).await;
+                settle(
+                    env,
+                    holds,
+                    Amount::ZERO,
+                    &mut RequestLog::default(),
+                    Some(ctx),
+                )
+                .await;
                 return Err(e);
             }
         }
@@ -180,19 +149,19 @@ pub async fn reserve(
     Ok(holds)
 }
 
-/// Replaces every reservation with the tokens actually billed. Every outcome comes here. The
+/// Replaces every reservation with what was actually used. Every outcome comes here. The
 /// stores' background work goes to `ctx.waitUntil` when given, else it is awaited (a stream's
 /// relay already runs in `waitUntil`). Leased holds settle locally; their usage is reported
 /// in the background.
 pub async fn settle(
     env: &Env,
     holds: Holds,
-    actual: u64,
+    actual: Amount,
     log: &mut RequestLog,
     ctx: Option<&Context>,
 ) -> Option<Remaining> {
     let mut remaining: Option<Remaining> = None;
-    for held in holds.0 {
+    for held in holds.held {
         let result = match held.kind {
             HoldKind::Ledger { store, id } => {
                 let r = store.settle(now_i64(), &id, actual, held.limits).await;
@@ -214,28 +183,23 @@ pub async fn settle(
             }
         };
         match result {
-            Ok(r) => {
-                remaining = Some(match remaining {
-                    None => r,
-                    Some(p) => Remaining {
-                        daily: p.daily.min(r.daily),
-                        monthly: p.monthly.min(r.monthly),
-                    },
-                });
-            }
+            Ok(r) => remaining = Some(remaining.map_or(r, |p| p.min(r))),
             Err(e) => log.budget_error = Some(e.to_string()),
         }
     }
     remaining
 }
 
-/// `x-budget-remaining-daily` / `-monthly`.
+/// `x-budget-remaining-daily` / `-monthly` (tokens), when a token limit applies.
 pub fn set_remaining(resp: &mut Response, remaining: Option<Remaining>) -> worker::Result<()> {
-    if let Some(r) = remaining {
-        resp.headers_mut()
-            .set("x-budget-remaining-daily", &r.daily.to_string())?;
-        resp.headers_mut()
-            .set("x-budget-remaining-monthly", &r.monthly.to_string())?;
+    let Some(r) = remaining else { return Ok(()) };
+    for (name, value) in [
+        ("x-budget-remaining-daily", r.daily.tokens),
+        ("x-budget-remaining-monthly", r.monthly.tokens),
+    ] {
+        if let Some(v) = budget::amount::shown(value) {
+            resp.headers_mut().set(name, &v.to_string())?;
+        }
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Routing: method and path to handler, CORS, the trace id, errors to responses, one log line.
 
+use gateway::route::{capture, log_name};
 use gateway::trace::accept_trace_id;
 use worker::{Context, Env, Response};
 
@@ -40,7 +41,10 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
     };
     ex.log.trace_id.clone_from(&ex.trace_id);
     ex.log.method.clone_from(&method);
-    ex.log.route = path.clone();
+    let matched = ROUTES
+        .iter()
+        .find_map(|p| capture(p, &path).map(|params| (*p, params)));
+    ex.log.route = log_name(matched.as_ref().map(|(p, _)| *p), &path);
 
     let settings = config::settings(&env);
     let granted = match (&settings, &origin) {
@@ -63,7 +67,13 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
                 granted: granted.is_some(),
                 requested_headers: header("access-control-request-headers"),
             };
-            route(req, &method, &env, &ctx, s, &mut ex, &cors).await
+            match matched {
+                Some((pattern, params)) => {
+                    let to = Target { pattern, params };
+                    route(req, &method, &env, &ctx, s, &mut ex, &cors, to).await
+                }
+                None => Err(ApiError::NotFound { path: path.clone() }),
+            }
         }
         Err(e) if path == "/health" && matches!(method.as_str(), "GET" | "HEAD") => {
             routes::health::unready(e)
@@ -104,6 +114,29 @@ struct Cors<'a> {
     requested_headers: Option<String>,
 }
 
+/// Every route's pattern (`gateway::route`); the log names requests by these.
+const ROUTES: &[&str] = &[
+    "/health",
+    "/health/providers",
+    "/admin/keys",
+    "/admin/keys/{id}",
+    "/admin/keys/{id}/rotate",
+    "/admin/usage",
+    "/chat",
+    "/sessions",
+    "/sessions/{id}",
+    "/v1/chat/completions",
+    "/v1/models",
+    "/v1/models/{id*}",
+];
+
+/// The route a request matched and its path parameters.
+struct Target<'a> {
+    pattern: &'static str,
+    params: Vec<&'a str>,
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn route(
     req: Request,
     method: &str,
@@ -112,6 +145,7 @@ async fn route(
     settings: &Settings,
     ex: &mut Exchange,
     cors: &Cors<'_>,
+    to: Target<'_>,
 ) -> Result<Response, ApiError> {
     let path = req.path();
     let not_allowed = |allow: &'static str| ApiError::MethodNotAllowed {
@@ -125,13 +159,14 @@ async fn route(
         }),
         _ => Ok(http::preflight(allow, cors.requested_headers.as_deref())?),
     };
-    match path.as_str() {
+    let id = to.params.first().copied().unwrap_or_default();
+    match to.pattern {
         "/health" => match method {
-            "GET" | "HEAD" => routes::health::handle(env, settings),
+            "GET" | "HEAD" => routes::health::handle(env, settings).await,
             "OPTIONS" => preflight("GET, HEAD, OPTIONS"),
             _ => Err(not_allowed("GET, HEAD, OPTIONS")),
         },
-        p if p == "/admin/keys" || p == "/admin/usage" || p.starts_with("/admin/keys/") => {
+        p if p.starts_with("/admin/") => {
             if !auth::is_admin(&req, env) {
                 return Err(ApiError::NotFound { path: path.clone() });
             }
@@ -141,10 +176,12 @@ async fn route(
                 ("/admin/keys", _) => Err(not_allowed("GET, POST")),
                 ("/admin/usage", "GET") => routes::admin::usage(env, settings).await,
                 ("/admin/usage", _) => Err(not_allowed("GET")),
-                (p, "DELETE") => {
-                    routes::admin::revoke(env, settings, &p["/admin/keys/".len()..]).await
+                ("/admin/keys/{id}", "DELETE") => routes::admin::revoke(env, settings, id).await,
+                ("/admin/keys/{id}", _) => Err(not_allowed("DELETE")),
+                ("/admin/keys/{id}/rotate", "POST") => {
+                    routes::admin::rotate(req, env, settings, id).await
                 }
-                _ => Err(not_allowed("DELETE")),
+                _ => Err(not_allowed("POST")),
             }
         }
         "/health/providers" => match (auth::is_admin(&req, env), method) {
@@ -168,21 +205,18 @@ async fn route(
             "OPTIONS" => preflight("GET, OPTIONS"),
             _ => Err(not_allowed("GET, OPTIONS")),
         },
-        p if p.starts_with("/sessions/") => {
-            let id = &p["/sessions/".len()..];
-            match method {
-                "GET" => {
-                    admit(&req, env, settings, ex, "chat").await?;
-                    routes::sessions::get(env, settings, ex, id).await
-                }
-                "DELETE" => {
-                    admit(&req, env, settings, ex, "chat").await?;
-                    routes::sessions::delete(env, settings, ex, id).await
-                }
-                "OPTIONS" => preflight("GET, DELETE, OPTIONS"),
-                _ => Err(not_allowed("GET, DELETE, OPTIONS")),
+        "/sessions/{id}" => match method {
+            "GET" => {
+                admit(&req, env, settings, ex, "chat").await?;
+                routes::sessions::get(env, settings, ex, id).await
             }
-        }
+            "DELETE" => {
+                admit(&req, env, settings, ex, "chat").await?;
+                routes::sessions::delete(env, settings, ex, id).await
+            }
+            "OPTIONS" => preflight("GET, DELETE, OPTIONS"),
+            _ => Err(not_allowed("GET, DELETE, OPTIONS")),
+        },
         "/v1/chat/completions" => match method {
             "POST" => {
                 admit(&req, env, settings, ex, "chat").await?;
@@ -199,10 +233,10 @@ async fn route(
             "OPTIONS" => preflight("GET, OPTIONS"),
             _ => Err(not_allowed("GET, OPTIONS")),
         },
-        p if p.starts_with("/v1/models/") => match method {
+        "/v1/models/{id*}" => match method {
             "GET" => {
                 admit(&req, env, settings, ex, "models").await?;
-                routes::openai::model(settings, env, &p["/v1/models/".len()..]).await
+                routes::openai::model(settings, env, id).await
             }
             "OPTIONS" => preflight("GET, OPTIONS"),
             _ => Err(not_allowed("GET, OPTIONS")),
@@ -220,7 +254,18 @@ async fn admit(
     ex: &mut Exchange,
     scope: &'static str,
 ) -> Result<(), ApiError> {
-    let principal = auth::authenticate(req, env, settings).await?;
+    let ip = auth::client_ip(req);
+    auth::check_throttled(settings, &ip)?;
+    let principal = match auth::authenticate(req, env, settings).await {
+        Ok(p) => p,
+        Err(ApiError::Unauthorized(reason)) => {
+            ex.log.auth_failure = Some(reason.as_str());
+            return Err(auth::count_failure(env, settings, &ip)
+                .await
+                .unwrap_or(ApiError::Unauthorized(reason)));
+        }
+        Err(e) => return Err(e),
+    };
     match &principal {
         gateway::credential::Principal::Key { id, .. } => ex.log.key_id = Some(id.clone()),
         gateway::credential::Principal::User { sub, .. } => ex.log.user_id = Some(sub.clone()),

@@ -27,6 +27,8 @@ pub struct AnswerMeta<'a> {
     pub ttft_ms: Option<u64>,
     /// With a server-side session: how many stored messages were sent along.
     pub history_messages: Option<usize>,
+    /// Shrink-to-fit: the output cap the budget lowered the request's to.
+    pub max_tokens_reduced: Option<u64>,
 }
 
 /// How a relayed stream ended.

@@ -47,6 +47,8 @@ struct Done<'a> {
     session_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     history_messages: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_tokens_reduced: Option<u64>,
 }
 
 /// One SSE event, framed: `event: <name>\ndata: <json>\n\n`.
@@ -76,6 +78,9 @@ impl Encoder for NativeEncoder {
         }
         if let Some(n) = meta.history_messages {
             body["historyMessages"] = n.into();
+        }
+        if let Some(n) = meta.max_tokens_reduced {
+            body["maxTokensReduced"] = n.into();
         }
         body
     }
@@ -126,6 +131,7 @@ impl Encoder for NativeEncoder {
                 trace_id: meta.trace_id,
                 session_id: meta.session_id,
                 history_messages: meta.history_messages,
+                max_tokens_reduced: meta.max_tokens_reduced,
             },
         );
     }
@@ -145,6 +151,7 @@ mod tests {
         latency_ms: 10,
         ttft_ms: Some(4),
         history_messages: None,
+        max_tokens_reduced: None,
     };
     const USAGE: TokenReport = TokenReport {
         prompt: 1,

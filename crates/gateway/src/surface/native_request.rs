@@ -75,7 +75,7 @@ pub(crate) fn deserialize_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Res
             });
         }
         let de = &mut serde_json::Deserializer::from_slice(body);
-        serde_path_to_error::deserialize(de).map_err(|e| {
+        let value: T = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
             if inner.is_syntax() || inner.is_eof() {
@@ -103,7 +103,12 @@ pub(crate) fn deserialize_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Res
             } else {
                 invalid(path, text)
             }
-        })
+        })?;
+        // Bytes after the object would be read differently by a proxy or WAF in front.
+        de.end().map_err(|e| Error::InvalidJson {
+            message: format!("body is not valid JSON: {e}"),
+        })?;
+        Ok(value)
     }
 }
 
@@ -254,9 +259,14 @@ fn check_messages(list: Vec<RawMessage>) -> Result<Vec<Message>, Error> {
     Ok(out)
 }
 
+/// Checks a `sessionId`: an id that `/sessions/{id}` can address unchanged, so `.` and `..`
+/// (which URL normalisation removes from a path) are refused like any other character outside
+/// letters, digits, `-`, `_`, `.`, `:`.
 pub fn check_session_id(id: String) -> Result<String, Error> {
     let ok = !id.is_empty()
         && id.len() <= MAX_SESSION_ID_LEN
+        && id != "."
+        && id != ".."
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
@@ -266,7 +276,8 @@ pub fn check_session_id(id: String) -> Result<String, Error> {
         Err(invalid(
             "sessionId",
             format!(
-                "must be 1-{MAX_SESSION_ID_LEN} characters of letters, digits, `-`, `_`, `.`, `:`"
+                "must be 1-{MAX_SESSION_ID_LEN} characters of letters, digits, `-`, `_`, `.`, `:`, \
+                 and not `.` or `..` (a URL path cannot address them)"
             ),
         ))
     }
@@ -304,6 +315,36 @@ mod tests {
         assert_eq!(r.options.max_tokens, Some(50));
         assert_eq!(r.options.temperature, Some(0.2));
         assert!(!r.stream);
+    }
+
+    #[test]
+    fn bytes_after_the_body_are_refused() {
+        check_err(
+            r#"{"message":"x"}garbage"#,
+            "body is not valid JSON: trailing characters at line 1 column 16",
+        );
+        check_err(
+            r#"{"message":"x"} {"message":"y"}"#,
+            "body is not valid JSON: trailing characters at line 1 column 17",
+        );
+        // Whitespace after the object is not content.
+        assert!(parse(b"{\"message\":\"x\"}\n\t ").is_ok());
+    }
+
+    #[test]
+    fn session_ids_a_path_cannot_address_are_refused() {
+        for bad in [".", "..", "a/b", "a b", "%2e", "", "a?b", "a#b"] {
+            assert!(check_session_id(bad.into()).is_err(), "{bad:?}");
+        }
+        for good in ["...", ".a", "a.", "s-1", "x:y_z", "a..b"] {
+            assert_eq!(
+                check_session_id(good.into()).as_deref(),
+                Ok(good),
+                "{good:?}"
+            );
+        }
+        assert!(check_session_id("a".repeat(128)).is_ok());
+        assert!(check_session_id("a".repeat(129)).is_err());
     }
 
     #[test]
@@ -355,7 +396,7 @@ mod tests {
         );
         check_err(
             r#"{"message":"a","sessionId":"a b"}"#,
-            "sessionId: must be 1-128 characters of letters, digits, `-`, `_`, `.`, `:`",
+            "sessionId: must be 1-128 characters of letters, digits, `-`, `_`, `.`, `:`, and not `.` or `..` (a URL path cannot address them)",
         );
         check_err(
             r#"{"message":"a","tools":[1]}"#,

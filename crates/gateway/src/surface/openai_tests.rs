@@ -15,6 +15,7 @@ const META: AnswerMeta<'static> = AnswerMeta {
     latency_ms: 5,
     ttft_ms: Some(2),
     history_messages: None,
+    max_tokens_reduced: None,
 };
 const USAGE: TokenReport = TokenReport {
     prompt: 3,

@@ -1,6 +1,8 @@
 //! `/admin/*`: API keys (create, list, revoke) and usage per key, for holders of `ADMIN_TOKEN`.
 
-use gateway::credential::{new_key, ClientBudget, KeyRecord, DEFAULT_SCOPES, SCOPES};
+use gateway::credential::{
+    new_key, new_secret_for, rotate as rotated, ClientBudget, KeyRecord, DEFAULT_SCOPES, SCOPES,
+};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::{Env, Response};
@@ -13,7 +15,7 @@ use crate::error::ApiError;
 use crate::http;
 use crate::incoming::Request;
 use crate::keys::{self, KeyInfo};
-use crate::reservation::budgets_of;
+use gateway::budgets::{budgets_of, Scope};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -83,6 +85,9 @@ pub async fn create(
         revoked: false,
         created_at: now_s,
         hash,
+        previous_hash: None,
+        previous_valid_until: None,
+        rotated_at: None,
     };
     keys::store(env, settings.tenant.tenant_id.as_str(), &record)
         .await
@@ -121,6 +126,65 @@ pub async fn revoke(env: &Env, settings: &Settings, id: &str) -> Result<Response
     )?)
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Rotation {
+    grace_seconds: Option<i64>,
+}
+
+/// The longest grace period a rotation may give the old secret: 30 days.
+const MAX_GRACE_S: i64 = 30 * 86_400;
+
+/// `POST /admin/keys/{id}/rotate`: a new secret for the same key id (budgets, limits and usage
+/// stay with the id); the old secret keeps working for `graceSeconds` (default 3600).
+pub async fn rotate(
+    mut req: Request,
+    env: &Env,
+    settings: &Settings,
+    id: &str,
+) -> Result<Response, ApiError> {
+    let has_body = req
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .is_some_and(|l| l != "0")
+        || req.headers().get("content-type").ok().flatten().is_some();
+    let rotation: Rotation = if has_body {
+        let body = read_json_body(&mut req, 16 * 1024).await?;
+        serde_json::from_slice(&body).map_err(|e| ApiError::InvalidJson(format!("body: {e}")))?
+    } else {
+        Rotation::default()
+    };
+    let grace = rotation.grace_seconds.unwrap_or(3600);
+    if !(0..=MAX_GRACE_S).contains(&grace) {
+        return Err(invalid(
+            "graceSeconds",
+            &format!("must be between 0 and {MAX_GRACE_S} (30 days)"),
+        ));
+    }
+    let tenant = settings.tenant.tenant_id.as_str();
+    let record = keys::lookup(env, tenant, id, 0)
+        .await
+        .map_err(ApiError::AuthStore)?
+        .ok_or_else(|| ApiError::NotFound {
+            path: format!("/admin/keys/{id}/rotate"),
+        })?;
+    if record.revoked {
+        return Err(invalid("id", "the key is revoked; make a new one instead"));
+    }
+    let random = keys::random_bytes::<32>().map_err(ApiError::Internal)?;
+    let (key, hash) = new_secret_for(&record.id, &random);
+    let now_s = now_ms() / 1000;
+    let record = rotated(&record, hash, now_s, grace as u64);
+    keys::store(env, tenant, &record)
+        .await
+        .map_err(ApiError::AuthStore)?;
+    let mut body = json!(KeyInfo::from(&record));
+    body["key"] = key.into();
+    Ok(http::json(200, &body)?)
+}
+
 fn window(used: Option<u64>, limit: u64) -> Value {
     json!({ "used": used, "limit": limit })
 }
@@ -137,29 +201,36 @@ pub async fn usage(env: &Env, settings: &Settings) -> Result<Response, ApiError>
         }
     };
     let mut tenant_usage = Value::Null;
-    if let Some(("tenant", name, kind, limits)) = budgets_of(settings, None).into_iter().next() {
-        let used = read(name, kind).await;
-        tenant_usage = json!({ "daily": window(used.map(|u| u.0), limits.daily), "monthly": window(used.map(|u| u.1), limits.monthly) });
+    if let Some(b) = budgets_of(&settings.tenant, None)
+        .into_iter()
+        .find(|b| b.scope == Scope::Tenant)
+    {
+        let used = read(b.ledger, b.store).await;
+        tenant_usage = json!({
+            "daily": window(used.map(|u| u.0.tokens), b.limits.daily.tokens),
+            "monthly": window(used.map(|u| u.1.tokens), b.limits.monthly.tokens),
+        });
     }
     let mut per_key = Vec::new();
     for info in keys::list(env, tenant).await.map_err(ApiError::AuthStore)? {
-        let Some(b) = info.budget else { continue };
+        let Some(budget) = info.budget else { continue };
         let principal = gateway::credential::Principal::Key {
             id: info.id.clone(),
             scopes: vec![],
-            budget: Some(b),
+            budget: Some(budget),
             rate_limit: None,
         };
-        let Some((_, name, kind, _)) = budgets_of(settings, Some(&principal))
+        let Some(b) = budgets_of(&settings.tenant, Some(&principal))
             .into_iter()
-            .find(|(s, ..)| *s == "key")
+            .find(|b| b.scope == Scope::Key)
         else {
             continue;
         };
-        let used = read(name, kind).await;
+        let used = read(b.ledger, b.store).await;
         per_key.push(json!({
             "id": info.id, "name": info.name, "revoked": info.revoked,
-            "daily": window(used.map(|u| u.0), b.daily), "monthly": window(used.map(|u| u.1), b.monthly),
+            "daily": window(used.map(|u| u.0.tokens), budget.daily),
+            "monthly": window(used.map(|u| u.1.tokens), budget.monthly),
         }));
     }
     Ok(http::json(

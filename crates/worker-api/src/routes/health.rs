@@ -10,7 +10,7 @@ use worker::{Env, Response};
 
 use gateway::access::AuthMode;
 
-use crate::ai::AI_BINDING;
+use crate::ai::{binding_state, BindingState, WorkersAi, AI_BINDING};
 use crate::auth::rate_limiter_bindings;
 use crate::budget_store::binding_for;
 use crate::clock::now_ms;
@@ -35,13 +35,37 @@ fn bound(env: &Env, name: &str) -> bool {
         .unwrap_or(false)
 }
 
-pub fn handle(env: &Env, settings: &Settings) -> Result<Response, ApiError> {
+fn secret_set(env: &Env, name: &str) -> bool {
+    env.var(name).is_ok_and(|v| !v.to_string().is_empty())
+}
+
+pub async fn handle(env: &Env, settings: &Settings) -> Result<Response, ApiError> {
     let t = &settings.tenant;
     let mut problems: Vec<String> = Vec::new();
-    if !bound(env, AI_BINDING) {
-        problems.push(format!(
+    match WorkersAi::from_env(env, AI_BINDING) {
+        Err(_) => problems.push(format!(
             "the `{AI_BINDING}` binding is missing: add [ai] binding = \"{AI_BINDING}\""
-        ));
+        )),
+        Ok(ai) => {
+            if binding_state(&ai).await == BindingState::RemoteOnly {
+                problems.push(format!(
+                    "the `{AI_BINDING}` binding cannot run here (it only runs remotely, as under \
+                     `wrangler dev --local`): every chat answers 503 ai_unavailable; run \
+                     `bash scripts/dev.sh` for a local stand-in, or `wrangler dev` with an account"
+                ));
+            }
+        }
+    }
+    if t.auth.mode == AuthMode::ApiKeys
+        && !secret_set(env, "ADMIN_TOKEN")
+        && !secret_set(env, "CLIENT_TOKEN_SECRET")
+    {
+        problems.push(
+            "auth.mode is api-keys, but neither ADMIN_TOKEN (to make keys) nor \
+             CLIENT_TOKEN_SECRET (to verify end-user tokens) is set: no client can \
+             authenticate (wrangler secret put ADMIN_TOKEN)"
+                .to_string(),
+        );
     }
     if let Some(b) = &t.budget {
         let name = binding_for(b.store);
