@@ -42,12 +42,70 @@ describe("a deliberately broken copy fails with the path of the broken field", (
         fs.writeFileSync(path.join(dir, "wrangler.toml"), text.replace(from, to));
         const r = spawnSync(TENANT_CHECK, ["tenants/broken"], { cwd: tmp, encoding: "utf8" });
         assert.equal(r.status, 1);
-        assert.ok(r.stdout.includes(`FAIL  tenants/broken: ${message}`), r.stdout);
+        assert.ok(r.stdout.includes("FAIL  tenants/broken: 1 problem(s)"), r.stdout);
+        assert.ok(r.stdout.includes(`      tenants/broken: ${message}`), r.stdout);
       } finally {
         fs.rmSync(tmp, { recursive: true, force: true });
       }
     });
   }
+});
+
+describe("tenant-check reports every problem in one run, and a newcomer's slips", () => {
+  /** Writes `tenants/<name>/wrangler.toml` for each entry in a temp repo and runs tenant-check there. */
+  function run(files, args = []) {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tenant-check-"));
+    try {
+      fs.symlinkSync(path.join(ROOT, "build"), path.join(tmp, "build"));
+      for (const [name, text] of Object.entries(files)) {
+        fs.mkdirSync(path.join(tmp, "tenants", name), { recursive: true });
+        fs.writeFileSync(path.join(tmp, "tenants", name, "wrangler.toml"), text);
+      }
+      return spawnSync(TENANT_CHECK, args, { cwd: tmp, encoding: "utf8" });
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  const acme = fs.readFileSync(path.join(ROOT, "tenants/acme/wrangler.toml"), "utf8");
+  const template = fs.readFileSync(path.join(ROOT, "tenants/_template/wrangler.toml"), "utf8");
+
+  test("several problems: all listed, no Rust debug text", () => {
+    const broken = acme.replace("daily = 500000", "daily = 0").replace('compatibility_date = "2026-04-26"', 'compatibility_date = "2026-09-01"')
+      .replace('chat = "@cf/meta/llama-3.1-8b-instruct"', 'chat = "llama-3.1-8b-instruct"');
+    const r = run({ broken });
+    assert.equal(r.status, 1);
+    assert.match(r.stdout, /FAIL {2}tenants\/broken: [34] problem\(s\)/);
+    assert.match(r.stdout, /compatibility_date: must be a YYYY-MM-DD date <= 2026-05-03 \(the pinned workerd\), got "2026-09-01"/);
+    assert.match(r.stdout, /models\.chat: `llama-3\.1-8b-instruct` is neither a Workers AI id/);
+    assert.doesNotMatch(r.stdout, /Some\(|None\b/);
+  });
+
+  test("a TOML syntax error names its line and column", () => {
+    const r = run({ broken: acme.replace('name = "chat-gateway-acme"', 'name = "chat-gateway-acme') });
+    assert.equal(r.status, 1);
+    assert.match(r.stdout, /tenants\/broken: wrangler\.toml: line \d+, column \d+: /);
+  });
+
+  test("a copy of the template with its placeholders fails; the template itself passes", () => {
+    const r = run({ _template: template, copy: template });
+    assert.equal(r.status, 1);
+    assert.match(r.stdout, /^ok {4}tenants\/_template /m);
+    assert.match(r.stdout, /tenants\/copy: wrangler\.toml: vars\.TENANT\.tenantId: is still the template's placeholder `example`/);
+    assert.match(r.stdout, /tenants\/copy: wrangler\.toml: line \d+, column \d+: is still a placeholder \(`REPLACE-WITH-\.\.\.`\)/);
+  });
+
+  test("two tenants sharing a worker name fail", () => {
+    const other = acme.replace('tenantId = "acme"', 'tenantId = "acme-two"');
+    const r = run({ a: acme, b: other });
+    assert.equal(r.status, 1);
+    assert.match(r.stdout, /tenants\/b: wrangler\.toml: name: `chat-gateway-acme` is also the worker name of tenants\/a/);
+  });
+
+  test("--help explains itself", () => {
+    const r = spawnSync(TENANT_CHECK, ["--help"], { encoding: "utf8" });
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /usage: cargo run -q -p tenant-check/);
+  });
 });
 
 describe("wrangler deploy --dry-run works offline for every tenant", () => {

@@ -55,6 +55,17 @@ pub struct AuthConfig {
 /// The longest an isolate may cache a key record.
 pub const MAX_KEY_CACHE_S: u32 = 60;
 
+/// The defaults: API keys or end-user tokens required, records cached up to 60 s, no limits.
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            mode: AuthMode::ApiKeys,
+            key_cache_s: MAX_KEY_CACHE_S,
+            rate_limits: RateLimits::default(),
+        }
+    }
+}
+
 /// Checks `auth`; errors are `(path, message)`.
 pub fn check_auth(raw: RawAuth) -> Result<AuthConfig, (String, String)> {
     let err = |p: &str, m: &str| (p.to_string(), m.to_string());
@@ -240,6 +251,7 @@ mod tests {
     #[test]
     fn auth_defaults_and_rules() {
         let a = check_auth(RawAuth::default()).unwrap();
+        assert_eq!(a, AuthConfig::default());
         assert_eq!(
             (a.mode, a.key_cache_s, a.rate_limits),
             (AuthMode::ApiKeys, 60, RateLimits::default())

@@ -175,51 +175,77 @@ pub struct TenantConfig {
 
 impl TenantConfig {
     /// Parses and checks a tenant config from JSON. `source` names where it came from
-    /// (`tenants/acme` or `TENANT`) and starts every error message.
+    /// (`tenants/acme` or `TENANT`) and starts every error message. The first broken rule is
+    /// the error; `check` lists them all.
     pub fn from_json(source: &str, json: &str) -> Result<Self, ConfigError> {
+        Self::check(source, json).map_err(|mut all| all.swap_remove(0))
+    }
+
+    /// Parses a tenant config and applies every rule, returning every broken one (a JSON shape
+    /// error stops at the first, as parsing cannot go on past it).
+    pub fn check(source: &str, json: &str) -> Result<Self, Vec<ConfigError>> {
         let de = &mut serde_json::Deserializer::from_str(json);
         let raw: RawTenantConfig = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
             let message = strip_position(&e.into_inner().to_string());
-            ConfigError::new(
+            vec![ConfigError::new(
                 source,
                 if path == "." { String::new() } else { path },
                 message,
-            )
+            )]
         })?;
         Self::try_from_raw(source, raw)
     }
 
-    /// Applies every rule to a raw config; the first broken rule is the error.
-    pub fn try_from_raw(source: &str, raw: RawTenantConfig) -> Result<Self, ConfigError> {
-        let err = |path: &str, message: String| ConfigError::new(source, path, message);
+    /// Applies every rule to a raw config; every broken rule is reported, in order.
+    pub fn try_from_raw(source: &str, raw: RawTenantConfig) -> Result<Self, Vec<ConfigError>> {
+        let mut errors: Vec<ConfigError> = Vec::new();
+        let mut bad = |path: &str, message: String| {
+            errors.push(ConfigError::new(source, path, message));
+        };
 
-        let tenant_id = check_tenant_id(&raw.tenant_id).map_err(|m| err("tenantId", m))?;
-        check_slug(&raw.ai_gateway_id).map_err(|m| err("aiGatewayId", m))?;
-        check_model_id(&raw.models.chat).map_err(|m| err("models.chat", m))?;
-
+        let tenant_id = check_tenant_id(&raw.tenant_id).unwrap_or_else(|m| {
+            bad("tenantId", m);
+            TenantId(String::new())
+        });
+        if let Err(m) = check_slug(&raw.ai_gateway_id) {
+            bad("aiGatewayId", m);
+        }
+        if let Err(m) = check_model_ref(&raw.models.chat) {
+            bad("models.chat", m);
+        }
         for (i, model) in raw.models.fallbacks.iter().enumerate() {
             let path = format!("models.fallbacks[{i}]");
-            check_model_id(model).map_err(|m| err(&path, m))?;
-            if *model == raw.models.chat {
-                return Err(err(&path, format!("`{model}` is already the chat model")));
-            }
-            if raw.models.fallbacks[..i].contains(model) {
-                return Err(err(&path, format!("`{model}` is listed twice")));
+            if let Err(m) = check_model_ref(model) {
+                bad(&path, m);
+            } else if *model == raw.models.chat {
+                bad(&path, format!("`{model}` is already the chat model"));
+            } else if raw.models.fallbacks[..i].contains(model) {
+                bad(&path, format!("`{model}` is listed twice"));
             }
         }
         let mut providers = BTreeMap::new();
         for (name, p) in raw.providers {
-            providers.insert(name.clone(), check_provider(source, &name, p)?);
+            match check_provider(source, &name, p) {
+                Ok(cfg) => {
+                    providers.insert(name.clone(), cfg);
+                }
+                Err(e) => bad(&e.path, e.message),
+            }
         }
         let mut tiers = BTreeMap::new();
         for (tier, models) in raw.models.tiers {
             let path = format!("models.tiers.{tier}");
-            check_slug(&tier).map_err(|m| err(&path, format!("tier name {m}")))?;
+            if let Err(m) = check_slug(&tier) {
+                bad(&path, format!("tier name {m}"));
+            }
             let list = match models {
                 RawTier::One(m) => vec![m],
                 RawTier::Many(list) if !list.is_empty() => list,
-                RawTier::Many(_) => return Err(err(&path, "must name at least one model".into())),
+                RawTier::Many(_) => {
+                    bad(&path, "must name at least one model".into());
+                    continue;
+                }
             };
             for (i, model) in list.iter().enumerate() {
                 let path = if list.len() == 1 {
@@ -227,12 +253,13 @@ impl TenantConfig {
                 } else {
                     format!("{path}[{i}]")
                 };
-                check_model_id(model).map_err(|m| err(&path, m))?;
+                if let Err(m) = check_model_ref(model) {
+                    bad(&path, m);
+                }
             }
             tiers.insert(tier, Tier(list));
         }
-        // Every model ref that names a provider must name a configured one.
-        let refs =
+        let configured: Vec<(String, &String)> =
             std::iter::once(("models.chat".to_string(), &raw.models.chat))
                 .chain(
                     raw.models
@@ -244,90 +271,101 @@ impl TenantConfig {
                 .chain(tiers.iter().flat_map(|(t, list)| {
                     list.0.iter().map(move |m| (format!("models.tiers.{t}"), m))
                 }))
-                .chain(
-                    raw.model_allow_list
-                        .iter()
-                        .enumerate()
-                        .map(|(i, m)| (format!("modelAllowList[{i}]"), m)),
-                );
-        for (path, model) in refs {
+                .collect();
+        for (i, model) in raw.model_allow_list.iter().enumerate() {
+            if let Err(m) = check_model_ref(model) {
+                bad(&format!("modelAllowList[{i}]"), m);
+            }
+        }
+        // Every model ref that names a provider must name a configured one.
+        let allow_list = raw
+            .model_allow_list
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (format!("modelAllowList[{i}]"), m));
+        for (path, model) in configured.iter().cloned().chain(allow_list) {
             if let Some((p, _)) = model.split_once('/').filter(|_| !model.starts_with('@')) {
                 if !providers.contains_key(p) {
-                    return Err(err(&path, format!(
+                    bad(&path, format!(
                         "`{model}` names no provider `{p}`: define [vars.TENANT.providers.{p}] or use a Workers AI id (@cf/...)"
-                    )));
+                    ));
                 }
             }
         }
-        for (i, model) in raw.model_allow_list.iter().enumerate() {
-            check_model_id(model).map_err(|m| err(&format!("modelAllowList[{i}]"), m))?;
-        }
         if !raw.model_allow_list.is_empty() {
-            let configured = std::iter::once(("models.chat".to_string(), &raw.models.chat))
-                .chain(
-                    raw.models
-                        .fallbacks
-                        .iter()
-                        .enumerate()
-                        .map(|(i, m)| (format!("models.fallbacks[{i}]"), m)),
-                )
-                .chain(tiers.iter().flat_map(|(t, list)| {
-                    list.0.iter().map(move |m| (format!("models.tiers.{t}"), m))
-                }));
-            for (path, model) in configured {
+            for (path, model) in &configured {
                 if !raw.model_allow_list.contains(model) {
-                    return Err(err(&path, format!("`{model}` is not in modelAllowList")));
+                    bad(path, format!("`{model}` is not in modelAllowList"));
                 }
             }
         }
 
         let limits = &raw.limits;
-        let max_request_bytes = positive(
+        let mut number = |path: &str, v: Option<i64>, default: u32, max: u32| {
+            positive(v, default, max).unwrap_or_else(|m| {
+                bad(path, m);
+                default
+            })
+        };
+        let max_request_bytes = number(
+            "limits.maxRequestBytes",
             limits.max_request_bytes,
             DEFAULT_MAX_REQUEST_BYTES,
             10 * 1024 * 1024,
-        )
-        .map_err(|m| err("limits.maxRequestBytes", m))?;
-        let max_output_tokens = positive(
+        );
+        let max_output_tokens = number(
+            "limits.maxOutputTokens",
             limits.max_output_tokens,
             DEFAULT_MAX_OUTPUT_TOKENS,
             1_000_000,
-        )
-        .map_err(|m| err("limits.maxOutputTokens", m))?;
-        let attempt_timeout_ms = positive(
+        );
+        let attempt_timeout_ms = number(
+            "limits.attemptTimeoutMs",
             limits.attempt_timeout_ms,
             DEFAULT_ATTEMPT_TIMEOUT_MS,
             300_000,
-        )
-        .map_err(|m| err("limits.attemptTimeoutMs", m))?;
+        );
+        let min_output_tokens = number(
+            "budget.minOutputTokens",
+            raw.budget.as_ref().and_then(|b| b.min_output_tokens),
+            DEFAULT_MIN_OUTPUT_TOKENS,
+            1_000_000,
+        );
 
         let mut allowed_origins = Vec::new();
         for (i, origin) in raw.cors.allowed_origins.iter().enumerate() {
             let path = format!("cors.allowedOrigins[{i}]");
-            let pattern =
-                OriginPattern::parse(origin).map_err(|m| err(&path, format!("`{origin}` {m}")))?;
-            if pattern.is_any() && raw.cors.allow_credentials {
-                return Err(err(
+            match OriginPattern::parse(origin) {
+                Err(m) => bad(&path, format!("`{origin}` {m}")),
+                Ok(p) if p.is_any() && raw.cors.allow_credentials => bad(
                     &path,
                     "`*` cannot be used with cors.allowCredentials: browsers refuse it".into(),
-                ));
+                ),
+                Ok(p) => allowed_origins.push(p),
             }
-            allowed_origins.push(pattern);
         }
-        let auth = check_auth(raw.auth).map_err(|(p, m)| err(&p, m))?;
+        let auth = check_auth(raw.auth).unwrap_or_else(|(p, m)| {
+            bad(&p, m);
+            AuthConfig::default()
+        });
         let sessions = match raw.sessions {
-            Some(s) => check_sessions(s).map_err(|(p, m)| err(&p, m))?,
+            Some(s) => check_sessions(s).unwrap_or_else(|(p, m)| {
+                bad(&p, m);
+                None
+            }),
             None => None,
         };
-
-        let min_output_tokens = positive(
-            raw.budget.as_ref().and_then(|b| b.min_output_tokens),
-            DEFAULT_MIN_OUTPUT_TOKENS,
-            1_000_000,
-        )
-        .map_err(|m| err("budget.minOutputTokens", m))?;
-        let budget = raw.budget.map(|b| check_budget(source, b)).transpose()?;
-
+        let budget = match raw.budget.map(|b| check_budget(source, b)) {
+            Some(Err(e)) => {
+                bad(&e.path, e.message);
+                None
+            }
+            Some(Ok(b)) => Some(b),
+            None => None,
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
         Ok(Self {
             tenant_id,
             ai_gateway_id: raw.ai_gateway_id,
@@ -441,12 +479,15 @@ fn positive(value: Option<i64>, default: u32, max: u32) -> Result<u32, String> {
     }
 }
 
+/// A tenant id: 1-63 of `a-z`, `0-9` and `-` (it names ledgers, sessions and AI Gateway metadata).
 fn check_tenant_id(id: &str) -> Result<TenantId, String> {
-    check_slug(id)?;
-    if id.bytes().any(|b| b.is_ascii_uppercase() || b == b'_') {
-        return Err(format!(
-            "`{id}` must use lowercase letters, digits and `-` only"
-        ));
+    let ok = !id.is_empty()
+        && id.len() <= 63
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !ok {
+        return Err(format!("`{id}` must be 1-63 of `a-z`, `0-9` and `-`"));
     }
     Ok(TenantId(id.to_string()))
 }
@@ -479,6 +520,22 @@ pub(crate) fn check_model_id(s: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A model ref in a tenant config: a Workers AI id (`@cf/...`, `@hf/...`) or `<provider>/<model>`
+/// (whether the provider exists is checked against `providers`).
+fn check_model_ref(s: &str) -> Result<(), String> {
+    check_model_id(s)?;
+    let workers_ai = s.starts_with("@cf/") || s.starts_with("@hf/");
+    let provider = !s.starts_with('@')
+        && s.split_once('/')
+            .is_some_and(|(p, m)| !p.is_empty() && !m.is_empty());
+    if !workers_ai && !provider {
+        return Err(format!(
+            "`{s}` is neither a Workers AI id (`@cf/...`, `@hf/...`) nor `<provider>/<model>`"
+        ));
+    }
+    Ok(())
+}
+
 /// serde_json appends "at line L column C"; the path already says where.
 fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
@@ -488,200 +545,5 @@ fn strip_position(message: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const VALID: &str = r#"{
-        "tenantId": "acme",
-        "aiGatewayId": "acme-gw",
-        "models": { "chat": "@cf/a", "fallbacks": ["@cf/b"], "tiers": { "fast": "@cf/b" } },
-        "modelAllowList": ["@cf/a", "@cf/b"],
-        "budget": { "daily": 10, "monthly": 100 }
-    }"#;
-
-    fn with(patch: &str) -> Result<TenantConfig, ConfigError> {
-        let mut base: serde_json::Value = serde_json::from_str(VALID).unwrap();
-        let patch: serde_json::Value = serde_json::from_str(patch).unwrap();
-        merge(&mut base, patch);
-        TenantConfig::from_json("tenants/acme", &base.to_string())
-    }
-
-    fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
-        match (base, patch) {
-            (serde_json::Value::Object(b), serde_json::Value::Object(p)) => {
-                for (k, v) in p {
-                    if v.is_null() {
-                        b.remove(&k);
-                    } else {
-                        merge(b.entry(k).or_insert(serde_json::Value::Null), v);
-                    }
-                }
-            }
-            (b, p) => *b = p,
-        }
-    }
-
-    fn check_err(patch: &str, expected: &str) {
-        let err = with(patch).unwrap_err().to_string();
-        assert_eq!(err, expected, "patch {patch}");
-    }
-
-    #[test]
-    fn configs_that_can_never_serve_are_found() {
-        let c = with(
-            r#"{"budget":{"daily":500,"monthly":100000,"minOutputTokens":600},"limits":{"maxOutputTokens":1024}}"#,
-        )
-        .unwrap();
-        let found: Vec<String> = c.unservable("t").iter().map(ToString::to_string).collect();
-        assert_eq!(found, vec!["t: budget.daily: 500 cannot admit a single request: one reserves its prompt plus at least budget.minOutputTokens (600), at least 608; raise the budget or lower budget.minOutputTokens".to_string()]);
-        // Shrink-to-fit: a budget only needs the smallest prompt plus the floor (default 64).
-        let c = with(r#"{"budget":{"daily":72,"monthly":72},"limits":{"maxOutputTokens":1024}}"#)
-            .unwrap();
-        assert!(c.unservable("t").is_empty());
-        let c = with(r#"{"budget":{"daily":71,"monthly":72},"limits":{"maxOutputTokens":1024}}"#)
-            .unwrap();
-        assert_eq!(c.unservable("t").len(), 1);
-        // A floor above the output cap is the cap.
-        let c = with(r#"{"budget":{"daily":40,"monthly":40,"minOutputTokens":64},"limits":{"maxOutputTokens":32}}"#)
-            .unwrap();
-        assert_eq!((c.smallest_output_cap(), c.unservable("t").len()), (32, 0));
-        let c = with(r#"{"budget":{"daily":1032,"monthly":1032},"limits":{"maxOutputTokens":1024,"maxRequestBytes":14}}"#).unwrap();
-        let found: Vec<String> = c.unservable("t").iter().map(ToString::to_string).collect();
-        assert_eq!(
-            found,
-            vec![
-                "t: limits.maxRequestBytes: 14 is smaller than the smallest request (15 bytes)"
-                    .to_string()
-            ]
-        );
-        assert!(with(r#"{"budget":{"daily":2000,"monthly":2000}}"#)
-            .unwrap()
-            .unservable("t")
-            .is_empty());
-    }
-
-    #[test]
-    fn valid_config_has_defaults() {
-        let c = with("{}").unwrap();
-        assert_eq!(c.tenant_id.as_str(), "acme");
-        assert_eq!(c.max_request_bytes, DEFAULT_MAX_REQUEST_BYTES);
-        assert_eq!(c.max_output_tokens, DEFAULT_MAX_OUTPUT_TOKENS);
-        assert_eq!(c.min_output_tokens, DEFAULT_MIN_OUTPUT_TOKENS);
-        assert_eq!(
-            c.budget,
-            Some(BudgetConfig {
-                daily: 10,
-                monthly: 100,
-                store: BudgetStoreKind::DurableObject
-            })
-        );
-        assert!(!c.allows_origin("https://x.example"));
-    }
-
-    #[test]
-    fn every_broken_rule_names_its_path() {
-        check_err(
-            r#"{"budget": {"daily": 0}}"#,
-            "tenants/acme: budget.daily: must be > 0",
-        );
-        check_err(
-            r#"{"budget": {"minOutputTokens": 0}}"#,
-            "tenants/acme: budget.minOutputTokens: must be > 0",
-        );
-        check_err(
-            r#"{"budget": {"monthly": -1}}"#,
-            "tenants/acme: budget.monthly: must be > 0",
-        );
-        check_err(
-            r#"{"budget": {"daily": 1000}}"#,
-            "tenants/acme: budget.daily: 1000 must not exceed budget.monthly (100)",
-        );
-        check_err(
-            r#"{"budget": {"store": "redis"}}"#,
-            "tenants/acme: budget.store: `redis` is not one of `durable-object`, `kv`",
-        );
-        check_err(
-            r#"{"tenantId": "Acme"}"#,
-            "tenants/acme: tenantId: `Acme` must use lowercase letters, digits and `-` only",
-        );
-        check_err(
-            r#"{"tenantId": ""}"#,
-            "tenants/acme: tenantId: must not be empty",
-        );
-        check_err(
-            r#"{"aiGatewayId": "a b"}"#,
-            "tenants/acme: aiGatewayId: `a b` must be 1-63 letters, digits, `-` or `_`",
-        );
-        check_err(
-            r#"{"models": {"fallbacks": ["@cf/a"]}}"#,
-            "tenants/acme: models.fallbacks[0]: `@cf/a` is already the chat model",
-        );
-        check_err(
-            r#"{"models": {"fallbacks": ["@cf/b", "@cf/b"]}}"#,
-            "tenants/acme: models.fallbacks[1]: `@cf/b` is listed twice",
-        );
-        check_err(
-            r#"{"models": {"tiers": {"premium": "@cf/z"}}}"#,
-            "tenants/acme: models.tiers.premium: `@cf/z` is not in modelAllowList",
-        );
-        check_err(
-            r#"{"modelAllowList": ["@cf/a"]}"#,
-            "tenants/acme: models.fallbacks[0]: `@cf/b` is not in modelAllowList",
-        );
-        check_err(
-            r#"{"limits": {"maxOutputTokens": 0}}"#,
-            "tenants/acme: limits.maxOutputTokens: must be > 0",
-        );
-        check_err(
-            r#"{"limits": {"maxRequestBytes": 99999999999}}"#,
-            "tenants/acme: limits.maxRequestBytes: must be <= 10485760",
-        );
-        check_err(r#"{"cors": {"allowedOrigins": ["https://a.example/path"]}}"#,
-            "tenants/acme: cors.allowedOrigins[0]: `https://a.example/path` must be an origin, without path, query, spaces or credentials");
-        check_err(r#"{"cors": {"allowedOrigins": ["*"], "allowCredentials": true}}"#,
-            "tenants/acme: cors.allowedOrigins[0]: `*` cannot be used with cors.allowCredentials: browsers refuse it");
-    }
-
-    #[test]
-    fn shape_errors_name_the_field() {
-        check_err(
-            r#"{"budget": {"daily": "ten"}}"#,
-            "tenants/acme: budget.daily: invalid type: string \"ten\", expected i64",
-        );
-        let err = with(r#"{"modelz": 1}"#).unwrap_err().to_string();
-        assert!(
-            err.starts_with("tenants/acme: modelz: unknown field `modelz`"),
-            "{err}"
-        );
-        let err = with(r#"{"models": {"chat": null}}"#)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.starts_with("tenants/acme: models: missing field `chat`"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn no_budget_means_unlimited_and_kv_is_selectable() {
-        assert_eq!(with(r#"{"budget": null}"#).unwrap().budget, None);
-        assert_eq!(
-            with(r#"{"budget": {"store": "kv"}}"#)
-                .unwrap()
-                .budget
-                .unwrap()
-                .store,
-            BudgetStoreKind::Kv
-        );
-    }
-
-    #[test]
-    fn cors_wildcard_and_exact() {
-        let c = with(r#"{"cors": {"allowedOrigins": ["https://app.acme.example"]}}"#).unwrap();
-        assert!(c.allows_origin("https://app.acme.example"));
-        assert!(!c.allows_origin("https://evil.example"));
-        assert!(with(r#"{"cors": {"allowedOrigins": ["*"]}}"#)
-            .unwrap()
-            .allows_origin("https://any.example"));
-    }
-}
+#[path = "tenant_tests.rs"]
+mod tests;

@@ -11,97 +11,172 @@ use serde_json::Value;
 pub const MAX_COMPATIBILITY_DATE: &str = "2026-05-03";
 
 /// Checks the tenant in `dir` (which holds `wrangler.toml`); `source` names it in messages
-/// (`tenants/acme`). Returns the checked tenant config.
-pub fn check_tenant_dir(dir: &Path, source: &str) -> Result<TenantConfig, ConfigError> {
+/// (`tenants/acme`). Returns the checked tenant config and its worker name, or every problem.
+pub fn check_tenant_dir(dir: &Path, source: &str) -> Result<Checked, Vec<ConfigError>> {
     let file = dir.join("wrangler.toml");
-    let text = std::fs::read_to_string(&file)
-        .map_err(|e| ConfigError::new(source, "wrangler.toml", format!("cannot read: {e}")))?;
-    check_wrangler_toml(&text, source, |main| dir.join(main).exists())
+    let text = std::fs::read_to_string(&file).map_err(|e| {
+        vec![ConfigError::new(
+            source,
+            "wrangler.toml",
+            format!("cannot read: {e}"),
+        )]
+    })?;
+    // A folder whose name starts with `_` is a template: its placeholders are expected.
+    let template = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with('_'));
+    check_wrangler_toml(&text, source, template, |main| dir.join(main).exists())
 }
 
-/// Checks one tenant's wrangler config text. `main_exists` says whether `main` points at a file.
+/// A tenant that passed every check.
+#[derive(Debug)]
+pub struct Checked {
+    pub tenant: TenantConfig,
+    /// The worker's `name` (two tenants may not share one).
+    pub name: String,
+}
+
+/// Line and column (1-based) of byte `offset` in `text`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// What a config value is, for a message (never Rust debug text).
+fn shown(v: Option<&str>) -> String {
+    v.map_or_else(|| "it is missing".to_string(), |s| format!("got \"{s}\""))
+}
+
+/// Values that a copy of the template still carries.
+const PLACEHOLDERS: &[(&str, &str)] = &[
+    ("name", "chat-gateway-example"),
+    ("vars.TENANT.tenantId", "example"),
+    ("vars.TENANT.aiGatewayId", "example-gateway"),
+];
+
+/// Checks one tenant's wrangler config text and reports every problem. `template` allows the
+/// template's placeholders; `main_exists` says whether `main` points at a file.
 pub fn check_wrangler_toml(
     text: &str,
     source: &str,
+    template: bool,
     main_exists: impl Fn(&str) -> bool,
-) -> Result<TenantConfig, ConfigError> {
+) -> Result<Checked, Vec<ConfigError>> {
+    let mut errors: Vec<ConfigError> = Vec::new();
     let wr =
         |path: &str, msg: String| ConfigError::new(source, format!("wrangler.toml: {path}"), msg);
-    let doc: toml::Table = toml::from_str(text).map_err(|e| wr("", e.message().to_string()))?;
-    let doc = serde_json::to_value(doc).map_err(|e| wr("", e.to_string()))?;
+    let doc: toml::Table = toml::from_str(text).map_err(|e| {
+        let at = e.span().map(|s| line_col(text, s.start));
+        let path = match at {
+            Some((l, c)) => format!("line {l}, column {c}"),
+            None => String::new(),
+        };
+        vec![wr(&path, e.message().trim().to_string())]
+    })?;
+    let doc = serde_json::to_value(doc).map_err(|e| vec![wr("", e.to_string())])?;
     let get = |path: &str| path.split('.').try_fold(&doc, |v, k| v.get(k));
     let string = |path: &str| get(path).and_then(Value::as_str);
 
-    match string("name") {
-        Some(n) if !n.is_empty() => {}
-        _ => return Err(wr("name", "must be set (the worker's name)".into())),
+    let name = string("name").unwrap_or_default().to_string();
+    if name.is_empty() {
+        errors.push(wr("name", "must be set (the worker's name)".into()));
     }
     match string("main") {
         Some(m) if m.ends_with("build/index.js") => {
             if !main_exists(m) {
-                return Err(wr(
+                errors.push(wr(
                     "main",
                     format!("`{m}` does not exist: run scripts/build.sh first"),
                 ));
             }
         }
-        other => {
-            return Err(wr(
-                "main",
-                format!("must point at the shared build (…/build/index.js), got {other:?}"),
-            ))
-        }
+        other => errors.push(wr(
+            "main",
+            format!(
+                "must point at the shared build (…/build/index.js), {}",
+                shown(other)
+            ),
+        )),
     }
     match string("compatibility_date") {
         Some(d) if d.len() == 10 && d <= MAX_COMPATIBILITY_DATE => {}
-        other => {
-            return Err(wr(
-                "compatibility_date",
-                format!("must be a YYYY-MM-DD date <= {MAX_COMPATIBILITY_DATE}, got {other:?}"),
-            ))
-        }
+        other => errors.push(wr(
+            "compatibility_date",
+            format!(
+                "must be a YYYY-MM-DD date <= {MAX_COMPATIBILITY_DATE} (the pinned workerd), {}",
+                shown(other)
+            ),
+        )),
     }
     if string("ai.binding") != Some("AI") {
-        return Err(wr(
+        errors.push(wr(
             "ai.binding",
             "must be \"AI\" (every model call goes through it)".into(),
         ));
     }
-    if let Some(m) = get("vars.MODEL_ID") {
-        if !m.is_string() {
-            return Err(wr("vars.MODEL_ID", "must be a string".into()));
+    if get("vars.MODEL_ID").is_some_and(|m| !m.is_string()) {
+        errors.push(wr("vars.MODEL_ID", "must be a string".into()));
+    }
+    if !template {
+        for (path, placeholder) in PLACEHOLDERS {
+            if string(path) == Some(placeholder) {
+                errors.push(wr(
+                    path,
+                    format!("is still the template's placeholder `{placeholder}`: EDIT it"),
+                ));
+            }
+        }
+        for (n, line) in text.lines().enumerate() {
+            if let Some(col) = line.find("REPLACE-WITH-") {
+                let col = line[..col].chars().count() + 1;
+                errors.push(wr(
+                    &format!("line {}, column {col}", n + 1),
+                    "is still a placeholder (`REPLACE-WITH-...`): put the real value there".into(),
+                ));
+            }
         }
     }
 
-    let tenant_json = get("vars.TENANT").ok_or_else(|| {
-        wr(
+    let Some(tenant_json) = get("vars.TENANT") else {
+        errors.push(wr(
             "vars.TENANT",
             "is missing: the tenant config lives there".into(),
-        )
-    })?;
-    let tenant = TenantConfig::from_json(source, &tenant_json.to_string())?;
-    if let Some(e) = tenant.unservable(source).into_iter().next() {
-        return Err(e);
-    }
+        ));
+        return Err(errors);
+    };
+    let tenant = match TenantConfig::check(source, &tenant_json.to_string()) {
+        Ok(t) => t,
+        Err(all) => {
+            errors.extend(all);
+            return Err(errors);
+        }
+    };
+    errors.extend(tenant.unservable(source));
     if let Some(m) = string("vars.MODEL_ID").filter(|m| !m.trim().is_empty()) {
-        gateway::model::resolve_model(None, Some(m), &tenant)
-            .map_err(|e| wr("vars.MODEL_ID", e.to_string()))?;
+        if let Err(e) = gateway::model::resolve_model(None, Some(m), &tenant) {
+            errors.push(wr("vars.MODEL_ID", e.to_string()));
+        }
     }
-
     if let Some(budget) = &tenant.budget {
         match budget.store {
             BudgetStoreKind::DurableObject => {
                 if !binds_durable_object(&doc, "BUDGET_LEDGER", "BudgetLedger") {
-                    return Err(wr("durable_objects.bindings", "budget.store is durable-object: bind name = \"BUDGET_LEDGER\", class_name = \"BudgetLedger\"".into()));
+                    errors.push(wr("durable_objects.bindings", "budget.store is durable-object: bind name = \"BUDGET_LEDGER\", class_name = \"BudgetLedger\"".into()));
                 }
                 if !migrates(&doc, "BudgetLedger") {
-                    return Err(wr("migrations", "budget.store is durable-object: add a migration with new_sqlite_classes = [\"BudgetLedger\"]".into()));
+                    errors.push(wr("migrations", "budget.store is durable-object: add a migration with new_sqlite_classes = [\"BudgetLedger\"]".into()));
                 }
             }
             BudgetStoreKind::Kv => {
-                let bound = binds_kv(&doc, "BUDGET_KV", true);
-                if !bound {
-                    return Err(wr(
+                if !binds_kv(&doc, "BUDGET_KV", true) {
+                    errors.push(wr(
                         "kv_namespaces",
                         "budget.store is kv: bind binding = \"BUDGET_KV\" with the namespace id"
                             .into(),
@@ -110,8 +185,12 @@ pub fn check_wrangler_toml(
             }
         }
     }
-    check_auth_bindings(&tenant, &doc, &wr)?;
-    Ok(tenant)
+    check_auth_bindings(&tenant, &doc, &wr, &mut errors);
+    if errors.is_empty() {
+        Ok(Checked { tenant, name })
+    } else {
+        Err(errors)
+    }
 }
 
 /// Whether `[[durable_objects.bindings]]` binds `name` to `class`.
@@ -160,12 +239,13 @@ fn check_auth_bindings(
     tenant: &TenantConfig,
     doc: &Value,
     wr: &dyn Fn(&str, String) -> ConfigError,
-) -> Result<(), ConfigError> {
+    errors: &mut Vec<ConfigError>,
+) {
     let get = |k: &str| doc.get(k);
     if tenant.auth.mode == AuthMode::ApiKeys {
         let bound = binds_kv(doc, "AUTH_KV", false);
         if !bound {
-            return Err(wr(
+            errors.push(wr(
                 "kv_namespaces",
                 "auth.mode is api-keys: bind binding = \"AUTH_KV\" (key records) with the namespace id".into(),
             ));
@@ -175,7 +255,7 @@ fn check_auth_bindings(
         let bound = binds_durable_object(doc, "SESSIONS", "ChatSession");
         let migrated = migrates(doc, "ChatSession");
         if !bound || !migrated {
-            return Err(wr(
+            errors.push(wr(
                 "durable_objects.bindings",
                 "sessions are enabled: bind name = \"SESSIONS\", class_name = \"ChatSession\" and add a migration with new_sqlite_classes = [\"ChatSession\"]".into(),
             ));
@@ -186,6 +266,7 @@ fn check_auth_bindings(
         ("KEY_RATE_LIMITER", "perKey", r.per_key),
         ("USER_RATE_LIMITER", "perUser", r.per_user),
         ("IP_RATE_LIMITER", "perIp", r.per_ip),
+        ("AUTH_FAILURE_LIMITER", "failuresPerIp", r.failures_per_ip),
     ] {
         let Some(limit) = limit else { continue };
         let found = get("ratelimits").and_then(Value::as_array).and_then(|rs| {
@@ -198,13 +279,12 @@ fn check_auth_bindings(
             simple.and_then(|s| s.get("period")).and_then(Value::as_u64),
         );
         if l != Some(u64::from(limit)) || p != Some(60) {
-            return Err(wr(
+            errors.push(wr(
                 "ratelimits",
                 format!("auth.rateLimits.{field} = {limit}: add [[ratelimits]] name = \"{binding}\", namespace_id = \"...\", simple = {{ limit = {limit}, period = 60 }}"),
             ));
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -245,20 +325,21 @@ namespace_id = "1"
 simple = { limit = 60, period = 60 }
 "#;
 
-    fn check(edit: impl Fn(&str) -> String, expected: &str) {
+    fn check_all(edit: impl Fn(&str) -> String, template: bool) -> Result<(), Vec<String>> {
         let text = edit(GOOD);
-        let got = check_wrangler_toml(&text, "tenants/acme", |_| true)
+        check_wrangler_toml(&text, "tenants/acme", template, |_| true)
             .map(|_| ())
-            .map_err(|e| e.to_string());
-        assert_eq!(
-            got,
-            if expected.is_empty() {
-                Ok(())
-            } else {
-                Err(expected.to_string())
-            },
-            "{text}"
-        );
+            .map_err(|all| all.iter().map(ToString::to_string).collect())
+    }
+
+    fn check(edit: impl Fn(&str) -> String, expected: &str) {
+        let got = check_all(&edit, false);
+        let want = if expected.is_empty() {
+            Ok(())
+        } else {
+            Err(vec![expected.to_string()])
+        };
+        assert_eq!(got, want, "{}", edit(GOOD));
     }
 
     #[test]
@@ -273,7 +354,8 @@ simple = { limit = 60, period = 60 }
             "tenants/acme: models.fallbacks[0]: `@cf/a` is already the chat model",
         );
         check(|s| s.replace("[ai]\nbinding = \"AI\"", ""), "tenants/acme: wrangler.toml: ai.binding: must be \"AI\" (every model call goes through it)");
-        check(|s| s.replace("2026-04-26", "2026-11-01"), "tenants/acme: wrangler.toml: compatibility_date: must be a YYYY-MM-DD date <= 2026-05-03, got Some(\"2026-11-01\")");
+        check(|s| s.replace("2026-04-26", "2026-11-01"), "tenants/acme: wrangler.toml: compatibility_date: must be a YYYY-MM-DD date <= 2026-05-03 (the pinned workerd), got \"2026-11-01\"");
+        check(|s| s.replace("compatibility_date = \"2026-04-26\"\n", ""), "tenants/acme: wrangler.toml: compatibility_date: must be a YYYY-MM-DD date <= 2026-05-03 (the pinned workerd), it is missing");
         check(|s| s.replace("MODEL_ID = \"\"", "MODEL_ID = \"@cf/z\"").replace("[vars.TENANT]\n", "[vars.TENANT]\nmodelAllowList = [\"@cf/a\", \"@cf/b\"]\n"),
             "tenants/acme: wrangler.toml: vars.MODEL_ID: model `@cf/z` is not allowed for this tenant");
         check(|s| s.replace("new_sqlite_classes", "new_classes"), "tenants/acme: wrangler.toml: migrations: budget.store is durable-object: add a migration with new_sqlite_classes = [\"BudgetLedger\"]");
@@ -295,16 +377,98 @@ simple = { limit = 60, period = 60 }
             "tenants/acme: wrangler.toml: ratelimits: auth.rateLimits.perKey = 60: add [[ratelimits]] name = \"KEY_RATE_LIMITER\", namespace_id = \"...\", simple = { limit = 60, period = 60 }",
         );
         check(
+            |s| s.replace("rateLimits = { perKey = 60 }", "rateLimits = { perKey = 60, failuresPerIp = 20 }"),
+            "tenants/acme: wrangler.toml: ratelimits: auth.rateLimits.failuresPerIp = 20: add [[ratelimits]] name = \"AUTH_FAILURE_LIMITER\", namespace_id = \"...\", simple = { limit = 20, period = 60 }",
+        );
+        check(
             |s| s.replace("[vars.TENANT.auth]", "[vars.TENANT.sessions]\nttlDays = 7\n[vars.TENANT.auth]"),
             "tenants/acme: wrangler.toml: durable_objects.bindings: sessions are enabled: bind name = \"SESSIONS\", class_name = \"ChatSession\" and add a migration with new_sqlite_classes = [\"ChatSession\"]",
         );
         check(
-            |s| s.replace("daily = 2000", "daily = 500"),
-            "tenants/acme: budget.daily: 500 cannot admit a single request: one reserves its prompt plus up to limits.maxOutputTokens (1024), at least 1032; raise the budget or lower limits.maxOutputTokens",
+            |s| s.replace("daily = 2000", "daily = 60"),
+            "tenants/acme: budget.daily: 60 cannot admit a single request: one reserves its prompt plus at least budget.minOutputTokens (64), at least 72; raise the budget or lower budget.minOutputTokens",
         );
         check(
             |s| s.replace("name = \"gw-acme\"\n", ""),
             "tenants/acme: wrangler.toml: name: must be set (the worker's name)",
         );
+        check(
+            |s| s.replace("chat = \"@cf/a\"", "chat = \"llama-3.1-8b-instruct\""),
+            "tenants/acme: models.chat: `llama-3.1-8b-instruct` is neither a Workers AI id (`@cf/...`, `@hf/...`) nor `<provider>/<model>`",
+        );
+        check(
+            |s| {
+                s.replace(
+                    "compatibility_date = \"2026-04-26\"",
+                    "compatibility_date = \"2026-04-26",
+                )
+            },
+            "tenants/acme: wrangler.toml: line 4, column 33: invalid basic string, expected `\"`",
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_in_one_run() {
+        let got = check_all(
+            |s| {
+                s.replace("2026-04-26", "2026-11-01")
+                    .replace("daily = 2000", "daily = 0")
+                    .replace("binding = \"AUTH_KV\"", "binding = \"OTHER\"")
+                    .replace("fallbacks = [\"@cf/b\"]", "fallbacks = [\"gpt\"]")
+            },
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(got.len(), 3, "{got:#?}");
+        assert!(got[0].contains("compatibility_date"));
+        assert!(got[1].contains("models.fallbacks[0]"));
+        assert!(got[2].contains("budget.daily"));
+        // Binding problems and unservable budgets come together with the rest.
+        let got = check_all(
+            |s| {
+                s.replace("daily = 2000", "daily = 60")
+                    .replace("binding = \"AUTH_KV\"", "binding = \"OTHER\"")
+            },
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(got.len(), 2, "{got:#?}");
+    }
+
+    #[test]
+    fn template_placeholders_are_flagged_outside_the_template() {
+        let copy = |s: &str| {
+            s.replace("name = \"gw-acme\"", "name = \"chat-gateway-example\"")
+                .replace("tenantId = \"acme\"", "tenantId = \"example\"")
+                .replace("id = \"auth\"", "id = \"REPLACE-WITH-AUTH-KV-ID\"")
+        };
+        let got = check_all(copy, false).unwrap_err();
+        assert_eq!(
+            got,
+            [
+                "tenants/acme: wrangler.toml: name: is still the template's placeholder `chat-gateway-example`: EDIT it",
+                "tenants/acme: wrangler.toml: vars.TENANT.tenantId: is still the template's placeholder `example`: EDIT it",
+                "tenants/acme: wrangler.toml: line 28, column 7: is still a placeholder (`REPLACE-WITH-...`): put the real value there",
+            ]
+        );
+        assert_eq!(
+            check_all(copy, true),
+            Ok(()),
+            "the template itself may hold them"
+        );
+    }
+
+    #[test]
+    fn positions_are_lines_and_columns() {
+        assert_eq!(line_col("ab\ncd", 0), (1, 1));
+        assert_eq!(line_col("ab\ncd", 3), (2, 1));
+        assert_eq!(line_col("ab\ncé", 6), (2, 3));
+        assert_eq!(
+            line_col("ab\ncé", 5),
+            (2, 2),
+            "inside a character: its start"
+        );
+        assert_eq!(shown(None), "it is missing");
+        assert_eq!(shown(Some("x")), "got \"x\"");
     }
 }
