@@ -234,11 +234,12 @@ pub fn check_key(
 }
 
 /// The record after rotating its secret to `new_hash` at `now_s`: the old secret keeps working
-/// for `grace_s` seconds (0: not at all). Budgets, limits and usage stay with the key id.
+/// for `grace_s` seconds (0: not at all; it is still recognised, so its refusal says `revoked`).
+/// Budgets, limits and usage stay with the key id.
 pub fn rotate(record: &KeyRecord, new_hash: String, now_s: u64, grace_s: u64) -> KeyRecord {
     KeyRecord {
-        previous_hash: (grace_s > 0).then(|| record.hash.clone()),
-        previous_valid_until: (grace_s > 0).then(|| now_s + grace_s),
+        previous_hash: Some(record.hash.clone()),
+        previous_valid_until: Some(now_s + grace_s),
         rotated_at: Some(now_s),
         hash: new_hash,
         ..record.clone()

@@ -335,9 +335,10 @@ fn a_rotated_key_accepts_its_old_secret_only_during_the_grace_period() {
     let old = parse_key(&old_key).unwrap();
     assert!(check_key(&old, &rotated, NOW + 3599).is_ok());
     assert_eq!(check_key(&old, &rotated, NOW + 3600), Err(F::Revoked));
-    // No grace: the old secret stops at once; rotating again forgets the first secret.
+    // No grace: the old secret stops at once (and is named as revoked); rotating again
+    // forgets the first secret.
     let at_once = rotate(&original, new_hash.clone(), NOW, 0);
-    assert_eq!(check_key(&old, &at_once, NOW), Err(F::BadSecret));
+    assert_eq!(check_key(&old, &at_once, NOW), Err(F::Revoked));
     let twice = rotate(&rotated, sha256_hex(b"third"), NOW + 10, 3600);
     assert_eq!(twice.previous_hash.as_deref(), Some(new_hash.as_str()));
     assert_eq!(check_key(&old, &twice, NOW + 20), Err(F::BadSecret));

@@ -70,15 +70,19 @@ pub async fn binding_state(binding: &WorkersAi) -> BindingState {
         return known;
     }
     let inputs = js_sys::Object::new();
-    let outcome = match binding.binding.run(PROBE_MODEL, inputs.into(), JsValue::UNDEFINED) {
+    let outcome = match binding
+        .binding
+        .run(PROBE_MODEL, inputs.into(), JsValue::UNDEFINED)
+    {
         Err(e) => Err(e),
         Ok(p) => crate::provider::within(crate::clock::now_ms() + 3000, JsFuture::from(p))
             .await
             .unwrap_or(Ok(JsValue::NULL)),
     };
     let state = match outcome {
-        Err(e) if gateway::attempt::FailureKind::classify(&js_error_message(&e))
-            == gateway::attempt::FailureKind::Unavailable =>
+        Err(e)
+            if gateway::attempt::FailureKind::classify(&js_error_message(&e))
+                == gateway::attempt::FailureKind::Unavailable =>
         {
             BindingState::RemoteOnly
         }

@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 /// Everything a request can fail with, as the client sees it.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("no route for {path}")]
+    #[error("no route for {}", gateway::route::log_name(None, path))]
     NotFound { path: String },
     #[error("method {method} is not allowed on {path}; allowed: {allow}")]
     MethodNotAllowed {

@@ -143,18 +143,17 @@ pub async fn rotate(
     settings: &Settings,
     id: &str,
 ) -> Result<Response, ApiError> {
-    let has_body = req
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
-        .is_some_and(|l| l != "0")
-        || req.headers().get("content-type").ok().flatten().is_some();
-    let rotation: Rotation = if has_body {
-        let body = read_json_body(&mut req, 16 * 1024).await?;
-        serde_json::from_slice(&body).map_err(|e| ApiError::InvalidJson(format!("body: {e}")))?
+    // The body is optional: none, or an empty one, takes the defaults.
+    let has_type = req.headers().get("content-type").ok().flatten().is_some();
+    let body = if has_type {
+        read_json_body(&mut req, 16 * 1024).await?
     } else {
+        Vec::new()
+    };
+    let rotation: Rotation = if body.iter().all(u8::is_ascii_whitespace) {
         Rotation::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::InvalidJson(format!("body: {e}")))?
     };
     let grace = rotation.grace_seconds.unwrap_or(3600);
     if !(0..=MAX_GRACE_S).contains(&grace) {
