@@ -58,7 +58,7 @@ test("every documented route and method exists; the others are 405", async () =>
 test("documented error codes are exactly the implemented ones", () => {
   const documented = new Set(spec.components.schemas.ErrorCode.enum);
   // error.rs maps every ApiError; attempt.rs maps model failures (and the mid-stream codes).
-  const sources = ["crates/worker-api/src/error.rs", "crates/gateway/src/attempt.rs"].map((f) => fs.readFileSync(path.join(ROOT, f), "utf8")).join("\n");
+  const sources = ["crates/worker-api/src/http/error.rs", "crates/gateway/src/attempt.rs"].map((f) => fs.readFileSync(path.join(ROOT, f), "utf8")).join("\n");
   const implemented = new Set([...sources.matchAll(/=> \(\d{3}, "([a-z_]+)"\)/g)].map((m) => m[1]));
   assert.ok(implemented.size >= 10, `found only ${[...implemented]}`);
   assert.deepEqual([...implemented].filter((c) => !documented.has(c)), [], "implemented but undocumented");
@@ -66,7 +66,7 @@ test("documented error codes are exactly the implemented ones", () => {
 });
 
 test("each documented status of an error code is the one the worker uses", () => {
-  const errorRs = ["crates/worker-api/src/error.rs", "crates/gateway/src/attempt.rs"].map((f) => fs.readFileSync(path.join(ROOT, f), "utf8")).join("\n");
+  const errorRs = ["crates/worker-api/src/http/error.rs", "crates/gateway/src/attempt.rs"].map((f) => fs.readFileSync(path.join(ROOT, f), "utf8")).join("\n");
   const statuses = new Set([...errorRs.matchAll(/=> \((\d{3}), "[a-z_]+"\)/g)].map((m) => m[1]));
   const documented = new Set(Object.values(spec.paths).flatMap((ops) => Object.values(ops).flatMap((op) => Object.keys(op.responses))));
   for (const s of statuses) {

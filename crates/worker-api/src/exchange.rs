@@ -17,3 +17,20 @@ pub struct Exchange {
     /// The caller's request rate limit and an estimate of what is left of it.
     pub rate: Option<(u32, u32)>,
 }
+
+impl Exchange {
+    /// A fresh exchange for a request that arrived at `started_ms`.
+    pub fn new(client_signal: AbortSignal, trace_id: String, started_ms: u64) -> Self {
+        let mut log = RequestLog::default();
+        log.trace_id.clone_from(&trace_id);
+        Self {
+            client_signal,
+            trace_id,
+            started_ms,
+            log,
+            log_in_background: false,
+            principal: None,
+            rate: None,
+        }
+    }
+}

@@ -1,30 +1,18 @@
 //! The Cloudflare Worker: the only crate that touches HTTP, Env, KV, Durable Objects, the AI binding and the clock.
 
-mod ai;
-mod auth;
-mod backend;
-mod body;
-mod budget_store;
+mod access;
+mod budgets;
 mod clock;
 mod config;
-mod discovery;
 mod engine;
-mod error;
 mod exchange;
 mod http;
-mod http_provider;
-mod incoming;
-mod keys;
-mod lease_client;
-mod provider;
-mod pump;
-mod relay;
-mod reservation;
+mod js;
+mod ops;
+mod providers;
 mod router;
-mod routes;
-mod session_store;
 mod sessions;
-mod token;
+mod surfaces;
 
 use futures::channel::oneshot;
 use wasm_bindgen::JsCast;
@@ -39,7 +27,7 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<
     let raw: &wasm_bindgen::JsValue = ctx.as_ref().as_ref();
     let inner = Context::new(raw.clone().unchecked_into());
     ctx.wait_until(async move {
-        let _ = tx.send(router::serve(incoming::Request::new(req), env, inner).await);
+        let _ = tx.send(router::serve(http::incoming::Request::new(req), env, inner).await);
     });
     rx.await
         .map_err(|_| worker::Error::RustError("the request was dropped before its answer".into()))

@@ -7,6 +7,7 @@ use super::{write_json, AnswerMeta, Encoder, StreamEnd, MID_STREAM_FAILURE};
 use crate::answer::Answer;
 use crate::conversation::ToolCall;
 use crate::events::ModelEvent;
+use crate::problem::Problem;
 use crate::usage::TokenReport;
 
 /// The `/chat` encoder. Tool-call deltas are assembled and sent as whole calls at the end.
@@ -49,6 +50,30 @@ struct Done<'a> {
     history_messages: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     max_tokens_reduced: Option<u64>,
+}
+
+/// The native error body: `{"error": {code, message, traceId, field?, model?, limitBytes?,
+/// budget?}}`.
+pub fn error_body(p: &Problem, trace_id: &str) -> Value {
+    let mut e = serde_json::Map::new();
+    e.insert("code".into(), p.code.into());
+    e.insert("message".into(), p.message.clone().into());
+    e.insert("traceId".into(), trace_id.into());
+    if let Some(f) = &p.field {
+        e.insert("field".into(), f.clone().into());
+    }
+    if let Some(m) = &p.model {
+        e.insert("model".into(), m.clone().into());
+    }
+    if let Some(l) = p.limit_bytes {
+        e.insert("limitBytes".into(), l.into());
+    }
+    if let Some((refusal, scope)) = &p.budget {
+        let mut b = json!(refusal);
+        b["scope"] = (*scope).into();
+        e.insert("budget".into(), b);
+    }
+    json!({ "error": e })
 }
 
 /// One SSE event, framed: `event: <name>\ndata: <json>\n\n`.

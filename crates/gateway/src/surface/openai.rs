@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use super::{write_json, AnswerMeta, Encoder, StreamEnd, MID_STREAM_FAILURE};
 use crate::answer::Answer;
 use crate::events::ModelEvent;
+use crate::problem::{Problem, ProblemKind};
 use crate::usage::TokenReport;
 
 /// The OpenAI encoder; `include_usage` is the request's `stream_options.include_usage`.
@@ -33,6 +34,34 @@ impl OpenAiEncoder {
             ..Self::default()
         }
     }
+}
+
+/// OpenAI's `error.type` for a problem.
+pub fn error_type(p: &Problem) -> &'static str {
+    match p.kind() {
+        ProblemKind::Authentication => "authentication_error",
+        ProblemKind::Permission => "permission_error",
+        ProblemKind::RateLimit => "rate_limit_error",
+        ProblemKind::Api | ProblemKind::Overloaded => "api_error",
+        _ => "invalid_request_error",
+    }
+}
+
+/// OpenAI's error body: `{"error": {message, type, param, code}}` (plus `budget` for a
+/// refusal); the trace id travels in the `x-trace-id` header.
+pub fn error_body(p: &Problem, _trace_id: &str) -> Value {
+    let param = p
+        .field
+        .clone()
+        .or_else(|| p.model.as_ref().map(|_| "model".to_string()));
+    let mut body = json!({ "error": {
+        "message": p.message, "type": error_type(p), "param": param, "code": p.code,
+    }});
+    if let Some((refusal, scope)) = &p.budget {
+        body["error"]["budget"] = json!(refusal);
+        body["error"]["budget"]["scope"] = (*scope).into();
+    }
+    body
 }
 
 /// The completion id: stable per request, derived from its trace id.

@@ -6,9 +6,9 @@ use gateway::provider_config::ModelRef;
 use gateway::tenant::TenantConfig;
 use worker::Env;
 
-use crate::ai::{WorkersAi, AI_BINDING};
-use crate::http_provider::HttpProvider;
-use crate::provider::{ChatProvider, ModelOutput};
+use crate::providers::http::HttpProvider;
+use crate::providers::workers_ai::{WorkersAi, AI_BINDING};
+use crate::providers::{ChatProvider, ModelOutput};
 
 /// The provider for one attempt.
 pub enum Backend<'a> {

@@ -8,11 +8,11 @@ use gateway::wire::openai_http::{chat_body, gateway_headers, model_ids, retry_af
 use wasm_bindgen::JsValue;
 use worker::{Env, Fetch, Headers, Method, Request, RequestInit, Response, ResponseBody};
 
-use crate::ai::{http_failure, whole_answer_text};
+use crate::engine::pump::ModelBytes;
 use crate::http;
-use crate::provider::{ChatProvider, ModelOutput};
-use crate::pump::ModelBytes;
-use crate::token::{self, access_token, TokenRequest};
+use crate::providers::token::{self, access_token, TokenRequest};
+use crate::providers::workers_ai::{http_failure, whole_answer_text};
+use crate::providers::{ChatProvider, ModelOutput};
 
 /// One HTTP provider of the tenant, with the worker's env for its secrets.
 pub struct HttpProvider<'a> {

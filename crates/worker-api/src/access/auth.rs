@@ -11,11 +11,11 @@ use gateway::credential::{
 use gateway::secret::{bearer, constant_time_eq, looks_like_credential};
 use worker::Env;
 
+use crate::access::keys;
 use crate::clock::now_ms;
 use crate::config::Settings;
-use crate::error::ApiError;
-use crate::incoming::Request;
-use crate::keys;
+use crate::http::error::ApiError;
+use crate::http::incoming::Request;
 
 /// Whether the request carries the `ADMIN_TOKEN` secret as its bearer token (never when the
 /// secret is unset); compared in constant time.

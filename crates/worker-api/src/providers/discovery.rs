@@ -8,8 +8,8 @@ use gateway::provider_config::ProviderConfig;
 use worker::Env;
 
 use crate::clock::now_ms;
-use crate::http_provider::{HttpProvider, SendError};
-use crate::provider::within;
+use crate::providers::http::{HttpProvider, SendError};
+use crate::providers::within;
 
 /// How long a provider without its own `timeoutMs` may take to list its models.
 const DISCOVERY_TIMEOUT_MS: u32 = 5_000;

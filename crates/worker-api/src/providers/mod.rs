@@ -1,5 +1,11 @@
 //! The provider boundary: one attempt at one model, returning normalized events, never provider JSON.
 
+pub mod backend;
+pub mod discovery;
+pub mod http;
+pub mod token;
+pub mod workers_ai;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -11,9 +17,9 @@ use gateway::events::ModelEvent;
 use gateway::wire::workers_ai::StreamDecoder;
 use worker::Delay;
 
-use crate::ai::js_error_message;
 use crate::clock::now_ms;
-use crate::pump::{Chunk, ModelBytes};
+use crate::engine::pump::{Chunk, ModelBytes};
+use crate::js::js_error_message;
 
 /// A model backend. Each call is one attempt; timeouts and fallback are the engine's.
 #[allow(async_fn_in_trait)] // Workers are single-threaded: futures need not be Send.

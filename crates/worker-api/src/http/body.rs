@@ -1,8 +1,8 @@
 //! Reading a JSON request body: content type, size limit, and telling a client abort from a fault.
 
-use crate::incoming::Request;
+use crate::http::incoming::Request;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// Reads the body after checking its content type and size against the tenant's limit. A
 /// body the client stopped sending is `ClientClosed` (logged as 499), not a server error.

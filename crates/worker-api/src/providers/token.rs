@@ -99,7 +99,7 @@ pub async fn access_token(req: &TokenRequest) -> Result<String, String> {
                 // clears the slot so the next request fetches instead of waiting.
                 let guard = FetchGuard(&req.provider);
                 let fetch = fetch_token(req.clone());
-                let result = match crate::provider::within(now + FETCH_TIMEOUT_MS, fetch).await {
+                let result = match crate::providers::within(now + FETCH_TIMEOUT_MS, fetch).await {
                     Some(r) => r,
                     None => Err(format!(
                         "token endpoint of `{}`: no answer within {FETCH_TIMEOUT_MS} ms",

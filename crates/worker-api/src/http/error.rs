@@ -1,8 +1,8 @@
 //! `ApiError`, the one error enum of the worker, and its two body formats (native, OpenAI).
 
 use gateway::attempt::ChainFailure;
+use gateway::problem::Problem;
 use gateway::ConfigError;
-use serde_json::{json, Map, Value};
 
 /// Everything a request can fail with, as the client sees it.
 #[derive(Debug, thiserror::Error)]
@@ -13,7 +13,7 @@ pub enum ApiError {
     MethodNotAllowed {
         method: String,
         path: String,
-        allow: &'static str,
+        allow: String,
     },
     #[error(
         "the tenant configuration is invalid; the worker log has the details under this trace id"
@@ -124,65 +124,23 @@ impl ApiError {
         }
     }
 
-    /// The request field the error is about, when there is one.
-    fn field(&self) -> Option<&str> {
+    /// What the client is told, for the surface's error format to write.
+    pub fn problem(&self) -> Problem {
+        let (status, code) = self.status_and_code();
+        let mut p = Problem::new(status, code, self.to_string());
         match self {
-            Self::InvalidRequest { field, .. } => field.as_deref(),
-            Self::UnsupportedParameter { param, .. } => Some(param),
-            Self::UnsupportedContent { field, .. } => Some(field),
-            Self::CredentialsInQuery { param } => Some(param),
-            Self::ModelNotAllowed { .. } | Self::ModelNotListed { .. } => Some("model"),
-            _ => None,
-        }
-    }
-
-    /// The native body: `{ "error": { code, message, traceId, ... } }`.
-    pub fn body(&self, trace_id: &str) -> Value {
-        let (_, code) = self.status_and_code();
-        let mut e = Map::new();
-        e.insert("code".into(), code.into());
-        e.insert("message".into(), self.to_string().into());
-        e.insert("traceId".into(), trace_id.into());
-        match self {
-            Self::InvalidRequest { field: Some(f), .. }
-            | Self::UnsupportedParameter { param: f, .. }
-            | Self::UnsupportedContent { field: f, .. } => {
-                e.insert("field".into(), f.clone().into());
-            }
+            Self::InvalidRequest { field, .. } => p.field.clone_from(field),
+            Self::UnsupportedParameter { param: f, .. }
+            | Self::UnsupportedContent { field: f, .. }
+            | Self::CredentialsInQuery { param: f } => p.field = Some(f.clone()),
             Self::ModelNotAllowed { model } | Self::ModelNotListed { model } => {
-                e.insert("model".into(), model.clone().into());
+                p.model = Some(model.clone());
             }
-            Self::PayloadTooLarge { limit, .. } => {
-                e.insert("limitBytes".into(), (*limit).into());
-            }
-            Self::BudgetExceeded { refusal, scope } => {
-                let mut b = json!(refusal);
-                b["scope"] = (*scope).into();
-                e.insert("budget".into(), b);
-            }
+            Self::PayloadTooLarge { limit, .. } => p.limit_bytes = Some(*limit),
+            Self::BudgetExceeded { refusal, scope } => p.budget = Some((refusal.clone(), scope)),
             _ => {}
         }
-        json!({ "error": e })
-    }
-
-    /// OpenAI's body: `{ "error": { message, type, param, code } }`; the trace id is a header.
-    pub fn openai_body(&self) -> Value {
-        let (status, code) = self.status_and_code();
-        let kind = match status {
-            401 => "authentication_error",
-            403 => "permission_error",
-            429 => "rate_limit_error",
-            500.. => "api_error",
-            _ => "invalid_request_error",
-        };
-        let mut body = json!({ "error": {
-            "message": self.to_string(), "type": kind, "param": self.field(), "code": code,
-        }});
-        if let Self::BudgetExceeded { refusal, scope } = self {
-            body["error"]["budget"] = json!(refusal);
-            body["error"]["budget"]["scope"] = (*scope).into();
-        }
-        body
+        p
     }
 }
 

@@ -7,14 +7,14 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::{Env, Response};
 
-use crate::body::read_json_body;
-use crate::budget_store::TenantBudget;
+use crate::access::keys::{self, KeyInfo};
+use crate::budgets::store::TenantBudget;
 use crate::clock::now_ms;
 use crate::config::Settings;
-use crate::error::ApiError;
 use crate::http;
-use crate::incoming::Request;
-use crate::keys::{self, KeyInfo};
+use crate::http::body::read_json_body;
+use crate::http::error::ApiError;
+use crate::http::incoming::Request;
 use gateway::budgets::{budgets_of, Scope};
 
 #[derive(Deserialize)]

@@ -1,10 +1,14 @@
 //! Response building (JSON bodies, the trace header, CORS grants and preflights) and reading a fetched body.
 
+pub mod body;
+pub mod error;
+pub mod incoming;
+
 use serde_json::Value;
 use wasm_bindgen_futures::JsFuture;
 use worker::{web_sys, Headers, Response, ResponseBody};
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// Response headers a browser client may read.
 const EXPOSED_HEADERS: &str =
@@ -40,20 +44,14 @@ pub fn json(status: u16, body: &Value) -> worker::Result<Response> {
     Ok(Response::from_json(body)?.with_status(status))
 }
 
-/// How error bodies look: the native shape, or OpenAI's on `/v1/*`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorStyle {
-    Native,
-    OpenAi,
-}
+/// A surface's error format: the body of a problem (each surface owns one).
+pub type ErrorFormat = fn(&gateway::problem::Problem, &str) -> Value;
 
-/// The error response for `err`, with `Allow` on a 405 and `Retry-After` on a 429.
-pub fn error(err: &ApiError, trace_id: &str, style: ErrorStyle) -> Response {
-    let (status, _) = err.status_and_code();
-    let body = match style {
-        ErrorStyle::Native => err.body(trace_id),
-        ErrorStyle::OpenAi => err.openai_body(),
-    };
+/// The error response for `err` in `format`, with `Allow` on a 405 and `Retry-After` on a 429.
+pub fn error(err: &ApiError, trace_id: &str, format: ErrorFormat) -> Response {
+    let problem = err.problem();
+    let status = problem.status;
+    let body = format(&problem, trace_id);
     let mut resp = match json(status, &body) {
         Ok(r) => r,
         Err(_) => Response::empty()

@@ -9,7 +9,7 @@ use budget::book::{Admitted, LeaseBook};
 use budget::{Amount, Limits, Remaining};
 use worker::{Delay, Env};
 
-use crate::budget_store::DoLedger;
+use crate::budgets::store::DoLedger;
 use crate::clock::now_ms;
 
 /// How long a report waits for more usage to carry: one ledger call for many requests.

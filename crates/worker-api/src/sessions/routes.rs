@@ -6,11 +6,11 @@ use worker::{Env, Response};
 
 use crate::clock::now_ms;
 use crate::config::Settings;
-use crate::error::ApiError;
 use crate::exchange::Exchange;
 use crate::http;
-use crate::session_store::{self, SessionOp, SessionState, Summary};
+use crate::http::error::ApiError;
 use crate::sessions::names;
+use crate::sessions::store::{self, SessionOp, SessionState, Summary};
 
 /// Sends `op` to the object `name`; `None` when it holds no session.
 async fn call<T: for<'de> serde::Deserialize<'de>>(
@@ -18,7 +18,7 @@ async fn call<T: for<'de> serde::Deserialize<'de>>(
     name: &str,
     op: &SessionOp,
 ) -> Result<Option<T>, ApiError> {
-    session_store::call(env, name, op)
+    store::call(env, name, op)
         .await
         .map_err(|e| ApiError::SessionStore(e.to_string()))
 }

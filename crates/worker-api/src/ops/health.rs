@@ -10,16 +10,16 @@ use worker::{Env, Response};
 
 use gateway::access::AuthMode;
 
-use crate::ai::{binding_state, BindingState, WorkersAi, AI_BINDING};
-use crate::auth::rate_limiter_bindings;
-use crate::budget_store::binding_for;
+use crate::access::auth::rate_limiter_bindings;
+use crate::access::keys::AUTH_KV_BINDING;
+use crate::budgets::store::binding_for;
 use crate::clock::now_ms;
 use crate::config::Settings;
-use crate::error::ApiError;
 use crate::http;
-use crate::http_provider::{HttpProvider, SendError};
-use crate::keys::AUTH_KV_BINDING;
-use crate::session_store::SESSIONS_BINDING;
+use crate::http::error::ApiError;
+use crate::providers::http::{HttpProvider, SendError};
+use crate::providers::workers_ai::{binding_state, BindingState, WorkersAi, AI_BINDING};
+use crate::sessions::store::SESSIONS_BINDING;
 
 /// The build's version: the crate version, plus the commit when `GATEWAY_BUILD_SHA` was set at build time.
 pub fn build_version() -> String {

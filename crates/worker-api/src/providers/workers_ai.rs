@@ -14,9 +14,10 @@ use wasm_bindgen_futures::JsFuture;
 use worker::web_sys::ReadableStream;
 use worker::Env;
 
+use crate::engine::pump::ModelBytes;
 use crate::http;
-use crate::provider::{ChatProvider, ModelOutput};
-use crate::pump::ModelBytes;
+use crate::js::{has_fn, js_error_message};
+use crate::providers::{ChatProvider, ModelOutput};
 
 #[wasm_bindgen]
 extern "C" {
@@ -75,7 +76,7 @@ pub async fn binding_state(binding: &WorkersAi) -> BindingState {
         .run(PROBE_MODEL, inputs.into(), JsValue::UNDEFINED)
     {
         Err(e) => Err(e),
-        Ok(p) => crate::provider::within(crate::clock::now_ms() + 3000, JsFuture::from(p))
+        Ok(p) => crate::providers::within(crate::clock::now_ms() + 3000, JsFuture::from(p))
             .await
             .unwrap_or(Ok(JsValue::NULL)),
     };
@@ -119,27 +120,6 @@ fn to_js(v: &Value) -> Result<JsValue, AttemptFailure> {
     };
     let text = serde_json::to_string(v).map_err(|e| failed(&e))?;
     js_sys::JSON::parse(&text).map_err(|e| failed(&js_error_message(&e)))
-}
-
-/// `"Name: message"` of a thrown JS value, as the AI binding rejects with
-/// `InferenceUpstreamError("<code>: <description>")`.
-pub fn js_error_message(v: &JsValue) -> String {
-    let get = |k: &str| {
-        js_sys::Reflect::get(v, &JsValue::from_str(k))
-            .ok()
-            .and_then(|x| x.as_string())
-    };
-    match (get("name"), get("message")) {
-        (Some(n), Some(m)) => format!("{n}: {m}"),
-        (None, Some(m)) => m,
-        _ => v.as_string().unwrap_or_else(|| format!("{v:?}")),
-    }
-}
-
-fn has_fn(v: &JsValue, name: &str) -> bool {
-    js_sys::Reflect::get(v, &JsValue::from_str(name))
-        .map(|f| f.is_function())
-        .unwrap_or(false)
 }
 
 impl ChatProvider for WorkersAi {
@@ -310,9 +290,9 @@ mod tests {
         let mut got = Vec::new();
         loop {
             match s.next().await {
-                crate::pump::Chunk::Bytes(b) => got.extend(b),
-                crate::pump::Chunk::End => break,
-                crate::pump::Chunk::Failed(e) => panic!("read failed: {e:?}"),
+                crate::engine::pump::Chunk::Bytes(b) => got.extend(b),
+                crate::engine::pump::Chunk::End => break,
+                crate::engine::pump::Chunk::Failed(e) => panic!("read failed: {e:?}"),
             }
         }
         assert_eq!(String::from_utf8(got).unwrap(), body);

@@ -21,14 +21,14 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsValue;
 use worker::{Context, Env, Response, ResponseBody};
 
-use crate::ai::js_error_message;
+use crate::budgets::{self, set_remaining, Holds};
 use crate::clock::now_ms;
+use crate::engine::pump::{Feed, RelayPump};
 use crate::engine::{answer_headers, spent, Started};
-use crate::error::ApiError;
 use crate::exchange::Exchange;
-use crate::provider::ModelOutput;
-use crate::pump::{Feed, RelayPump};
-use crate::reservation::{self, set_remaining, Holds};
+use crate::http::error::ApiError;
+use crate::js::js_error_message;
+use crate::providers::ModelOutput;
 use crate::sessions::{self, SessionTurn};
 
 /// Chunks the client's stream holds: the gateway's whole buffer (a burst of small chunks goes
@@ -170,7 +170,7 @@ pub fn start<E: Encoder + 'static>(
             let usage = produced.unwrap_or_default().plus(relay.billed);
             let mut log = ex.log.clone();
             ctx.wait_until(async move {
-                reservation::settle(&relay.env, relay.held, spent(usage), &mut log, None).await;
+                budgets::settle(&relay.env, relay.held, spent(usage), &mut log, None).await;
             });
             return Err(e.into());
         }
@@ -283,5 +283,5 @@ async fn finish<E: Encoder>(
         StreamEnd::Finished { finish, .. } => finish.as_str(),
         StreamEnd::Failed { .. } => "error",
     });
-    reservation::settle(&relay.env, relay.held, spent(usage), log, None).await;
+    budgets::settle(&relay.env, relay.held, spent(usage), log, None).await;
 }

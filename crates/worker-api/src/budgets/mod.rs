@@ -2,6 +2,9 @@
 //! Reserved before any model call (all must admit; each may shrink the output cap to fit),
 //! settled on every outcome.
 
+pub mod leases;
+pub mod store;
+
 use budget::{Amount, BudgetStore, Demand, Limits, Remaining};
 use gateway::budgets::{budgets_of, BudgetScope};
 use gateway::credential::Principal;
@@ -9,11 +12,11 @@ use gateway::log::RequestLog;
 use gateway::tenant::BudgetStoreKind;
 use worker::{Context, Env, Response};
 
-use crate::budget_store::TenantBudget;
+use self::leases::FromLease;
+use crate::budgets::store::TenantBudget;
 use crate::clock::now_ms;
 use crate::config::Settings;
-use crate::error::ApiError;
-use crate::lease_client::{self, FromLease};
+use crate::http::error::ApiError;
 
 /// What one request holds in one budget: a reservation in the ledger, or a part of this
 /// isolate's lease on it.
@@ -73,17 +76,17 @@ pub async fn reserve(
         let demand = demand.capped(holds.output);
         let amount = demand.full();
         if kind == BudgetStoreKind::DurableObject {
-            let from_lease = lease_client::admit(&name, now_i64(), amount, limits);
+            let from_lease = leases::admit(&name, now_i64(), amount, limits);
             if let FromLease::Retired = from_lease {
                 let (env, name) = (env.clone(), name.clone());
-                ctx.wait_until(async move { lease_client::report(&env, &name, limits).await });
+                ctx.wait_until(async move { leases::report(&env, &name, limits).await });
             }
             if let FromLease::Admitted(a) = from_lease {
                 if a.renew {
                     let (env, name) = (env.clone(), name.clone());
-                    ctx.wait_until(async move {
-                        lease_client::acquire(&env, &name, amount, limits).await
-                    });
+                    ctx.wait_until(
+                        async move { leases::acquire(&env, &name, amount, limits).await },
+                    );
                 }
                 holds.held.push(Held {
                     kind: HoldKind::Leased {
@@ -117,12 +120,12 @@ pub async fn reserve(
                 // Far from the limit, a lease takes the next requests off the ledger's path.
                 if kind == BudgetStoreKind::DurableObject
                     && admitted.output == demand.output
-                    && lease_client::worth_leasing(&name, admitted.remaining, amount)
+                    && leases::worth_leasing(&name, admitted.remaining, amount)
                 {
                     let (env, name) = (env.clone(), name.clone());
-                    ctx.wait_until(async move {
-                        lease_client::acquire(&env, &name, amount, limits).await
-                    });
+                    ctx.wait_until(
+                        async move { leases::acquire(&env, &name, amount, limits).await },
+                    );
                 }
                 holds.output = holds.output.min(admitted.output);
                 holds.held.push(Held {
@@ -172,12 +175,13 @@ pub async fn settle(
                 r
             }
             HoldKind::Leased { lease_id } => {
-                let r = lease_client::settle(&held.name, &lease_id, held.amount, actual);
+                let r = leases::settle(&held.name, &lease_id, held.amount, actual);
                 let (env, name, limits) = (env.clone(), held.name.clone(), held.limits);
                 match ctx {
-                    Some(ctx) => ctx
-                        .wait_until(async move { lease_client::report(&env, &name, limits).await }),
-                    None => lease_client::report(&env, &name, limits).await,
+                    Some(ctx) => {
+                        ctx.wait_until(async move { leases::report(&env, &name, limits).await })
+                    }
+                    None => leases::report(&env, &name, limits).await,
                 }
                 Ok(r.unwrap_or(held.remaining))
             }

@@ -6,24 +6,26 @@ use gateway::provider_config::ModelRef;
 use gateway::surface::openai::OpenAiEncoder;
 use gateway::surface::openai_request;
 use serde_json::{json, Value};
-use worker::{Context, Env, Response};
+use worker::{Env, Response};
 
-use crate::body::read_json_body;
 use crate::config::Settings;
-use crate::discovery;
 use crate::engine::{self, Ask};
-use crate::error::ApiError;
-use crate::exchange::Exchange;
 use crate::http;
-use crate::incoming::Request;
+use crate::http::body::read_json_body;
+use crate::http::error::ApiError;
+use crate::providers::discovery;
+use crate::router::Call;
 
-pub async fn completions(
-    mut req: Request,
-    env: &Env,
-    ctx: &Context,
-    settings: &Settings,
-    ex: &mut Exchange,
-) -> Result<Response, ApiError> {
+/// `POST /v1/chat/completions`.
+pub async fn completions(c: Call<'_>) -> Result<Response, ApiError> {
+    let Call {
+        mut req,
+        env,
+        ctx,
+        settings,
+        ex,
+        ..
+    } = c;
     let body = read_json_body(&mut req, settings.tenant.max_request_bytes).await?;
     let conv = openai_request::parse(&body)?;
     let ask = Ask {
@@ -33,7 +35,7 @@ pub async fn completions(
         // Stateless: OpenAI clients send the whole conversation each time.
         session: None,
     };
-    engine::answer(env, ctx, settings, ex, ask).await
+    engine::answer(env, ctx, &settings, ex, ask).await
 }
 
 fn model_json(m: &ListedModel, stale: bool) -> Value {

@@ -1,16 +1,19 @@
 //! Sessions on `/chat`: load and trim the stored history before the model call, store the
 //! completed turn after it. Names put tenant and owner first, so owners never meet.
 
+pub mod routes;
+pub mod store;
+
 use gateway::answer::Answer;
 use gateway::conversation::{Conversation, Message, Role};
 use gateway::credential::Principal;
 use gateway::session::{compose, new_session_id, StoredMessage};
 
+use self::store::{SessionOp, SessionState, Summary};
+use crate::access::keys::random_bytes;
 use crate::clock::now_ms;
 use crate::config::Settings;
-use crate::error::ApiError;
-use crate::keys::random_bytes;
-use crate::session_store::{self, SessionOp, SessionState, Summary};
+use crate::http::error::ApiError;
 use worker::Env;
 
 /// The object names of an owner's index and of one of its sessions.
@@ -58,7 +61,7 @@ pub async fn prepare(
     };
     conv.session_id = Some(id.clone());
     let (index, object) = names(settings, principal, &id);
-    let stored: Option<SessionState> = session_store::call(env, &object, &SessionOp::Get)
+    let stored: Option<SessionState> = store::call(env, &object, &SessionOp::Get)
         .await
         .map_err(|e| ApiError::SessionStore(e.to_string()))?;
     let history: Vec<Message> = stored
@@ -98,7 +101,7 @@ pub async fn record(env: &Env, turn: &SessionTurn, answer: &Answer) -> Result<()
         messages: messages.iter().map(StoredMessage::from).collect(),
         keep: turn.keep,
     };
-    let summary: Summary = session_store::call(env, &turn.object, &op)
+    let summary: Summary = store::call(env, &turn.object, &op)
         .await
         .map_err(|e| e.to_string())?
         .ok_or("session store refused the append")?;
@@ -110,7 +113,7 @@ pub async fn record(env: &Env, turn: &SessionTurn, answer: &Answer) -> Result<()
         },
         expires_at,
     };
-    session_store::call::<serde_json::Value>(env, &turn.index, &op)
+    store::call::<serde_json::Value>(env, &turn.index, &op)
         .await
         .map_err(|e| e.to_string())?;
     Ok(())

@@ -1,6 +1,9 @@
 //! The chat engine: one conversation through model resolution, the budget, the attempt state
 //! machine and a provider, answered through a surface's encoder. Every surface uses it.
 
+pub mod pump;
+pub mod stream;
+
 use budget::{Amount, Demand, Price};
 use gateway::answer::AnswerFold;
 use gateway::attempt::{AttemptFailure, AttemptPlan, Decision, Input};
@@ -13,17 +16,17 @@ use gateway::surface::{AnswerMeta, Encoder};
 use gateway::usage::TokenReport;
 use worker::{Context, Env, Response};
 
-use crate::ai::{WorkersAi, AI_BINDING};
-use crate::backend::Backend;
+use self::stream::Relay;
+use crate::budgets::{self, set_remaining};
 use crate::clock::now_ms;
 use crate::config::Settings;
-use crate::discovery;
-use crate::error::ApiError;
 use crate::exchange::Exchange;
 use crate::http;
-use crate::provider::{within, ChatProvider, ModelOutput, Read};
-use crate::relay::{self, Relay};
-use crate::reservation::{self, set_remaining};
+use crate::http::error::ApiError;
+use crate::providers::backend::Backend;
+use crate::providers::discovery;
+use crate::providers::workers_ai::{WorkersAi, AI_BINDING};
+use crate::providers::{within, ChatProvider, ModelOutput, Read};
 use crate::sessions::{self, SessionTurn};
 
 /// What an attempt that reached its first output (or its end) hands on.
@@ -78,7 +81,7 @@ pub async fn answer<E: Encoder + 'static>(
         min_output: wanted.min(u64::from(tenant.min_output_tokens)),
         price: Price::default(),
     };
-    let held = reservation::reserve(env, ctx, settings, ex.principal.as_ref(), demand).await?;
+    let held = budgets::reserve(env, ctx, settings, ex.principal.as_ref(), demand).await?;
     // Shrink-to-fit: the budgets admitted a smaller output cap than the request's.
     let cap = held.output;
     let reduced = (cap < wanted).then_some(cap);
@@ -93,7 +96,7 @@ pub async fn answer<E: Encoder + 'static>(
             Decision::Call(m) => m,
             Decision::GiveUp(f) => break f,
             Decision::Commit { .. } | Decision::EndStream { .. } => {
-                reservation::settle(env, held, spent(billed), &mut ex.log, Some(ctx)).await;
+                budgets::settle(env, held, spent(billed), &mut ex.log, Some(ctx)).await;
                 return Err(ApiError::Internal("attempt plan out of order".into()));
             }
         };
@@ -141,7 +144,7 @@ pub async fn answer<E: Encoder + 'static>(
         };
         let Decision::Commit { model, fallback } = attempts.on(Input::FirstOutput) else {
             let usage = started.fold.report().plus(billed);
-            reservation::settle(env, held, spent(usage), &mut ex.log, Some(ctx)).await;
+            budgets::settle(env, held, spent(usage), &mut ex.log, Some(ctx)).await;
             return Err(ApiError::Internal("attempt plan did not commit".into()));
         };
         ex.log.model = Some(model.clone());
@@ -160,7 +163,7 @@ pub async fn answer<E: Encoder + 'static>(
                 env: env.clone(),
                 max_tokens_reduced: reduced,
             };
-            return relay::start(ctx, ex, encoder, relay, started);
+            return stream::start(ctx, ex, encoder, relay, started);
         }
         let mut answer = started.fold.into_answer();
         answer.usage = answer.usage.plus(billed);
@@ -172,7 +175,7 @@ pub async fn answer<E: Encoder + 'static>(
         ex.log.tokens = Some(answer.usage);
         ex.log.finish = Some(answer.finish.as_str());
         let remaining =
-            reservation::settle(env, held, spent(answer.usage), &mut ex.log, Some(ctx)).await;
+            budgets::settle(env, held, spent(answer.usage), &mut ex.log, Some(ctx)).await;
         let meta = AnswerMeta {
             model: &model,
             fallback,
@@ -194,7 +197,7 @@ pub async fn answer<E: Encoder + 'static>(
     if billed.total > 0 {
         ex.log.tokens = Some(billed);
     }
-    reservation::settle(env, held, spent(billed), &mut ex.log, Some(ctx)).await;
+    budgets::settle(env, held, spent(billed), &mut ex.log, Some(ctx)).await;
     Err(ApiError::AllModelsFailed { failure })
 }
 

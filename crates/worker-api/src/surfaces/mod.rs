@@ -1,0 +1,5 @@
+//! The client-facing surfaces: each parses its requests with its `gateway::surface` parser,
+//! answers through the engine with its encoder, and owns its error format.
+
+pub mod chat;
+pub mod openai;
