@@ -10,6 +10,8 @@ use crate::usage::{OutputEstimate, TokenReport, Usage};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Answer {
     pub text: String,
+    /// What the model reasoned before answering (surfaces that show reasoning use it).
+    pub reasoning: String,
     pub tool_calls: Vec<ToolCall>,
     pub finish: FinishReason,
     pub usage: TokenReport,
@@ -24,6 +26,7 @@ pub struct AnswerFold {
     cap: u64,
     cut: bool,
     text: String,
+    reasoning: String,
     calls: Vec<ToolCall>,
     usage: Option<Usage>,
     finish: Option<FinishReason>,
@@ -39,6 +42,7 @@ impl AnswerFold {
             cap,
             cut,
             text: String::new(),
+            reasoning: String::new(),
             calls: Vec::new(),
             usage: None,
             finish: None,
@@ -64,7 +68,8 @@ impl AnswerFold {
     }
 
     /// Folds one event in and returns what the client may see of it: the event itself, text
-    /// cut at the cap, or `None` (reasoning, usage, finish and anything after the cap).
+    /// or reasoning cut at the cap, or `None` (usage, finish and anything after the cap).
+    /// Reasoning counts against the cap; encoders that do not show it skip it.
     pub fn apply(&mut self, event: ModelEvent) -> Option<ModelEvent> {
         if self.capped {
             return None;
@@ -82,8 +87,14 @@ impl AnswerFold {
                 (!t.is_empty()).then_some(ModelEvent::Text(t))
             }
             ModelEvent::Reasoning(t) => {
-                self.count(&t);
-                None
+                let keep = self.count(&t).len();
+                let t = if keep == t.len() {
+                    t
+                } else {
+                    t[..keep].to_owned()
+                };
+                self.reasoning.push_str(&t);
+                (!t.is_empty()).then_some(ModelEvent::Reasoning(t))
             }
             ModelEvent::ToolCall(d) => {
                 let name = d.name.map(|n| self.count(&n).to_owned());
@@ -160,6 +171,7 @@ impl AnswerFold {
         let usage = self.report();
         Answer {
             text: self.text,
+            reasoning: self.reasoning,
             tool_calls: self.calls,
             finish,
             usage,
@@ -265,10 +277,35 @@ mod tests {
     }
 
     #[test]
-    fn reasoning_counts_against_the_cap() {
+    fn reasoning_counts_against_the_cap_and_is_kept() {
         let mut f = AnswerFold::new(0, 1, true);
-        assert_eq!(f.apply(ModelEvent::Reasoning("thinking hard".into())), None);
+        assert_eq!(
+            f.apply(ModelEvent::Reasoning("thinking hard".into())),
+            Some(ModelEvent::Reasoning("thin".into()))
+        );
         assert!(f.capped());
         assert_eq!(f.report().completion, 1);
+        assert_eq!(f.into_answer().reasoning, "thin");
+    }
+
+    #[test]
+    fn the_cap_cuts_tool_call_names_and_arguments_too() {
+        let mut f = AnswerFold::new(0, 3, true);
+        let call = |name: Option<&str>, args: &str| {
+            ModelEvent::ToolCall(ToolCallDelta {
+                index: 0,
+                id: Some("c".into()),
+                name: name.map(Into::into),
+                arguments: args.into(),
+            })
+        };
+        // Counted as one text: "get" plus 9 characters of arguments are 12 ASCII, 3 tokens.
+        let first = f.apply(call(Some("get"), "{\"a\":12345678}"));
+        assert_eq!(first, Some(call(Some("get"), "{\"a\":1234")));
+        assert!(f.capped());
+        assert_eq!(f.apply(call(None, "more")), None);
+        let a = f.into_answer();
+        assert_eq!(a.tool_calls[0].arguments, "{\"a\":1234");
+        assert_eq!(a.finish, FinishReason::Length);
     }
 }

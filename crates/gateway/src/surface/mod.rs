@@ -32,16 +32,20 @@ pub struct AnswerMeta<'a> {
 }
 
 /// How a relayed stream ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StreamEnd {
     /// The model finished (or the output cap cut it off: `Length`).
     Finished {
         finish: FinishReason,
         usage: TokenReport,
     },
-    /// The committed model failed mid-stream; `code` is `ai_error` or `ai_timeout`.
+    /// The stream failed: the committed model mid-stream (`ai_error`, `ai_timeout`, with
+    /// `MID_STREAM_FAILURE` as the message), or every model before the first token after the
+    /// stream had already started to keep a slow answer's connection alive (the chain's code
+    /// and message).
     Failed {
         code: &'static str,
+        message: String,
         usage: TokenReport,
     },
 }

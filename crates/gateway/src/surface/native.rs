@@ -3,7 +3,7 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{write_json, AnswerMeta, Encoder, StreamEnd, MID_STREAM_FAILURE};
+use super::{write_json, AnswerMeta, Encoder, StreamEnd};
 use crate::answer::Answer;
 use crate::conversation::ToolCall;
 use crate::events::ModelEvent;
@@ -127,20 +127,24 @@ impl Encoder for NativeEncoder {
     }
 
     fn stream_end(&mut self, end: &StreamEnd, meta: &AnswerMeta<'_>, out: &mut Vec<u8>) {
-        let (finish, usage) = match *end {
-            StreamEnd::Finished { finish, usage } => {
+        let (finish, usage) = match end {
+            &StreamEnd::Finished { finish, usage } => {
                 for c in &self.calls {
                     frame(out, "tool_call", &WireToolCall::from(c));
                 }
                 (finish.as_str(), usage)
             }
-            StreamEnd::Failed { code, usage } => {
+            StreamEnd::Failed {
+                code,
+                message,
+                usage,
+            } => {
                 frame(
                     out,
                     "error",
-                    &json!({ "code": code, "message": MID_STREAM_FAILURE, "traceId": meta.trace_id }),
+                    &json!({ "code": code, "message": message, "traceId": meta.trace_id }),
                 );
-                ("error", usage)
+                ("error", *usage)
             }
         };
         frame(
@@ -233,6 +237,7 @@ mod tests {
             &[ModelEvent::Text("secret answer".into())],
             StreamEnd::Failed {
                 code: "ai_error",
+                message: crate::surface::MID_STREAM_FAILURE.into(),
                 usage: USAGE,
             },
         );
@@ -249,6 +254,7 @@ mod tests {
     fn a_whole_answer() {
         let a = Answer {
             text: "hi".into(),
+            reasoning: String::new(),
             tool_calls: vec![ToolCall {
                 id: "c".into(),
                 name: "f".into(),

@@ -9,7 +9,7 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{write_json, AnswerMeta, Encoder, StreamEnd, MID_STREAM_FAILURE};
+use super::{write_json, AnswerMeta, Encoder, StreamEnd};
 use crate::answer::Answer;
 use crate::events::ModelEvent;
 use crate::problem::{Problem, ProblemKind};
@@ -195,8 +195,8 @@ impl Encoder for OpenAiEncoder {
     }
 
     fn stream_end(&mut self, end: &StreamEnd, _meta: &AnswerMeta<'_>, out: &mut Vec<u8>) {
-        match *end {
-            StreamEnd::Finished { finish, usage } => {
+        match end {
+            &StreamEnd::Finished { finish, usage } => {
                 self.chunk(json!({}), Some(finish.as_str()), out);
                 if self.include_usage {
                     out.extend_from_slice(b"data: ");
@@ -211,11 +211,11 @@ impl Encoder for OpenAiEncoder {
                 }
                 out.extend_from_slice(b"data: [DONE]\n\n");
             }
-            StreamEnd::Failed { code, .. } => {
+            StreamEnd::Failed { code, message, .. } => {
                 out.extend_from_slice(b"data: ");
                 write_json(
                     out,
-                    &json!({"error": {"message": MID_STREAM_FAILURE, "type": "api_error", "param": null, "code": code}}),
+                    &json!({"error": {"message": message, "type": "api_error", "param": null, "code": code}}),
                 );
                 out.extend_from_slice(b"\n\n");
             }

@@ -120,6 +120,7 @@ fn a_failure_ends_with_an_error_and_no_done() {
         &[ModelEvent::Text("secret".into())],
         StreamEnd::Failed {
             code: "ai_timeout",
+            message: crate::surface::MID_STREAM_FAILURE.into(),
             usage: USAGE,
         },
     );
@@ -134,6 +135,7 @@ fn a_failure_ends_with_an_error_and_no_done() {
 fn a_whole_answer() {
     let a = Answer {
         text: String::new(),
+        reasoning: String::new(),
         tool_calls: vec![ToolCall {
             id: "c".into(),
             name: "f".into(),
@@ -151,6 +153,7 @@ fn a_whole_answer() {
     );
     let a = Answer {
         text: "hi".into(),
+        reasoning: String::new(),
         tool_calls: vec![],
         finish: FinishReason::Stop,
         usage: USAGE,

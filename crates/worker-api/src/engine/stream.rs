@@ -14,7 +14,7 @@ use gateway::answer::AnswerFold;
 use gateway::attempt::{AttemptFailure, AttemptPlan, Decision, Input};
 use gateway::events::ModelEvent;
 use gateway::log::RequestLog;
-use gateway::surface::{AnswerMeta, Encoder, StreamEnd};
+use gateway::surface::{AnswerMeta, Encoder, StreamEnd, MID_STREAM_FAILURE};
 use gateway::usage::TokenReport;
 use gateway::wire::workers_ai::StreamDecoder;
 use wasm_bindgen::closure::Closure;
@@ -253,7 +253,11 @@ async fn finish<E: Encoder>(
                 _ => "ai_error",
             };
             log.error_code = Some(code.to_string());
-            StreamEnd::Failed { code, usage }
+            StreamEnd::Failed {
+                code,
+                message: MID_STREAM_FAILURE.to_string(),
+                usage,
+            }
         }
     };
     let latency_ms = now_ms().saturating_sub(end.started_ms);
@@ -279,7 +283,7 @@ async fn finish<E: Encoder>(
     log.latency_ms = latency_ms;
     log.ttft_ms = Some(end.ttft_ms);
     log.tokens = Some(usage);
-    log.finish = Some(match stream_end {
+    log.finish = Some(match &stream_end {
         StreamEnd::Finished { finish, .. } => finish.as_str(),
         StreamEnd::Failed { .. } => "error",
     });
