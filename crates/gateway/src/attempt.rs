@@ -40,10 +40,10 @@ impl FailureKind {
         )
     }
 
-    /// Reads a provider's error: Workers AI's `"<code>: <description>"` (after an optional
-    /// `InferenceUpstreamError: `), an HTTP status (`"HTTP 429: ..."`, where a Workers AI code
-    /// in the message wins over the status), or the binding's own words.
-    pub fn classify(message: &str) -> Self {
+    /// Reads the Workers AI binding's error: `"<code>: <description>"` (after an optional
+    /// `InferenceUpstreamError: `), or the runtime's own words (a binding that only runs
+    /// remotely, a failed fetch). The binding reports failures only as such text.
+    pub fn from_binding_message(message: &str) -> Self {
         let m = message.trim();
         if m.contains("run remotely") {
             return Self::Unavailable;
@@ -52,27 +52,28 @@ impl FailureKind {
             .strip_prefix("InferenceUpstreamError:")
             .unwrap_or(m)
             .trim_start();
-        if let Some(rest) = m.strip_prefix("HTTP ") {
-            let inner = rest.split_once(": ").map(|(_, r)| r);
-            if let Some(kind) = inner.and_then(leading_number).and_then(Self::from_code) {
-                return kind;
-            }
-            return match leading_number(rest) {
-                Some(401 | 403) => Self::AuthFailed,
-                Some(404) => Self::ModelNotFound,
-                Some(413) => Self::InputTooLarge,
-                Some(400 | 422) => Self::InvalidInput,
-                Some(429) => Self::RateLimited,
-                Some(408 | 504) => Self::Timeout,
-                _ => Self::ServerError,
-            };
-        }
         match leading_number(m) {
             Some(code) => Self::from_code(code).unwrap_or(Self::ServerError),
             None if m.contains("network") || m.contains("connection") || m.contains("fetch") => {
                 Self::Network
             }
             None => Self::ServerError,
+        }
+    }
+
+    /// An HTTP answer's status, unless its error carries a Workers AI code, which wins.
+    pub fn from_http(status: u16, code: Option<&str>) -> Self {
+        if let Some(kind) = code.and_then(leading_number).and_then(Self::from_code) {
+            return kind;
+        }
+        match status {
+            401 | 403 => Self::AuthFailed,
+            404 => Self::ModelNotFound,
+            413 => Self::InputTooLarge,
+            400 | 422 => Self::InvalidInput,
+            429 => Self::RateLimited,
+            408 | 504 => Self::Timeout,
+            _ => Self::ServerError,
         }
     }
 
@@ -92,7 +93,7 @@ impl FailureKind {
     }
 }
 
-/// The number a message starts with, when it is followed by `:` or a space.
+/// The number a message starts with, when it is followed by `:` or a space or nothing.
 fn leading_number(s: &str) -> Option<u32> {
     let digits = s.bytes().take_while(u8::is_ascii_digit).count();
     let rest = s.as_bytes().get(digits);
@@ -101,48 +102,95 @@ fn leading_number(s: &str) -> Option<u32> {
         .flatten()
 }
 
-/// How one attempt failed; `detail` is for the log (never model text).
+/// How one attempt failed, as a value made where it happened: the kind, what the provider
+/// answered (status, error code, `Retry-After`), and a short detail for the log (never model
+/// text).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AttemptFailure {
     pub kind: FailureKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_s: Option<u64>,
     pub detail: String,
 }
 
 impl AttemptFailure {
-    pub fn timeout(after_ms: u64) -> Self {
+    /// A failure of `kind` with a detail for the log.
+    pub fn of_kind(kind: FailureKind, detail: &str) -> Self {
         Self {
-            kind: FailureKind::Timeout,
-            detail: format!("no output within {after_ms} ms"),
-        }
-    }
-
-    /// The provider's credentials could not be had or were refused.
-    pub fn auth(detail: &str) -> Self {
-        Self {
-            kind: FailureKind::AuthFailed,
+            kind,
+            status: None,
+            code: None,
+            retry_after_s: None,
             detail: detail.chars().take(200).collect(),
         }
     }
 
-    /// A provider's error message, classified and shortened.
-    pub fn from_message(message: &str) -> Self {
+    pub fn timeout(after_ms: u64) -> Self {
+        Self::of_kind(
+            FailureKind::Timeout,
+            &format!("no output within {after_ms} ms"),
+        )
+    }
+
+    /// The provider's credentials could not be had or were refused.
+    pub fn auth(detail: &str) -> Self {
+        Self::of_kind(FailureKind::AuthFailed, detail)
+    }
+
+    /// No answer at all (DNS, connection, TLS, a stream that broke).
+    pub fn network(detail: &str) -> Self {
+        Self::of_kind(FailureKind::Network, detail)
+    }
+
+    /// An answer that could not be read.
+    pub fn malformed(detail: &str) -> Self {
+        Self::of_kind(FailureKind::Malformed, detail)
+    }
+
+    /// What the Workers AI binding threw (its error text is all it gives).
+    pub fn from_binding(message: &str) -> Self {
+        let kind = FailureKind::from_binding_message(message);
+        let m = message.trim();
+        let m = m
+            .strip_prefix("InferenceUpstreamError:")
+            .unwrap_or(m)
+            .trim_start();
+        let code = leading_number(m).map(|c| c.to_string());
         Self {
-            kind: FailureKind::classify(message),
-            detail: message.chars().take(200).collect(),
+            code,
+            ..Self::of_kind(kind, message)
+        }
+    }
+
+    /// An HTTP answer with an error status; `code` is the provider's error code (a Workers AI
+    /// code, or OpenAI's `error.code` / `error.type`), never its message.
+    pub fn http(status: u16, code: Option<String>, retry_after_s: Option<u64>) -> Self {
+        let kind = FailureKind::from_http(status, code.as_deref());
+        let mut detail = format!("HTTP {status}");
+        if let Some(c) = &code {
+            detail.push_str(&format!(" ({c})"));
+        }
+        if let Some(s) = retry_after_s {
+            detail.push_str(&format!(", retry after {s} s"));
+        }
+        Self {
+            status: Some(status),
+            code,
+            retry_after_s,
+            ..Self::of_kind(kind, &detail)
         }
     }
 
     pub fn from_decode(e: &DecodeError) -> Self {
         match e {
-            DecodeError::Upstream { message } => Self::from_message(message),
-            DecodeError::Truncated => Self {
-                kind: FailureKind::Network,
-                detail: e.to_string(),
-            },
-            _ => Self {
-                kind: FailureKind::Malformed,
-                detail: e.to_string(),
-            },
+            DecodeError::Upstream { message } => Self::from_binding(message),
+            DecodeError::Truncated => Self::network(&e.to_string()),
+            _ => Self::malformed(&e.to_string()),
         }
     }
 }

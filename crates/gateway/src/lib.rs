@@ -16,6 +16,7 @@ pub mod oauth;
 pub mod percent;
 pub mod problem;
 pub mod provider_config;
+pub mod relay;
 pub mod route;
 pub mod secret;
 pub mod session;

@@ -58,14 +58,7 @@ pub fn resolve_model_with(
     tenant: &TenantConfig,
     available: &dyn Fn(&str) -> bool,
 ) -> Result<ModelPlan, Error> {
-    fn set(v: Option<&str>) -> Option<&str> {
-        v.map(str::trim).filter(|s| !s.is_empty())
-    }
-    let (source, chosen) = match (set(request), set(env)) {
-        (Some(r), _) => (ModelSource::Request, r),
-        (None, Some(e)) => (ModelSource::Env, e),
-        (None, None) => (ModelSource::Tenant, tenant.chat_model.as_str()),
-    };
+    let (source, chosen) = chosen(request, env, tenant);
     let preferred: Vec<&str> = match tenant.tiers.get(chosen) {
         Some(tier) => {
             let first = tier.0.iter().position(|m| available(m)).unwrap_or(0);
@@ -77,9 +70,7 @@ pub fn resolve_model_with(
     };
     let primary = preferred.first().copied().unwrap_or(chosen);
 
-    let allowed = |m: &str| {
-        tenant.model_allow_list.is_empty() || tenant.model_allow_list.iter().any(|a| a == m)
-    };
+    let allowed = |m: &str| allowed(tenant, m);
     if !allowed(primary) {
         return Err(Error::ModelNotAllowed {
             model: primary.to_string(),
@@ -95,6 +86,67 @@ pub fn resolve_model_with(
         }
     }
     Ok(ModelPlan { source, chain })
+}
+
+/// The precedence of model choice: the request's model, then the worker's `MODEL_ID`, then the
+/// tenant's chat model; empty strings count as unset.
+pub fn chosen<'a>(
+    request: Option<&'a str>,
+    env: Option<&'a str>,
+    tenant: &'a TenantConfig,
+) -> (ModelSource, &'a str) {
+    fn set(v: Option<&str>) -> Option<&str> {
+        v.map(str::trim).filter(|s| !s.is_empty())
+    }
+    match (set(request), set(env)) {
+        (Some(r), _) => (ModelSource::Request, r),
+        (None, Some(e)) => (ModelSource::Env, e),
+        (None, None) => (ModelSource::Tenant, tenant.chat_model.as_str()),
+    }
+}
+
+/// Whether the tenant's allow-list lets a client use `model` (an empty list allows any).
+pub fn allowed(tenant: &TenantConfig, model: &str) -> bool {
+    tenant.model_allow_list.is_empty() || tenant.model_allow_list.iter().any(|a| a == model)
+}
+
+/// The HTTP providers whose model lists decide which model of the chosen tier leads: those
+/// named in a tier preference list (a tier of several models), each once, in order.
+pub fn providers_to_ask<'a>(
+    request: Option<&'a str>,
+    env: Option<&'a str>,
+    tenant: &'a TenantConfig,
+) -> Vec<&'a str> {
+    let (_, chosen) = chosen(request, env, tenant);
+    let mut out: Vec<&str> = Vec::new();
+    if let Some(tier) = tenant.tiers.get(chosen).filter(|t| t.0.len() > 1) {
+        for m in &tier.0 {
+            if let ModelRef::Provider { provider, .. } = ModelRef::parse(m, &tenant.providers) {
+                if !out.contains(&provider) {
+                    out.push(provider);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether `model` is served, given what the asked providers listed (`None`: not known): a
+/// Workers AI model always is; a provider's model when its provider listed it.
+pub fn is_listed(
+    tenant: &TenantConfig,
+    model: &str,
+    listed: &[(&str, Option<Vec<String>>)],
+) -> bool {
+    match ModelRef::parse(model, &tenant.providers) {
+        ModelRef::Binding(_) => true,
+        ModelRef::Provider { provider, model } => listed.iter().any(|(p, ids)| {
+            *p == provider
+                && ids
+                    .as_ref()
+                    .is_some_and(|ids| ids.iter().any(|i| i == model))
+        }),
+    }
 }
 
 /// One model a tenant's clients may name (`GET /v1/models`).
@@ -119,9 +171,7 @@ pub fn listed_models(tenant: &TenantConfig, env: Option<&str>) -> Vec<ListedMode
             });
         }
     };
-    let allowed = |m: &str| {
-        tenant.model_allow_list.is_empty() || tenant.model_allow_list.iter().any(|a| a == m)
-    };
+    let allowed = |m: &str| allowed(tenant, m);
     for (alias, tier) in &tenant.tiers {
         if tier.0.iter().any(|m| allowed(m)) {
             push(alias, owner);
@@ -176,6 +226,51 @@ mod tests {
                 })
             ),
         }
+    }
+
+    #[test]
+    fn which_providers_are_asked_and_what_counts_as_listed() {
+        let json = serde_json::json!({
+            "tenantId": "acme", "aiGatewayId": "gw",
+            "providers": {
+                "corp": { "kind": "openai-compatible", "baseUrl": "https://x.example/v1", "auth": { "type": "none" } },
+                "lab": { "kind": "openai-compatible", "baseUrl": "https://y.example/v1", "auth": { "type": "none" } },
+            },
+            "models": { "chat": "@cf/chat",
+                        "tiers": { "premium": ["corp/a", "lab/b", "corp/c", "@cf/d"], "one": "corp/a" } },
+        });
+        let t = TenantConfig::from_json("t", &json.to_string()).unwrap();
+        assert_eq!(providers_to_ask(Some("premium"), None, &t), ["corp", "lab"]);
+        assert_eq!(providers_to_ask(None, Some("premium"), &t), ["corp", "lab"]);
+        assert!(
+            providers_to_ask(Some("one"), None, &t).is_empty(),
+            "one model: nothing to choose"
+        );
+        assert!(providers_to_ask(Some("@cf/x"), Some("premium"), &t).is_empty());
+        let listed = [("corp", Some(vec!["a".to_string()])), ("lab", None)];
+        assert!(is_listed(&t, "@cf/anything", &listed));
+        assert!(is_listed(&t, "corp/a", &listed));
+        assert!(!is_listed(&t, "corp/c", &listed));
+        assert!(
+            !is_listed(&t, "lab/b", &listed),
+            "a provider that could not be asked lists nothing"
+        );
+        assert_eq!(
+            chosen(Some(" "), Some(""), &t),
+            (ModelSource::Tenant, "@cf/chat")
+        );
+        assert_eq!(chosen(None, Some("one"), &t), (ModelSource::Env, "one"));
+        assert_eq!(
+            chosen(Some("x"), Some("one"), &t),
+            (ModelSource::Request, "x")
+        );
+        assert!(allowed(&t, "anything"));
+        let strict = TenantConfig::from_json(
+            "t",
+            &serde_json::json!({"tenantId":"a","aiGatewayId":"g","models":{"chat":"@cf/a"},"modelAllowList":["@cf/a"]}).to_string(),
+        )
+        .unwrap();
+        assert!(allowed(&strict, "@cf/a") && !allowed(&strict, "@cf/b"));
     }
 
     #[test]

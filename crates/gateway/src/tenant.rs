@@ -15,6 +15,8 @@ pub const DEFAULT_MAX_REQUEST_BYTES: u32 = 64 * 1024;
 pub const DEFAULT_MAX_OUTPUT_TOKENS: u32 = 1024;
 /// Default for `limits.attemptTimeoutMs`: how long one model may take to its first token.
 pub const DEFAULT_ATTEMPT_TIMEOUT_MS: u32 = 30_000;
+/// Default for `limits.keepAliveSeconds`: the SSE comment gap while a stream waits.
+pub const DEFAULT_KEEP_ALIVE_S: u64 = 15;
 /// Default for `budget.minOutputTokens`: the smallest output cap a request is shrunk to when
 /// its budget cannot take the whole cap (shrink-to-fit, docs/budgets.md).
 pub const DEFAULT_MIN_OUTPUT_TOKENS: u32 = 64;
@@ -92,6 +94,7 @@ pub struct RawLimits {
     pub max_request_bytes: Option<i64>,
     pub max_output_tokens: Option<i64>,
     pub attempt_timeout_ms: Option<i64>,
+    pub keep_alive_seconds: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -162,6 +165,8 @@ pub struct TenantConfig {
     /// The smallest output cap shrink-to-fit admits a request with (`budget.minOutputTokens`).
     pub min_output_tokens: u32,
     pub attempt_timeout_ms: u32,
+    /// A stream's SSE keep-alive gap (`limits.keepAliveSeconds`, in ms; 0: none).
+    pub keep_alive_ms: u64,
     pub allowed_origins: Vec<OriginPattern>,
     /// Sends `access-control-allow-credentials: true` to granted origins.
     pub allow_credentials: bool,
@@ -331,6 +336,17 @@ impl TenantConfig {
             DEFAULT_MIN_OUTPUT_TOKENS,
             1_000_000,
         );
+        let keep_alive_ms = match limits.keep_alive_seconds {
+            None => DEFAULT_KEEP_ALIVE_S * 1000,
+            Some(s) if (0..=300).contains(&s) => s.unsigned_abs() * 1000,
+            Some(_) => {
+                bad(
+                    "limits.keepAliveSeconds",
+                    "must be between 0 (off) and 300".into(),
+                );
+                0
+            }
+        };
 
         let mut allowed_origins = Vec::new();
         for (i, origin) in raw.cors.allowed_origins.iter().enumerate() {
@@ -377,6 +393,7 @@ impl TenantConfig {
             max_output_tokens,
             min_output_tokens,
             attempt_timeout_ms,
+            keep_alive_ms,
             allowed_origins,
             allow_credentials: raw.cors.allow_credentials,
             budget,

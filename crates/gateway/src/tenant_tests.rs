@@ -77,6 +77,25 @@ fn valid_config_has_defaults() {
     assert_eq!(c.max_request_bytes, DEFAULT_MAX_REQUEST_BYTES);
     assert_eq!(c.max_output_tokens, DEFAULT_MAX_OUTPUT_TOKENS);
     assert_eq!(c.min_output_tokens, DEFAULT_MIN_OUTPUT_TOKENS);
+    assert_eq!(c.keep_alive_ms, 15_000);
+    assert_eq!(
+        with(r#"{"limits": {"keepAliveSeconds": 0}}"#)
+            .unwrap()
+            .keep_alive_ms,
+        0
+    );
+    assert_eq!(
+        with(r#"{"limits": {"keepAliveSeconds": 300}}"#)
+            .unwrap()
+            .keep_alive_ms,
+        300_000
+    );
+    for bad in ["-1", "301"] {
+        check_err(
+            &format!(r#"{{"limits": {{"keepAliveSeconds": {bad}}}}}"#),
+            "tenants/acme: limits.keepAliveSeconds: must be between 0 (off) and 300",
+        );
+    }
     assert_eq!(
         c.budget,
         Some(BudgetConfig {

@@ -2,8 +2,9 @@
 // calling Rust's `feed` once per chunk and enqueueing what it returns costs one read promise,
 // one wasm call and one enqueue per chunk. The same loop in Rust paid for a future, a waker,
 // a microtask and closures on the read side and again on the write side of every chunk.
-// Everything that decides (decoding, the output cap, encoding, failures, the books) stays in
-// Rust; this file only moves bytes and keeps the idle timer.
+// Everything that decides (decoding, the output cap, encoding, failures, keep-alives, the books)
+// stays in Rust (gateway::relay); this file only moves bytes, keeps the timers and passes the
+// time in.
 
 function ignore() {}
 
@@ -17,11 +18,14 @@ function cancelReader(reader) {
 }
 
 /**
- * Relays `reader` into `readable` at the client's pace: at most `highWaterMark` chunks wait for
- * the client. `feed(chunk, clientGone)` is Rust: it takes a Uint8Array (or undefined at the
- * end) and returns the bytes for the client (a Uint8Array, empty for nothing yet), or
- * undefined to stop reading. When the client goes away the model is still read to its end, so its usage
- * is counted.
+ * The client's stream of a streamed answer. Before the model commits, Rust writes to it
+ * directly (keep-alives while a slow model starts); `run(reader)` then relays the model's
+ * stream at the client's pace: at most `highWaterMark` chunks wait for the client.
+ * `feed(chunk, clientGone, nowMs)` is Rust: it takes a Uint8Array (or undefined at the end) and
+ * returns the bytes for the client (a Uint8Array, empty for nothing yet), or undefined to stop
+ * reading. `tick(nowMs)` is Rust too: while a read waits, it is asked every `keepAliveMs`
+ * whether the client is due a keep-alive (bytes or undefined). When the client goes away the
+ * model is still read to its end, so its usage is counted.
  */
 export class RelayPump {
   /** A reader on a model's stream (binding or HTTP). */
@@ -38,10 +42,12 @@ export class RelayPump {
     cancelReader(reader);
   }
 
-  constructor(reader, feed, idleMs, highWaterMark) {
-    this.reader = reader;
+  constructor(feed, tick, keepAliveMs, highWaterMark) {
+    this.reader = undefined;
     this.feed = feed;
-    this.idleMs = idleMs;
+    this.tick = tick;
+    this.idleMs = 0;
+    this.keepAliveMs = keepAliveMs;
     this.gone = false;
     this.reading = false;
     this.timedOut = false;
@@ -89,12 +95,14 @@ export class RelayPump {
   }
 
   /**
-   * Runs until the model's stream ends, `feed` says stop, or no chunk arrives for `idleMs`
-   * while one is awaited (time spent waiting for the client does not count). Resolves to
-   * whether the idle timer ended it; rejects with the read error of a failed stream.
+   * Relays `reader` until the model's stream ends, `feed` says stop, or no chunk arrives for
+   * `idleMs` while one is awaited (time spent waiting for the client does not count). Resolves
+   * to whether the idle timer ended it; rejects with the read error of a failed stream.
    */
-  async run() {
-    this.arm(this.idleMs);
+  async run(reader, idleMs) {
+    this.reader = reader;
+    this.idleMs = idleMs;
+    this.arm();
     let ended = false;
     try {
       for (;;) {
@@ -108,7 +116,7 @@ export class RelayPump {
         this.readStartedAt = Date.now();
         let r;
         try {
-          r = await this.reader.read();
+          r = await reader.read();
         } catch (e) {
           // A native stream (an HTTP body) rejects the read that the idle timer cancelled.
           if (this.timedOut) return true;
@@ -121,26 +129,35 @@ export class RelayPump {
         if (!r.done && !(r.value instanceof Uint8Array)) {
           throw new TypeError("the model's stream sent a chunk that is not bytes");
         }
-        const out = this.feed(chunkValue(r), this.gone);
+        const out = this.feed(chunkValue(r), this.gone, Date.now());
         if (out === undefined || r.done) return false;
         if (out.length > 0 && !this.gone) this.controller.enqueue(out);
       }
     } finally {
       clearTimeout(this.timer);
-      if (!ended) cancelReader(this.reader);
+      if (!ended) cancelReader(reader);
     }
   }
 
-  /** One timer per idle period, however fast chunks arrive: it re-arms for what is left. */
-  arm(ms) {
+  /**
+   * One timer however fast chunks arrive: it wakes at the idle deadline of the read under way
+   * or at the next keep-alive check, whichever is sooner, and re-arms for what is left.
+   */
+  arm(ms = this.idleMs) {
+    const step = this.keepAliveMs > 0 ? Math.min(ms, this.keepAliveMs) : ms;
     this.timer = setTimeout(() => {
-      const idle = Date.now() - this.readStartedAt;
+      const now = Date.now();
+      const idle = now - this.readStartedAt;
       if (this.reading && idle >= this.idleMs) {
         this.timedOut = true;
         cancelReader(this.reader);
-      } else {
-        this.arm(this.reading ? this.idleMs - idle : this.idleMs);
+        return;
       }
-    }, ms);
+      if (this.reading && !this.gone && this.keepAliveMs > 0) {
+        const comment = this.tick(now);
+        if (comment !== undefined && comment.length > 0) this.controller.enqueue(comment);
+      }
+      this.arm(this.reading ? this.idleMs - idle : this.idleMs);
+    }, step);
   }
 }

@@ -1,10 +1,17 @@
 //! Surfaces: each parses its request body into a `Conversation` and encodes answers, streams
 //! and their end in its own wire format. Adding a surface is one module implementing `Encoder`.
 
+pub mod anthropic;
+pub mod anthropic_request;
+pub(crate) mod encode;
 pub mod native;
 pub mod native_request;
 pub mod openai;
 pub mod openai_request;
+pub mod responses;
+pub mod responses_request;
+pub mod ui;
+pub mod ui_request;
 
 use serde::Serialize;
 use serde_json::Value;

@@ -1,6 +1,5 @@
-//! What an OpenAI-compatible HTTP upstream is sent (the chat body, AI Gateway headers) and the
-//! pure reading of its model list and `Retry-After`. Its answers decode with `wire::workers_ai`,
-//! which reads OpenAI chunks and completions.
+//! What an OpenAI-compatible HTTP upstream is sent (the chat body, AI Gateway headers), and the
+//! pure reading of its answers: error codes, model lists, `Retry-After`, and its stream decoder.
 
 use serde_json::{json, Value};
 
@@ -62,6 +61,39 @@ pub fn model_ids(body: &[u8]) -> Option<Vec<String>> {
             .filter_map(|m| m.get("id").and_then(Value::as_str).map(str::to_owned))
             .collect(),
     )
+}
+
+/// The error code of an error answer's body, never its message (some upstreams quote the input
+/// in their messages): a Workers AI code leading the message (`5007: ...`), else the error's
+/// `code`, else its `type`, when it is a short identifier.
+pub fn error_code(body: &str) -> Option<String> {
+    let parsed: Value = serde_json::from_str(body).ok()?;
+    let field = |p: &str| parsed.pointer(p).and_then(Value::as_str);
+    let message = field("/error/message")
+        .or_else(|| field("/errors/0/message"))
+        .or_else(|| field("/error"));
+    let workers_ai = message.and_then(|m| {
+        let digits = m.bytes().take_while(u8::is_ascii_digit).count();
+        (digits == 4 && m.as_bytes().get(4) == Some(&b':')).then(|| m[..4].to_string())
+    });
+    let identifier = |v: Option<&str>| {
+        v.filter(|s| {
+            !s.is_empty()
+                && s.len() <= 64
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+        })
+        .map(str::to_owned)
+    };
+    workers_ai
+        .or_else(|| identifier(field("/error/code")))
+        .or_else(|| identifier(field("/error/type")))
+}
+
+/// The decoder of an OpenAI-compatible upstream's stream: its `chat.completion.chunk`s are
+/// read by the chunk reader Workers AI's newer models share (`wire::workers_ai`).
+pub fn stream_decoder() -> super::workers_ai::StreamDecoder {
+    super::workers_ai::StreamDecoder::new()
 }
 
 /// `Retry-After` in seconds (the delta form; an HTTP date is not parsed).
@@ -129,6 +161,41 @@ mod tests {
             ),
             (Some("60"), Some("2"), None)
         );
+    }
+
+    #[test]
+    fn error_codes_never_carry_the_message() {
+        let check = |body: &str, want: Option<&str>| {
+            assert_eq!(error_code(body).as_deref(), want, "{body}")
+        };
+        check(
+            r#"{"errors":[{"message":"5007: No such model"}]}"#,
+            Some("5007"),
+        );
+        check(
+            r#"{"error":{"message":"3040: busy","code":"x"}}"#,
+            Some("3040"),
+        );
+        check(r#"{"error":"3006: too large"}"#, Some("3006"));
+        check(
+            r#"{"error":{"message":"You said: secret","code":"rate_limit_exceeded"}}"#,
+            Some("rate_limit_exceeded"),
+        );
+        check(
+            r#"{"error":{"message":"m","type":"invalid_request_error"}}"#,
+            Some("invalid_request_error"),
+        );
+        check(
+            r#"{"error":{"message":"m","code":"has spaces in it"}}"#,
+            None,
+        );
+        check(r#"{"error":{"message":"m","code":""}}"#, None);
+        check(
+            &format!(r#"{{"error":{{"code":"{}"}}}}"#, "a".repeat(65)),
+            None,
+        );
+        check(r#"{"error":{"message":"12345: five digits"}}"#, None);
+        check("the prompt echoed", None);
     }
 
     #[test]

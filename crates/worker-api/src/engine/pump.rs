@@ -1,4 +1,4 @@
-//! The JS side of a model stream (`js/pump.js`): a reader on it, and the per-chunk relay loop.
+//! The JS side of a model stream (`js/pump.js`): a reader on it, the client's stream, and the per-chunk relay loop.
 
 use js_sys::{Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -23,14 +23,13 @@ extern "C" {
     // Bytes go to JS as `Vec<u8>`: the glue copies them out of wasm memory (a `&[u8]` would
     // be a view that later writes overwrite).
 
-    /// Relays a reader to the client through a Rust `feed` (see `js/pump.js`).
+    /// The client's stream of a streamed answer, and the relay loop (see `js/pump.js`).
     pub type RelayPump;
-    /// `reader` is a `StreamReader`, or null for an answer that already ended.
     #[wasm_bindgen(constructor)]
     pub fn new(
-        reader: &JsValue,
         feed: &Closure<Feed>,
-        idle_ms: f64,
+        tick: &Closure<Tick>,
+        keep_alive_ms: f64,
         high_water_mark: u32,
     ) -> RelayPump;
     #[wasm_bindgen(method, getter)]
@@ -42,12 +41,16 @@ extern "C" {
     #[wasm_bindgen(method)]
     pub fn finish(this: &RelayPump, bytes: Vec<u8>);
     #[wasm_bindgen(method)]
-    fn run(this: &RelayPump) -> Promise;
+    fn run(this: &RelayPump, reader: &StreamReader, idle_ms: f64) -> Promise;
 }
 
-/// The relay's call into Rust per chunk: the chunk (`None` at the end) and whether the client
-/// left; it returns the bytes for the client (empty for none yet), or `None` to stop reading.
-pub type Feed = dyn FnMut(Option<Vec<u8>>, bool) -> Option<Vec<u8>>;
+/// The relay's call into Rust per chunk: the chunk (`None` at the end), whether the client
+/// left, and the time (ms); it returns the bytes for the client (empty for none yet), or
+/// `None` to stop reading.
+pub type Feed = dyn FnMut(Option<Vec<u8>>, bool, f64) -> Option<Vec<u8>>;
+
+/// While a read waits: the time (ms) in, a keep-alive comment out when one is due.
+pub type Tick = dyn FnMut(f64) -> Option<Vec<u8>>;
 
 /// A model's byte stream, read chunk by chunk. Dropping it cancels the stream, unless it was
 /// handed to a relay with `take`.
@@ -101,9 +104,11 @@ impl Drop for ModelBytes {
 }
 
 impl RelayPump {
-    /// Runs the loop to its end: `Ok(true)` when the idle timer ended it, `Err` with what the
-    /// model's stream threw.
-    pub async fn relay(&self) -> Result<bool, JsValue> {
-        JsFuture::from(self.run()).await.map(|v| v.is_truthy())
+    /// Relays `reader` to its end: `Ok(true)` when no chunk came for `idle_ms`, `Err` with
+    /// what the model's stream threw.
+    pub async fn relay(&self, reader: &StreamReader, idle_ms: f64) -> Result<bool, JsValue> {
+        JsFuture::from(self.run(reader, idle_ms))
+            .await
+            .map(|v| v.is_truthy())
     }
 }

@@ -1,291 +1,404 @@
-//! Relaying a committed stream to the client at the client's pace, and finishing its books.
+//! A streamed answer, run in `waitUntil`: the attempt loop (with SSE keep-alives while a slow
+//! model starts), the commit, and the relay of the committed stream at the client's pace, its
+//! books finished when it ends. The per-chunk loop is `js/pump.js`; what it decides is
+//! `gateway::relay`.
 //!
-//! The per-chunk loop is `js/pump.js` (`RelayPump`): it reads the model's stream and calls
-//! `Feed::chunk` once per chunk, which decodes, folds (the output cap) and encodes in Rust.
-//! The client's stream holds at most `RELAY_BUFFER` chunks: a paused reader stops the relay
-//! there. The books are finished in `ctx.waitUntil`, so when the client goes away the model
-//! is still read to its end and its usage recorded and settled.
+//! The handler answers as soon as the stream's fate is known: the SSE response at the commit,
+//! an error response when every model failed before any byte was sent, or, when the first
+//! token takes longer than `limits.keepAliveSeconds`, the SSE response early with keep-alive
+//! comments (a chain that then fails ends that stream with an error event).
 
-use budget::Remaining;
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::Duration;
 
-use gateway::answer::AnswerFold;
-use gateway::attempt::{AttemptFailure, AttemptPlan, Decision, Input};
-use gateway::events::ModelEvent;
+use futures::channel::oneshot;
+use futures::future::{select, Either};
+use gateway::attempt::{AttemptFailure, ChainFailure, Decision, Input};
 use gateway::log::RequestLog;
+use gateway::relay::{Relay, KEEP_ALIVE};
 use gateway::surface::{AnswerMeta, Encoder, StreamEnd, MID_STREAM_FAILURE};
-use gateway::usage::TokenReport;
 use gateway::wire::workers_ai::StreamDecoder;
+use gateway::wire::Decode;
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsValue;
-use worker::{Context, Env, Response, ResponseBody};
+use worker::web_sys::AbortSignal;
+use worker::{Context, Delay, Response, ResponseBody};
 
+use super::answered::{answer_headers, spent};
+use super::attempts::{Attempts, Started};
+use super::pump::{Feed, RelayPump, StreamReader, Tick};
+use super::Admitted;
 use crate::budgets::{self, set_remaining, Holds};
 use crate::clock::now_ms;
-use crate::engine::pump::{Feed, RelayPump};
-use crate::engine::{answer_headers, spent, Started};
 use crate::exchange::Exchange;
 use crate::http::error::ApiError;
 use crate::js::js_error_message;
-use crate::providers::ModelOutput;
 use crate::sessions::{self, SessionTurn};
 
 /// Chunks the client's stream holds: the gateway's whole buffer (a burst of small chunks goes
 /// through without a round trip each; a paused reader stops the relay after this many).
-const RELAY_BUFFER: usize = 8;
+const RELAY_BUFFER: u32 = 8;
 
-/// What the relay needs besides the stream itself.
-pub struct Relay {
-    pub held: Holds,
-    pub model: String,
-    pub fallback: bool,
-    pub session_id: Option<String>,
-    /// Tokens of earlier, failed attempts.
-    pub billed: TokenReport,
-    pub idle_timeout_ms: u64,
-    pub attempts: AttemptPlan,
-    /// The session turn to store once the answer is complete.
-    pub session: Option<SessionTurn>,
-    pub env: Env,
-    /// Shrink-to-fit lowered the output cap to this.
-    pub max_tokens_reduced: Option<u64>,
+/// How the handler learns the stream's fate.
+enum Opening {
+    /// The SSE response (at the commit, or early to keep a slow start's connection alive).
+    Answer(Response),
+    /// No model answered before any byte was sent: an error, with the log line so far.
+    Refused(ApiError, Box<RequestLog>),
 }
 
-/// The relay's state between chunks, shared by the pump's `feed` and the books at the end.
-struct Chunks<E> {
+/// Answers with the stream's response once its fate is known; the stream runs in `waitUntil`.
+pub async fn start<E: Encoder + 'static>(
+    ctx: &Context,
+    ex: &mut Exchange,
     encoder: E,
-    fold: AnswerFold,
-    decoder: StreamDecoder,
-    fresh: Vec<ModelEvent>,
-    /// Encoded bytes not yet handed to the pump (at the end: what precedes the last event).
-    buf: Vec<u8>,
-    /// A decode failure that stopped the relay.
-    failure: Option<AttemptFailure>,
+    admitted: Admitted,
+) -> Result<Response, ApiError> {
+    let (tx, rx) = oneshot::channel();
+    let task = Task {
+        admitted,
+        encoder,
+        log: ex.log.clone(),
+        trace_id: ex.trace_id.clone(),
+        started_ms: ex.started_ms,
+        signal: ex.client_signal.clone(),
+    };
+    ctx.wait_until(task.run(tx));
+    match rx.await {
+        Ok(Opening::Answer(resp)) => {
+            ex.log_in_background = true;
+            Ok(resp)
+        }
+        Ok(Opening::Refused(e, log)) => {
+            ex.log = *log;
+            Err(e)
+        }
+        Err(_) => Err(ApiError::Internal(
+            "the stream ended without an answer".into(),
+        )),
+    }
 }
 
-impl<E: Encoder> Chunks<E> {
-    /// One chunk of the model's stream (`None` at its end): what the client gets now, or
-    /// `None` to stop reading (the end, a decode failure, the output cap).
-    fn feed(&mut self, chunk: Option<Vec<u8>>, client_gone: bool) -> Option<Vec<u8>> {
-        let step = match &chunk {
-            Some(bytes) => self.decoder.feed(bytes, &mut self.fresh),
-            None => self.decoder.finish(&mut self.fresh),
+struct Task<E> {
+    admitted: Admitted,
+    encoder: E,
+    log: RequestLog,
+    trace_id: String,
+    started_ms: u64,
+    signal: AbortSignal,
+}
+
+/// The relay shared by the pump's callbacks and the books at the end (taken back whole).
+type Shared<E> = Rc<RefCell<Option<Relay<E>>>>;
+
+impl<E: Encoder + 'static> Task<E> {
+    async fn run(self, tx: oneshot::Sender<Opening>) {
+        let Task {
+            admitted,
+            encoder,
+            mut log,
+            trace_id,
+            started_ms,
+            signal,
+        } = self;
+        let Admitted {
+            mut attempts,
+            held,
+            session,
+            max_tokens_reduced,
+        } = admitted;
+        let keep_alive_ms = attempts.settings.tenant.keep_alive_ms;
+        let shared: Shared<E> = Rc::new(RefCell::new(None));
+        let feed: Closure<Feed> = {
+            let shared = Rc::clone(&shared);
+            Closure::new(move |chunk: Option<Vec<u8>>, gone: bool, now: f64| {
+                shared
+                    .borrow_mut()
+                    .as_mut()?
+                    .feed(chunk.as_deref(), gone, now as u64)
+            })
         };
-        for e in self.fresh.drain(..) {
-            if let Some(e) = self.fold.apply(e) {
-                if !client_gone {
-                    self.encoder.stream_event(&e, &mut self.buf);
+        let tick: Closure<Tick> = {
+            let shared = Rc::clone(&shared);
+            Closure::new(move |now: f64| {
+                shared
+                    .borrow_mut()
+                    .as_mut()?
+                    .tick(now as u64)
+                    .map(<[u8]>::to_vec)
+            })
+        };
+        let pump = RelayPump::new(&feed, &tick, keep_alive_ms as f64, RELAY_BUFFER);
+        let mut opening = Some(tx);
+
+        // Until the first token: keep-alive comments, once the wait is long.
+        let outcome = {
+            let run = attempts.run(true);
+            futures::pin_mut!(run);
+            loop {
+                if keep_alive_ms == 0 {
+                    break run.await;
+                }
+                let wait = Box::pin(Delay::from(Duration::from_millis(keep_alive_ms)));
+                match select(run.as_mut(), wait).await {
+                    Either::Left((outcome, _)) => break outcome,
+                    Either::Right(_) => {
+                        // The first keep-alive starts the stream; a response that cannot be
+                        // built now is tried again at the commit.
+                        if let Some(tx) = opening.take() {
+                            match sse_response(&pump) {
+                                Ok(resp) => {
+                                    let _ = tx.send(Opening::Answer(resp));
+                                }
+                                Err(_) => opening = Some(tx),
+                            }
+                        }
+                        if opening.is_none() {
+                            pump.write(KEEP_ALIVE.to_vec());
+                        }
+                    }
+                }
+            }
+        };
+        let books = Books {
+            attempts,
+            held,
+            session,
+            max_tokens_reduced,
+            trace_id,
+            started_ms,
+        };
+        let started = match outcome {
+            Ok(started) => started,
+            Err(failure) => {
+                books
+                    .refused(failure, encoder, &pump, opening, &mut log)
+                    .await;
+                return;
+            }
+        };
+        log.model = Some(started.model.clone());
+        log.fallback = started.fallback;
+        log.failed_attempts = books.attempts.plan.attempts().clone();
+        let ttft_ms = now_ms().saturating_sub(started_ms);
+        let Started {
+            output,
+            fold,
+            pending,
+            ended,
+            model,
+            fallback,
+            timeout_ms,
+        } = started;
+        // An answer that already ended keeps its stream here; dropping it cancels the rest.
+        let (decoder, reader, _ended_stream): (Box<dyn Decode>, Option<StreamReader>, _) =
+            match output {
+                crate::providers::ModelOutput::Stream {
+                    mut bytes, decoder, ..
+                } if !ended => (decoder, bytes.take(), None),
+                crate::providers::ModelOutput::Stream { bytes, decoder, .. } => {
+                    (decoder, None, Some(bytes))
+                }
+                crate::providers::ModelOutput::Whole(_) => {
+                    (Box::new(StreamDecoder::new()), None, None)
+                }
+            };
+        let meta = AnswerMeta {
+            model: &model,
+            fallback,
+            trace_id: &books.trace_id,
+            session_id: books.attempts.conv.session_id.as_deref(),
+            created_s: started_ms / 1000,
+            latency_ms: ttft_ms,
+            ttft_ms: Some(ttft_ms),
+            history_messages: books.session.as_ref().map(|s| s.history_sent),
+            max_tokens_reduced: books.max_tokens_reduced,
+        };
+        let mut relay = Relay::new(encoder, fold, decoder, keep_alive_ms, now_ms());
+        pump.write(relay.open(&meta, &pending, now_ms()));
+        if let Some(tx) = opening.take() {
+            let committed = sse_response(&pump).and_then(|mut resp| {
+                answer_headers(&mut resp, &meta, None)?;
+                set_remaining(&mut resp, books.held.remaining())?;
+                Ok(resp)
+            });
+            match committed {
+                Ok(resp) => {
+                    let _ = tx.send(Opening::Answer(resp));
+                }
+                Err(e) => {
+                    // No stream to relay: still bill what the model produced.
+                    let usage = relay.fold().report().plus(books.attempts.billed);
+                    let env = books.attempts.env.clone();
+                    budgets::settle(&env, books.held, spent(usage), &mut log, None).await;
+                    let _ = tx.send(Opening::Refused(
+                        ApiError::Internal(e.to_string()),
+                        Box::new(log),
+                    ));
+                    return;
                 }
             }
         }
-        if let Err(e) = step {
-            self.failure = Some(AttemptFailure::from_decode(&e));
-            return None;
-        }
-        if chunk.is_none() || self.decoder.is_done() || self.fold.capped() {
-            return None;
-        }
-        // One upstream chunk, however many events it held, is one client write.
-        Some(std::mem::take(&mut self.buf))
-    }
-}
-
-/// Answers with an SSE response now and relays the rest in `wait_until`.
-pub fn start<E: Encoder + 'static>(
-    ctx: &Context,
-    ex: &mut Exchange,
-    mut encoder: E,
-    relay: Relay,
-    started: Started,
-) -> Result<Response, ApiError> {
-    let ttft_ms = now_ms().saturating_sub(ex.started_ms);
-    let Started {
-        output,
-        fold,
-        pending,
-        ended,
-    } = started;
-    // An answer that already ended keeps its stream here, and dropping it cancels the rest.
-    let (decoder, reader, _ended_stream) = match output {
-        ModelOutput::Stream {
-            mut bytes, decoder, ..
-        } if !ended => (decoder, bytes.take(), None),
-        ModelOutput::Stream { bytes, decoder, .. } => (decoder, None, Some(bytes)),
-        ModelOutput::Whole(_) => (StreamDecoder::new(), None, None),
-    };
-    let meta = AnswerMeta {
-        model: &relay.model,
-        fallback: relay.fallback,
-        trace_id: &ex.trace_id,
-        session_id: relay.session_id.as_deref(),
-        created_s: ex.started_ms / 1000,
-        latency_ms: ttft_ms,
-        ttft_ms: Some(ttft_ms),
-        history_messages: relay.session.as_ref().map(|s| s.history_sent),
-        max_tokens_reduced: relay.max_tokens_reduced,
-    };
-    let mut buf = Vec::new();
-    encoder.stream_start(&meta, &mut buf);
-    for e in &pending {
-        encoder.stream_event(e, &mut buf);
-    }
-    // Shared with the feed; taken back whole at the end (`Option`), so the books never depend
-    // on the JS side having let go of it.
-    let chunks = Rc::new(RefCell::new(Some(Chunks {
-        encoder,
-        fold,
-        decoder,
-        fresh: Vec::new(),
-        buf: Vec::new(),
-        failure: None,
-    })));
-    let feed: Closure<Feed> = {
-        let chunks = Rc::clone(&chunks);
-        Closure::new(move |chunk, gone| chunks.borrow_mut().as_mut()?.feed(chunk, gone))
-    };
-    let no_reader = JsValue::NULL;
-    let pump = RelayPump::new(
-        reader.as_ref().map_or(&no_reader, |r| r.as_ref()),
-        &feed,
-        relay.idle_timeout_ms as f64,
-        RELAY_BUFFER as u32,
-    );
-    pump.write(buf);
-    let response = (|| -> worker::Result<Response> {
-        let mut resp = Response::from_body(ResponseBody::Stream(pump.readable()))?;
-        let h = resp.headers_mut();
-        h.set("content-type", "text/event-stream; charset=utf-8")?;
-        h.set("cache-control", "no-cache, no-transform")?;
-        answer_headers(&mut resp, &meta, None)?;
-        let remaining: Option<Remaining> = relay.held.remaining();
-        set_remaining(&mut resp, remaining)?;
-        Ok(resp)
-    })();
-    let resp = match response {
-        Ok(r) => r,
-        Err(e) => {
-            // No stream to relay: still bill what the model produced and release the rest.
-            let produced = chunks.borrow().as_ref().map(|c| c.fold.report());
-            let usage = produced.unwrap_or_default().plus(relay.billed);
-            let mut log = ex.log.clone();
-            ctx.wait_until(async move {
-                budgets::settle(&relay.env, relay.held, spent(usage), &mut log, None).await;
-            });
-            return Err(e.into());
-        }
-    };
-
-    ex.log_in_background = true;
-    ex.log.status = 200;
-    let mut log = ex.log.clone();
-    let trace_id = ex.trace_id.clone();
-    let started_ms = ex.started_ms;
-    let signal = ex.client_signal.clone();
-    ctx.wait_until(async move {
-        let outcome = match reader {
-            Some(_) => pump.relay().await,
+        *shared.borrow_mut() = Some(relay);
+        let read = match &reader {
+            Some(r) => pump.relay(r, timeout_ms as f64).await,
             None => Ok(false),
         };
-        drop(feed);
-        let taken = chunks.borrow_mut().take();
-        let Some(mut chunks) = taken else {
+        drop((feed, tick));
+        let taken = shared.borrow_mut().take();
+        let Some(mut relay) = taken else {
             return; // unreachable: only this task takes it
         };
-        let failure = match outcome {
-            Ok(true) => Some(AttemptFailure::timeout(relay.idle_timeout_ms)),
-            Ok(false) => chunks.failure.take(),
-            Err(e) => Some(AttemptFailure::from_message(&js_error_message(&e))),
+        let failure = match read {
+            Ok(true) => Some(AttemptFailure::timeout(timeout_ms)),
+            Ok(false) => relay.take_failure(),
+            Err(e) => Some(AttemptFailure::network(&js_error_message(&e))),
         };
-        let end = End {
-            trace_id,
-            started_ms,
-            ttft_ms,
-            failure,
-        };
-        finish(&pump, chunks, relay, end, &mut log).await;
+        books
+            .finish(&pump, relay, failure, &model, fallback, ttft_ms, &mut log)
+            .await;
         // A reset connection may never cancel the stream (the response was never taken).
         log.client_disconnected = pump.client_gone() || signal.aborted();
         worker::console_log!("{}", log.to_line());
-    });
+    }
+}
+
+/// The SSE response on the pump's stream.
+fn sse_response(pump: &RelayPump) -> worker::Result<Response> {
+    let mut resp = Response::from_body(ResponseBody::Stream(pump.readable()))?;
+    let h = resp.headers_mut();
+    h.set("content-type", "text/event-stream; charset=utf-8")?;
+    h.set("cache-control", "no-cache, no-transform")?;
     Ok(resp)
 }
 
-/// How the relay ended, and the request's facts the end event needs.
-struct End {
+/// What a stream settles when it ends.
+struct Books {
+    attempts: Attempts,
+    held: Holds,
+    session: Option<SessionTurn>,
+    max_tokens_reduced: Option<u64>,
     trace_id: String,
     started_ms: u64,
-    ttft_ms: u64,
-    failure: Option<AttemptFailure>,
 }
 
-/// Stores the session turn, writes the end event and settles the books.
-async fn finish<E: Encoder>(
-    pump: &RelayPump,
-    chunks: Chunks<E>,
-    mut relay: Relay,
-    end: End,
-    log: &mut RequestLog,
-) {
-    let Chunks {
-        mut encoder,
-        fold,
-        mut buf,
-        ..
-    } = chunks;
-    let usage = fold.report().plus(relay.billed);
-    // A complete answer joins its session before the client hears the end, so the next turn
-    // sees it; a failed one is not stored.
-    if let (None, Some(turn)) = (&end.failure, &relay.session) {
-        if let Err(e) = sessions::record(&relay.env, turn, &fold.clone().into_answer()).await {
-            log.error_detail = Some(format!("session not stored: {e}"));
+impl Books {
+    /// Every model failed before its first token: an error response when nothing was sent
+    /// yet, else the stream (started early for keep-alives) ends with the chain's error.
+    async fn refused<E: Encoder>(
+        self,
+        failure: ChainFailure,
+        mut encoder: E,
+        pump: &RelayPump,
+        opening: Option<oneshot::Sender<Opening>>,
+        log: &mut RequestLog,
+    ) {
+        log.failed_attempts = failure.attempts.clone();
+        let billed = self.attempts.billed;
+        if billed.total > 0 {
+            log.tokens = Some(billed);
         }
+        let env = self.attempts.env.clone();
+        budgets::settle(&env, self.held, spent(billed), log, None).await;
+        let error = ApiError::AllModelsFailed { failure };
+        if let Some(tx) = opening {
+            let _ = tx.send(Opening::Refused(error, Box::new(log.clone())));
+            return;
+        }
+        let (_, code) = error.status_and_code();
+        log.error_code = Some(code.to_string());
+        log.error_detail = error.log_detail();
+        log.finish = Some("error");
+        let latency_ms = now_ms().saturating_sub(self.started_ms);
+        let meta = AnswerMeta {
+            model: "",
+            fallback: false,
+            trace_id: &self.trace_id,
+            session_id: self.attempts.conv.session_id.as_deref(),
+            created_s: self.started_ms / 1000,
+            latency_ms,
+            ttft_ms: None,
+            history_messages: self.session.as_ref().map(|s| s.history_sent),
+            max_tokens_reduced: self.max_tokens_reduced,
+        };
+        let mut out = Vec::new();
+        encoder.stream_start(&meta, &mut out);
+        let end = StreamEnd::Failed {
+            code,
+            message: error.to_string(),
+            usage: billed,
+        };
+        encoder.stream_end(&end, &meta, &mut out);
+        pump.finish(out);
+        log.status = 200;
+        log.latency_ms = latency_ms;
+        log.client_disconnected = pump.client_gone();
+        worker::console_log!("{}", log.to_line());
     }
-    let stream_end = match end.failure {
-        None => StreamEnd::Finished {
-            finish: fold.finish_reason(),
-            usage,
-        },
-        Some(f) => {
-            log.error_detail = Some(format!("{:?}: {}", f.kind, f.detail));
-            let code = match relay.attempts.on(Input::Failed(f)) {
-                Decision::EndStream { code } => code,
-                _ => "ai_error",
-            };
-            log.error_code = Some(code.to_string());
-            StreamEnd::Failed {
-                code,
-                message: MID_STREAM_FAILURE.to_string(),
-                usage,
+
+    /// Stores the session turn, writes the end event and settles the books.
+    #[allow(clippy::too_many_arguments)]
+    async fn finish<E: Encoder>(
+        mut self,
+        pump: &RelayPump,
+        relay: Relay<E>,
+        failure: Option<AttemptFailure>,
+        model: &str,
+        fallback: bool,
+        ttft_ms: u64,
+        log: &mut RequestLog,
+    ) {
+        let env = self.attempts.env.clone();
+        let usage = relay.fold().report().plus(self.attempts.billed);
+        // A complete answer joins its session before the client hears the end, so the next
+        // turn sees it; a failed one is not stored.
+        if let (None, Some(turn)) = (&failure, &self.session) {
+            if let Err(e) = sessions::record(&env, turn, &relay.fold().clone().into_answer()).await
+            {
+                log.error_detail = Some(format!("session not stored: {e}"));
             }
         }
-    };
-    let latency_ms = now_ms().saturating_sub(end.started_ms);
-    if !pump.client_gone() {
-        encoder.stream_end(
-            &stream_end,
-            &AnswerMeta {
-                model: &relay.model,
-                fallback: relay.fallback,
-                trace_id: &end.trace_id,
-                session_id: relay.session_id.as_deref(),
-                created_s: end.started_ms / 1000,
-                latency_ms,
-                ttft_ms: Some(end.ttft_ms),
-                history_messages: relay.session.as_ref().map(|s| s.history_sent),
-                max_tokens_reduced: relay.max_tokens_reduced,
+        let end = match failure {
+            None => StreamEnd::Finished {
+                finish: relay.fold().finish_reason(),
+                usage,
             },
-            &mut buf,
-        );
+            Some(f) => {
+                log.error_detail = Some(format!("{:?}: {}", f.kind, f.detail));
+                let code = match self.attempts.plan.on(Input::Failed(f)) {
+                    Decision::EndStream { code } => code,
+                    _ => "ai_error",
+                };
+                log.error_code = Some(code.to_string());
+                StreamEnd::Failed {
+                    code,
+                    message: MID_STREAM_FAILURE.to_string(),
+                    usage,
+                }
+            }
+        };
+        let latency_ms = now_ms().saturating_sub(self.started_ms);
+        let meta = AnswerMeta {
+            model,
+            fallback,
+            trace_id: &self.trace_id,
+            session_id: self.attempts.conv.session_id.as_deref(),
+            created_s: self.started_ms / 1000,
+            latency_ms,
+            ttft_ms: Some(ttft_ms),
+            history_messages: self.session.as_ref().map(|s| s.history_sent),
+            max_tokens_reduced: self.max_tokens_reduced,
+        };
+        let (last, _fold) = relay.close(&end, &meta, pump.client_gone());
+        pump.finish(last);
+        log.status = 200;
+        log.latency_ms = latency_ms;
+        log.ttft_ms = Some(ttft_ms);
+        log.tokens = Some(usage);
+        log.finish = Some(match &end {
+            StreamEnd::Finished { finish, .. } => finish.as_str(),
+            StreamEnd::Failed { .. } => "error",
+        });
+        budgets::settle(&env, self.held, spent(usage), log, None).await;
     }
-    pump.finish(buf);
-
-    log.latency_ms = latency_ms;
-    log.ttft_ms = Some(end.ttft_ms);
-    log.tokens = Some(usage);
-    log.finish = Some(match &stream_end {
-        StreamEnd::Finished { finish, .. } => finish.as_str(),
-        StreamEnd::Failed { .. } => "error",
-    });
-    budgets::settle(&relay.env, relay.held, spent(usage), log, None).await;
 }

@@ -4,14 +4,16 @@
 use gateway::attempt::AttemptFailure;
 use gateway::call::{GatewayRoute, ModelCall};
 use gateway::provider_config::{ProviderAuth, ProviderConfig, SecretRef};
-use gateway::wire::openai_http::{chat_body, gateway_headers, model_ids, retry_after_secs};
+use gateway::wire::openai_http::{
+    chat_body, error_code, gateway_headers, model_ids, retry_after_secs, stream_decoder,
+};
 use wasm_bindgen::JsValue;
 use worker::{Env, Fetch, Headers, Method, Request, RequestInit, Response, ResponseBody};
 
 use crate::engine::pump::ModelBytes;
 use crate::http;
 use crate::providers::token::{self, access_token, TokenRequest};
-use crate::providers::workers_ai::{http_failure, whole_answer_text};
+use crate::providers::workers_ai::whole_answer_text;
 use crate::providers::{ChatProvider, ModelOutput};
 
 /// One HTTP provider of the tenant, with the worker's env for its secrets.
@@ -32,7 +34,7 @@ impl From<SendError> for AttemptFailure {
     fn from(e: SendError) -> Self {
         match e {
             SendError::Auth(d) => AttemptFailure::auth(&d),
-            SendError::Network(d) => AttemptFailure::from_message(&format!("network: {d}")),
+            SendError::Network(d) => AttemptFailure::network(&d),
         }
     }
 }
@@ -223,25 +225,20 @@ impl ChatProvider for HttpProvider<'_> {
             let retry =
                 retry_after_secs(resp.headers().get("retry-after").ok().flatten().as_deref());
             let text = http::body_text(&resp).await.unwrap_or_default();
-            let mut message = http_failure(status, &text);
-            if let Some(s) = retry {
-                message.push_str(&format!(" (retry after {s} s)"));
-            }
-            return Err(AttemptFailure::from_message(&message));
+            return Err(AttemptFailure::http(status, error_code(&text), retry));
         }
         if call.stream {
-            let unreadable =
-                || AttemptFailure::from_message("HTTP 502: the stream could not be read");
+            let unreadable = || AttemptFailure::network("the stream could not be read");
             return match resp.body() {
                 ResponseBody::Stream(body) => ModelBytes::open(body)
-                    .map(ModelOutput::stream)
+                    .map(|bytes| ModelOutput::stream(bytes, Box::new(stream_decoder())))
                     .map_err(|_| unreadable()),
                 _ => Err(unreadable()),
             };
         }
         let text = http::body_text(&resp)
             .await
-            .map_err(|_| AttemptFailure::from_message("HTTP 502: the answer could not be read"))?;
+            .map_err(|_| AttemptFailure::network("the answer could not be read"))?;
         whole_answer_text(&text)
     }
 }

@@ -14,7 +14,7 @@ use futures::future::{select, Either};
 use gateway::attempt::AttemptFailure;
 use gateway::call::{GatewayRoute, ModelCall};
 use gateway::events::ModelEvent;
-use gateway::wire::workers_ai::StreamDecoder;
+use gateway::wire::Decode;
 use worker::Delay;
 
 use crate::clock::now_ms;
@@ -37,7 +37,8 @@ pub enum ModelOutput {
     Whole(Option<Vec<ModelEvent>>),
     Stream {
         bytes: ModelBytes,
-        decoder: StreamDecoder,
+        /// The provider's own decoder of its wire format.
+        decoder: Box<dyn Decode>,
         watchdog: Watchdog,
     },
 }
@@ -85,10 +86,11 @@ pub enum Read {
 }
 
 impl ModelOutput {
-    pub fn stream(bytes: ModelBytes) -> Self {
+    /// A stream of the provider's bytes, read with its decoder.
+    pub fn stream(bytes: ModelBytes, decoder: Box<dyn Decode>) -> Self {
         Self::Stream {
             bytes,
-            decoder: StreamDecoder::new(),
+            decoder,
             watchdog: Watchdog::default(),
         }
     }
@@ -112,7 +114,7 @@ impl ModelOutput {
                     None => return Read::TimedOut,
                     Some(Chunk::Bytes(chunk)) => decoder.feed(&chunk, out),
                     Some(Chunk::Failed(e)) => {
-                        return Read::Failed(AttemptFailure::from_message(&js_error_message(&e)))
+                        return Read::Failed(AttemptFailure::network(&js_error_message(&e)))
                     }
                     Some(Chunk::End) => {
                         bytes.take();

@@ -6,7 +6,9 @@
 
 use gateway::attempt::AttemptFailure;
 use gateway::call::{GatewayRoute, ModelCall};
-use gateway::wire::workers_ai::whole_answer;
+use gateway::wire::openai_http::error_code;
+use gateway::wire::workers_ai::{whole_answer, StreamDecoder};
+use gateway::wire::Decode;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -82,7 +84,7 @@ pub async fn binding_state(binding: &WorkersAi) -> BindingState {
     };
     let state = match outcome {
         Err(e)
-            if gateway::attempt::FailureKind::classify(&js_error_message(&e))
+            if gateway::attempt::FailureKind::from_binding_message(&js_error_message(&e))
                 == gateway::attempt::FailureKind::Unavailable =>
         {
             BindingState::RemoteOnly
@@ -116,7 +118,7 @@ impl WorkersAi {
 /// than building the object field by field across the wasm boundary.
 fn to_js(v: &Value) -> Result<JsValue, AttemptFailure> {
     let failed = |e: &dyn std::fmt::Display| {
-        AttemptFailure::from_message(&format!("could not encode the call: {e}"))
+        AttemptFailure::malformed(&format!("could not encode the call: {e}"))
     };
     let text = serde_json::to_string(v).map_err(|e| failed(&e))?;
     js_sys::JSON::parse(&text).map_err(|e| failed(&js_error_message(&e)))
@@ -128,7 +130,7 @@ impl ChatProvider for WorkersAi {
         call: &ModelCall<'_>,
         route: &GatewayRoute<'_>,
     ) -> Result<ModelOutput, AttemptFailure> {
-        let upstream = |v: JsValue| AttemptFailure::from_message(&js_error_message(&v));
+        let upstream = |v: JsValue| AttemptFailure::from_binding(&js_error_message(&v));
         let promise = match self.binding.run(
             call.model,
             to_js(&call.inputs())?,
@@ -152,10 +154,11 @@ impl ChatProvider for WorkersAi {
 
 /// A binding's answer may be a JSON object, a `ReadableStream` of SSE, or a `Response`.
 async fn into_output(out: JsValue) -> Result<ModelOutput, AttemptFailure> {
-    let upstream = |v: JsValue| AttemptFailure::from_message(&js_error_message(&v));
+    let unreadable = |v: JsValue| AttemptFailure::network(&js_error_message(&v));
+    let decoder = || -> Box<dyn Decode> { Box::new(StreamDecoder::new()) };
     if has_fn(&out, "getReader") {
-        let bytes = ModelBytes::open(out.unchecked_ref::<ReadableStream>()).map_err(upstream)?;
-        return Ok(ModelOutput::stream(bytes));
+        let bytes = ModelBytes::open(out.unchecked_ref::<ReadableStream>()).map_err(unreadable)?;
+        return Ok(ModelOutput::stream(bytes, decoder()));
     }
     if has_fn(&out, "arrayBuffer")
         && js_sys::Reflect::has(&out, &JsValue::from_str("status")).unwrap_or(false)
@@ -163,10 +166,7 @@ async fn into_output(out: JsValue) -> Result<ModelOutput, AttemptFailure> {
         let resp: worker::web_sys::Response = out.unchecked_into();
         if !resp.ok() {
             let text = http::response_text(&resp).await.unwrap_or_default();
-            return Err(AttemptFailure::from_message(&http_failure(
-                resp.status(),
-                &text,
-            )));
+            return Err(AttemptFailure::http(resp.status(), error_code(&text), None));
         }
         let is_sse = resp
             .headers()
@@ -177,14 +177,12 @@ async fn into_output(out: JsValue) -> Result<ModelOutput, AttemptFailure> {
         if is_sse {
             return match resp.body() {
                 Some(body) => ModelBytes::open(&body)
-                    .map(ModelOutput::stream)
-                    .map_err(upstream),
-                None => Err(AttemptFailure::from_message(
-                    "HTTP 502: empty stream response",
-                )),
+                    .map(|bytes| ModelOutput::stream(bytes, decoder()))
+                    .map_err(unreadable),
+                None => Err(AttemptFailure::network("an empty stream response")),
             };
         }
-        let text = http::response_text(&resp).await.map_err(upstream)?;
+        let text = http::response_text(&resp).await.map_err(unreadable)?;
         return whole_answer_text(&text);
     }
     from_js_json(&out)
@@ -206,42 +204,6 @@ pub fn whole_answer_text(text: &str) -> Result<ModelOutput, AttemptFailure> {
     whole_answer(&value)
         .map(|events| ModelOutput::Whole(Some(events)))
         .map_err(|e| AttemptFailure::from_decode(&e))
-}
-
-/// `"HTTP <status>[: <kind>]"`: the kind is a Workers AI code leading the error message, or the
-/// error's `code` / `type`, never its text.
-pub fn http_failure(status: u16, body: &str) -> String {
-    let parsed: Option<Value> = serde_json::from_str(body).ok();
-    let field = |p: &str| {
-        parsed
-            .as_ref()
-            .and_then(|v| v.pointer(p))
-            .and_then(Value::as_str)
-    };
-    let message = field("/error/message")
-        .or_else(|| field("/errors/0/message"))
-        .or_else(|| field("/error"));
-    // A Workers AI code leading the message (`5007: ...`) names the failure; the rest of a
-    // message is not kept, since some upstreams quote the input in their errors.
-    let code = message.and_then(|m| {
-        let digits = m.bytes().take_while(u8::is_ascii_digit).count();
-        (digits == 4 && m.as_bytes().get(4) == Some(&b':')).then(|| m[..4].to_string())
-    });
-    let identifier = |v: Option<&str>| {
-        v.filter(|s| {
-            s.len() <= 64
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
-        })
-        .map(str::to_owned)
-    };
-    let kind = code
-        .or_else(|| identifier(field("/error/code")))
-        .or_else(|| identifier(field("/error/type")));
-    match kind {
-        Some(k) => format!("HTTP {status}: {k}"),
-        None => format!("HTTP {status}"),
-    }
 }
 
 #[cfg(all(test, target_arch = "wasm32"))]
@@ -305,7 +267,7 @@ mod tests {
         let failed =
             web_sys::Response::new_with_opt_str_and_init(Some("the prompt echoed"), &init).unwrap();
         match into_output(failed.into()).await {
-            Err(f) => assert_eq!(f.detail, "HTTP 500"),
+            Err(f) => assert_eq!((f.detail.as_str(), f.status), ("HTTP 500", Some(500))),
             _ => panic!("expected an upstream failure"),
         }
         let init = web_sys::ResponseInit::new();
@@ -319,7 +281,7 @@ mod tests {
             Err(f) => assert_eq!(
                 (f.detail.as_str(), f.kind),
                 (
-                    "HTTP 400: 5007",
+                    "HTTP 400 (5007)",
                     gateway::attempt::FailureKind::ModelNotFound
                 )
             ),
