@@ -18,6 +18,8 @@ bash scripts/chromium.sh || echo "[tools] chromium unavailable: the browser test
 
 step "format and lints"
 cargo fmt --all -- --check
+# No import circles between the modules of any crate (docs/ARCHITECTURE.md).
+for src in crates/*/src; do python3 scripts/import-cycles.py "$src"; done
 cargo clippy --workspace --exclude worker-api --all-targets -- -D warnings
 cargo clippy -p worker-api --target wasm32-unknown-unknown --all-targets -- -D warnings
 

@@ -12,6 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::amount::{Amount, Limits, Remaining, UNLIMITED};
+pub use crate::ledger::Lease;
 use crate::ledger::{External, UsageLedger};
 
 /// How long a lease lives.
@@ -20,31 +21,6 @@ pub const LEASE_TTL_MS: i64 = 60_000;
 pub const LEASE_MIN_REQUESTS_LEFT: u64 = 1024;
 /// A lease holds at most this many requests of the size asked.
 pub const LEASE_MAX_REQUESTS: u64 = 32;
-
-/// A block of budget held by one isolate (`granted`/`used` in tokens, `*_micros` in
-/// micro-dollars; ledgers stored before cost budgets read with zero micro-dollars).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Lease {
-    pub id: String,
-    pub granted: u64,
-    /// Reported usage (already in the ledger's totals).
-    pub used: u64,
-    #[serde(default)]
-    pub granted_micros: u64,
-    #[serde(default)]
-    pub used_micros: u64,
-    pub expires_at_ms: i64,
-}
-
-impl Lease {
-    /// What the lease still holds.
-    pub fn unused(&self) -> Amount {
-        Amount {
-            tokens: self.granted.saturating_sub(self.used),
-            micros: self.granted_micros.saturating_sub(self.used_micros),
-        }
-    }
-}
 
 /// The size of one unit of a lease for requests of `amount` when `remaining` is left: enough
 /// for `LEASE_MAX_REQUESTS` requests, at most a 64th of what remains; `None` near the limit.

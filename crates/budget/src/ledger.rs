@@ -61,6 +61,31 @@ pub struct Admitted {
     pub remaining: Remaining,
 }
 
+/// A block of budget held by one isolate (`granted`/`used` in tokens, `*_micros` in
+/// micro-dollars; ledgers stored before cost budgets read with zero micro-dollars).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    pub id: String,
+    pub granted: u64,
+    /// Reported usage (already in the ledger's totals).
+    pub used: u64,
+    #[serde(default)]
+    pub granted_micros: u64,
+    #[serde(default)]
+    pub used_micros: u64,
+    pub expires_at_ms: i64,
+}
+
+impl Lease {
+    /// What the lease still holds.
+    pub fn unused(&self) -> Amount {
+        Amount {
+            tokens: self.granted.saturating_sub(self.used),
+            micros: self.granted_micros.saturating_sub(self.used_micros),
+        }
+    }
+}
+
 /// The ledger of one budget (a tenant, a key, an end user). Token fields keep their original
 /// names, so ledgers stored before cost budgets read unchanged.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,7 +101,7 @@ pub struct UsageLedger {
     pub reservations: Vec<Reservation>,
     /// Blocks of budget isolates admit requests from locally (`lease.rs`).
     #[serde(default)]
-    pub leases: Vec<crate::lease::Lease>,
+    pub leases: Vec<Lease>,
 }
 
 impl UsageLedger {

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::percent::percent_decode;
 use crate::secret::constant_time_eq;
 
 /// The prefix every API key starts with.
@@ -385,6 +386,53 @@ pub fn verify_user_token(
         sub: sub.to_string(),
         scopes,
         daily_budget,
+    })
+}
+
+/// Query parameters that would carry a credential (refused: URLs end up in logs and caches).
+const CREDENTIAL_PARAMS: &[&str] = &[
+    "key",
+    "api_key",
+    "apikey",
+    "api-key",
+    "token",
+    "access_token",
+    "auth",
+    "authorization",
+];
+
+/// Whether a value is shaped like a credential: a gateway API key (`gwk_...`) or a JWT (three
+/// base64url segments, the first a JSON object: `eyJ...`).
+pub fn looks_like_credential(value: &str) -> bool {
+    let v = value.trim();
+    if v.starts_with(KEY_PREFIX) {
+        return true;
+    }
+    let mut parts = v.split('.');
+    let (Some(h), Some(p), Some(sig), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let b64 = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    h.starts_with("eyJ") && !p.is_empty() && b64(h) && b64(p) && b64(sig)
+}
+
+/// The first query parameter of a URL that would carry a credential: its (percent-decoded,
+/// lowercased) name is one of the usual names, or its value is shaped like a gateway key or a
+/// JWT, whatever its name. Pairs are split on `&` and `;`.
+pub fn credential_param(url: &str) -> Option<String> {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let query = query.split_once('#').map_or(query, |(q, _)| q);
+    query.split(['&', ';']).find_map(|pair| {
+        let (raw, value) = pair.split_once('=').unwrap_or((pair, ""));
+        // In a query, `+` is a space.
+        let name = percent_decode(&raw.replace('+', " ")).to_ascii_lowercase();
+        let value = percent_decode(&value.replace('+', " "));
+        (CREDENTIAL_PARAMS.contains(&name.trim()) || looks_like_credential(&value)).then_some(name)
     })
 }
 

@@ -392,3 +392,33 @@ fn principals_scopes_and_labels() {
     }
     .allows("chat"));
 }
+
+#[test]
+fn credentials_in_the_query_are_found_however_spelled() {
+    let check =
+        |url: &str, want: Option<&str>| assert_eq!(credential_param(url).as_deref(), want, "{url}");
+    check("https://g/chat", None);
+    check("https://g/chat?stream=1&model=x", None);
+    check("https://g/chat?api_key=k", Some("api_key"));
+    check("https://g/chat?api%5Fkey=k", Some("api_key"));
+    check("https://g/chat?%6Bey=k", Some("key"));
+    check("https://g/chat?x=1;key=k", Some("key"));
+    check("https://g/chat?TOKEN=k#frag", Some("token"));
+    check("https://g/chat?monkey=1", None);
+    // Any name, when the value is a key or a token.
+    check(
+        "https://g/chat?x-api-key=gwk_0123456789ab_secret",
+        Some("x-api-key"),
+    );
+    check(
+        "https://g/chat?bearer=eyJhbGciOi.eyJzdWIi.c2ln",
+        Some("bearer"),
+    );
+    check("https://g/chat?jwt=eyJhbGciOi.eyJzdWIi.", Some("jwt"));
+    check("https://g/chat?a=1&b=%67wk_x", Some("b"));
+    check("https://g/chat?v=eyJ.x.y.z", None);
+    check("https://g/chat?v=eyJhbGci..c2ln", None);
+    check("https://g/chat?v=abc.def.ghi", None);
+    check("https://g/chat?v=eyJ!.a.b", None);
+    check("https://g/chat?model=@cf/meta/llama-3.1-8b", None);
+}

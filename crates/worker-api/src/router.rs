@@ -185,7 +185,7 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
         _ => None,
     };
     // A credential in the URL ends up in logs and caches: refused on every route.
-    let in_query = gateway::secret::credential_param(req.url());
+    let in_query = gateway::credential::credential_param(req.url());
     let result = match (&settings, matched) {
         (Ok(s), _) if in_query.is_some() => {
             ex.log.tenant_id = s.tenant.tenant_id.to_string();

@@ -5,10 +5,10 @@ use std::collections::HashMap;
 
 use gateway::access::AuthMode;
 use gateway::credential::{
-    check_key, parse_key, verify_user_token, AuthFailure, Principal, KEY_PREFIX,
-    MAX_CREDENTIAL_BYTES,
+    check_key, looks_like_credential, parse_key, verify_user_token, AuthFailure, Principal,
+    KEY_PREFIX, MAX_CREDENTIAL_BYTES,
 };
-use gateway::secret::{bearer, constant_time_eq, looks_like_credential};
+use gateway::secret::{bearer, constant_time_eq};
 use worker::Env;
 
 use crate::access::keys;

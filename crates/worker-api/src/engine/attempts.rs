@@ -12,10 +12,12 @@ use gateway::events::ModelEvent;
 use gateway::usage::TokenReport;
 use worker::Env;
 
+use crate::budgets::Holds;
 use crate::clock::now_ms;
 use crate::config::Settings;
 use crate::providers::backend::Backend;
 use crate::providers::{within, ChatProvider, ModelOutput, Read};
+use crate::sessions::SessionTurn;
 
 /// A model that reached its first output (or its end), committed.
 pub struct Started {
@@ -29,6 +31,15 @@ pub struct Started {
     pub fallback: bool,
     /// The attempt's timeout, which is also its stream's idle timeout.
     pub timeout_ms: u64,
+}
+
+/// A request admitted: its attempts, its holds on the budgets and its session turn.
+pub struct Admitted {
+    pub attempts: Attempts,
+    pub held: Holds,
+    pub session: Option<SessionTurn>,
+    /// Shrink-to-fit lowered the output cap to this.
+    pub max_tokens_reduced: Option<u64>,
 }
 
 /// One request's attempts over its chain.

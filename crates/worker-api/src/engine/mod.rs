@@ -18,8 +18,8 @@ use gateway::surface::{AnswerMeta, Encoder};
 use worker::{Context, Env, Response};
 
 use self::answered::{answer_headers, spent};
-use self::attempts::Attempts;
-use crate::budgets::{self, set_remaining, Holds};
+use self::attempts::{Admitted, Attempts};
+use crate::budgets::{self, set_remaining};
 use crate::clock::now_ms;
 use crate::config::Settings;
 use crate::exchange::Exchange;
@@ -35,15 +35,6 @@ pub struct Ask<E> {
     pub encoder: E,
     pub route: &'static str,
     pub session: Option<SessionTurn>,
-}
-
-/// A request admitted: its attempts, its holds on the budgets and its session turn.
-pub struct Admitted {
-    pub attempts: Attempts,
-    pub held: Holds,
-    pub session: Option<SessionTurn>,
-    /// Shrink-to-fit lowered the output cap to this.
-    pub max_tokens_reduced: Option<u64>,
 }
 
 /// Answers a surface's request with its encoder's format.

@@ -25,9 +25,8 @@ use worker::web_sys::AbortSignal;
 use worker::{Context, Delay, Response, ResponseBody};
 
 use super::answered::{answer_headers, spent};
-use super::attempts::{Attempts, Started};
+use super::attempts::{Admitted, Attempts, Started};
 use super::pump::{Feed, RelayPump, StreamReader, Tick};
-use super::Admitted;
 use crate::budgets::{self, set_remaining, Holds};
 use crate::clock::now_ms;
 use crate::exchange::Exchange;
