@@ -10,6 +10,7 @@ pub mod credential;
 pub mod error;
 pub mod events;
 pub mod json;
+pub mod key_spec;
 pub mod log;
 pub mod model;
 pub mod oauth;

@@ -112,9 +112,196 @@ pub fn parse_token_response(body: &[u8], now_ms: u64) -> Result<AccessToken, Str
     })
 }
 
+/// Where one provider's token stands in an isolate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Slot {
+    Ready {
+        value: String,
+        use_until_ms: u64,
+        issued_ms: u64,
+    },
+    /// A request of this isolate is asking the token endpoint.
+    Fetching { since_ms: u64 },
+    /// The last token request failed.
+    Failed { at_ms: u64, error: String },
+}
+
+/// How long a waiter trusts another request's token fetch before asking itself.
+pub const FETCH_PATIENCE_MS: u64 = 30_000;
+
+/// What a request should do for its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// Use this token.
+    Use(String),
+    /// Ask the token endpoint (this request owns the fetch; report with `fetched`).
+    Fetch,
+    /// Another request is fetching: look again shortly.
+    Wait,
+    /// The fetch that answered while this request waited failed.
+    Failed(String),
+}
+
+/// One isolate's OAuth2 tokens per provider, and the single-flight rules: a cached token is
+/// used until its `use_until`; one request fetches while the others wait; a token fetched
+/// while a request waited is used even if it lives no longer than the margin (the waiters
+/// share it instead of fetching in turn); a fetch that failed while a request waited fails it
+/// too; a fetch older than `FETCH_PATIENCE_MS` is taken over. Time comes in as an argument.
+#[derive(Debug, Clone, Default)]
+pub struct TokenSlots {
+    slots: std::collections::BTreeMap<String, Slot>,
+}
+
+impl TokenSlots {
+    /// What a request that started waiting at `started_ms` does for `provider` at `now_ms`.
+    pub fn claim(&mut self, provider: &str, started_ms: u64, now_ms: u64) -> Claim {
+        match self.slots.get(provider) {
+            Some(Slot::Ready {
+                value,
+                use_until_ms,
+                ..
+            }) if *use_until_ms > now_ms => Claim::Use(value.clone()),
+            Some(Slot::Ready {
+                value, issued_ms, ..
+            }) if *issued_ms >= started_ms => Claim::Use(value.clone()),
+            Some(Slot::Fetching { since_ms })
+                if now_ms.saturating_sub(*since_ms) < FETCH_PATIENCE_MS =>
+            {
+                Claim::Wait
+            }
+            Some(Slot::Failed { at_ms, error }) if *at_ms >= started_ms => {
+                Claim::Failed(error.clone())
+            }
+            _ => {
+                self.slots
+                    .insert(provider.to_string(), Slot::Fetching { since_ms: now_ms });
+                Claim::Fetch
+            }
+        }
+    }
+
+    /// The owner's fetch ended at `now_ms`.
+    pub fn fetched(&mut self, provider: &str, result: &Result<AccessToken, String>, now_ms: u64) {
+        let slot = match result {
+            Ok(t) => Slot::Ready {
+                value: t.value.clone(),
+                use_until_ms: t.use_until_ms,
+                issued_ms: now_ms,
+            },
+            Err(e) => Slot::Failed {
+                at_ms: now_ms,
+                error: e.clone(),
+            },
+        };
+        self.slots.insert(provider.to_string(), slot);
+    }
+
+    /// The owner went away mid-fetch: the next request fetches instead of waiting.
+    pub fn abandon(&mut self, provider: &str) {
+        if matches!(self.slots.get(provider), Some(Slot::Fetching { .. })) {
+            self.slots.remove(provider);
+        }
+    }
+
+    /// The upstream refused `rejected` (401): forget it, so the next claim fetches.
+    pub fn invalidate(&mut self, provider: &str, rejected: &str) {
+        if matches!(self.slots.get(provider), Some(Slot::Ready { value, .. }) if value == rejected)
+        {
+            self.slots.remove(provider);
+        }
+    }
+
+    /// Forgets a ready token (the deep health check must ask the token endpoint).
+    pub fn forget(&mut self, provider: &str) {
+        if matches!(self.slots.get(provider), Some(Slot::Ready { .. })) {
+            self.slots.remove(provider);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn token(value: &str, until: u64) -> Result<AccessToken, String> {
+        Ok(AccessToken {
+            value: value.into(),
+            use_until_ms: until,
+        })
+    }
+
+    #[test]
+    fn one_request_fetches_the_others_wait_and_share_its_token() {
+        let mut t = TokenSlots::default();
+        assert_eq!(t.claim("p", 0, 0), Claim::Fetch);
+        assert_eq!(t.claim("p", 1, 1), Claim::Wait);
+        assert_eq!(t.claim("other", 1, 1), Claim::Fetch, "per provider");
+        t.fetched("p", &token("tok", 1000), 5);
+        assert_eq!(t.claim("p", 1, 6), Claim::Use("tok".into()));
+        assert_eq!(t.claim("p", 900, 999), Claim::Use("tok".into()));
+        // Past its use-until, a request that started before it was issued fetches anew...
+        assert_eq!(t.claim("p", 6, 1000), Claim::Fetch);
+        // ...but one that waited for it uses it however short it lives.
+        let mut t = TokenSlots::default();
+        t.claim("p", 0, 0);
+        t.fetched("p", &token("short", 10), 20);
+        assert_eq!(t.claim("p", 1, 30), Claim::Use("short".into()));
+        assert_eq!(t.claim("p", 21, 30), Claim::Fetch);
+    }
+
+    #[test]
+    fn a_failed_fetch_fails_its_waiters_but_not_later_requests() {
+        let mut t = TokenSlots::default();
+        t.claim("p", 0, 0);
+        t.fetched("p", &Err("token endpoint: HTTP 500".into()), 10);
+        assert_eq!(
+            t.claim("p", 5, 11),
+            Claim::Failed("token endpoint: HTTP 500".into())
+        );
+        assert_eq!(
+            t.claim("p", 10, 11),
+            Claim::Failed("token endpoint: HTTP 500".into())
+        );
+        assert_eq!(
+            t.claim("p", 11, 12),
+            Claim::Fetch,
+            "a request after the failure tries again"
+        );
+    }
+
+    #[test]
+    fn stale_fetches_abandoned_fetches_refused_and_forgotten_tokens() {
+        let mut t = TokenSlots::default();
+        t.claim("p", 0, 0);
+        assert_eq!(t.claim("p", 1, FETCH_PATIENCE_MS - 1), Claim::Wait);
+        assert_eq!(
+            t.claim("p", 1, FETCH_PATIENCE_MS),
+            Claim::Fetch,
+            "taken over"
+        );
+        t.abandon("p");
+        assert_eq!(t.claim("p", 2, FETCH_PATIENCE_MS + 1), Claim::Fetch);
+        t.fetched("p", &token("a", u64::MAX), 3);
+        t.abandon("p");
+        assert_eq!(
+            t.claim("p", 4, 5),
+            Claim::Use("a".into()),
+            "abandon leaves a ready token"
+        );
+        t.invalidate("p", "other");
+        assert_eq!(t.claim("p", 4, 5), Claim::Use("a".into()));
+        t.invalidate("p", "a");
+        assert_eq!(t.claim("p", 4, 5), Claim::Fetch);
+        t.fetched("p", &token("b", u64::MAX), 6);
+        t.forget("p");
+        assert_eq!(t.claim("p", 7, 7), Claim::Fetch);
+        t.forget("p");
+        assert_eq!(
+            t.claim("p", 8, 8),
+            Claim::Wait,
+            "forget leaves a fetch under way"
+        );
+    }
 
     #[test]
     fn request_bodies_and_basic_auth() {

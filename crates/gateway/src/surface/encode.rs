@@ -148,9 +148,15 @@ mod tests {
     fn a_call_is_announced_once_it_has_a_name_and_its_id_is_fixed_then() {
         let mut s = StreamCalls::default();
         assert_eq!(s.apply(&d(1, None, None, "{\"a\"")), CallStep::Pending);
-        assert_eq!(s.apply(&d(1, Some("c1"), Some("f"), ":1")), CallStep::Announce(0));
+        assert_eq!(
+            s.apply(&d(1, Some("c1"), Some("f"), ":1")),
+            CallStep::Announce(0)
+        );
         s.calls[0].slot = Some(7);
-        assert_eq!(s.apply(&d(1, Some("other"), Some("g"), "}")), CallStep::Append(0));
+        assert_eq!(
+            s.apply(&d(1, Some("other"), Some("g"), "}")),
+            CallStep::Append(0)
+        );
         assert_eq!(
             s.calls[0],
             StreamCall {
@@ -164,8 +170,14 @@ mod tests {
         assert_eq!(s.apply(&d(0, None, Some("h"), "")), CallStep::Announce(1));
         assert_eq!(s.calls[1].id, "call_0");
         assert_eq!(s.by_index(), vec![1, 0]);
-        assert_eq!(s.apply(&d(1024, Some("x"), Some("x"), "")), CallStep::Pending);
-        assert_eq!(s.apply(&d(1023, Some("x"), Some("x"), "")), CallStep::Announce(2));
+        assert_eq!(
+            s.apply(&d(1024, Some("x"), Some("x"), "")),
+            CallStep::Pending
+        );
+        assert_eq!(
+            s.apply(&d(1023, Some("x"), Some("x"), "")),
+            CallStep::Announce(2)
+        );
         assert_eq!(s.calls.len(), 3);
     }
 }

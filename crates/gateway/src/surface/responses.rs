@@ -23,46 +23,17 @@ use crate::answer::Answer;
 use crate::events::{FinishReason, ModelEvent};
 use crate::usage::TokenReport;
 
+use object::{call_item, message_item, outcome, output_text};
+
 pub use super::openai::error_body;
+pub use object::usage_json;
+
+#[path = "responses_object.rs"]
+mod object;
 
 /// The response id: stable per request, derived from its trace id.
 pub fn response_id(trace_id: &str) -> String {
     format!("resp_{trace_id}")
-}
-
-/// The Responses `usage` object (no cached or reasoning counts are known: 0).
-pub fn usage_json(u: &TokenReport) -> Value {
-    json!({
-        "input_tokens": u.prompt, "input_tokens_details": {"cached_tokens": 0},
-        "output_tokens": u.completion, "output_tokens_details": {"reasoning_tokens": 0},
-        "total_tokens": u.total,
-    })
-}
-
-/// The response's status and `incomplete_details.reason` for a finish.
-fn outcome(f: FinishReason) -> (&'static str, Option<&'static str>) {
-    match f {
-        FinishReason::Stop | FinishReason::ToolCalls => ("completed", None),
-        FinishReason::Length => ("incomplete", Some("max_output_tokens")),
-        FinishReason::ContentFilter => ("incomplete", Some("content_filter")),
-    }
-}
-
-fn output_text(text: &str) -> Value {
-    json!({"type": "output_text", "text": text, "annotations": [], "logprobs": []})
-}
-
-/// A message output item; `text` is `None` while its content is still empty.
-fn message_item(id: &str, status: &str, text: Option<&str>) -> Value {
-    let content: Vec<Value> = text.map(output_text).into_iter().collect();
-    json!({"id": id, "type": "message", "status": status, "role": "assistant", "content": content})
-}
-
-fn call_item(id: &str, status: &str, call_id: &str, name: &str, arguments: &str) -> Value {
-    json!({
-        "id": id, "type": "function_call", "status": status,
-        "arguments": arguments, "call_id": call_id, "name": name,
-    })
 }
 
 /// The Responses encoder: `response_id` (see `response_id`) and what the response repeats
@@ -129,24 +100,17 @@ impl ResponsesEncoder {
 
     /// The response object, with `usage`, `error` and `incomplete_details` null.
     fn response(&self, model: &str, created: u64, status: &str, output: Vec<Value>) -> Value {
-        let e = &self.echo;
-        json!({
-            "id": self.id, "object": "response", "created_at": created, "status": status,
-            "error": null, "incomplete_details": null, "instructions": e.instructions,
-            "max_output_tokens": e.max_output_tokens, "model": model, "output": output,
-            "parallel_tool_calls": e.parallel_tool_calls.unwrap_or(true),
-            "previous_response_id": e.previous_response_id,
-            "reasoning": {"effort": null, "summary": null}, "store": false,
-            "temperature": e.temperature,
-            "text": {"format": e.text_format.clone().unwrap_or_else(|| json!({"type": "text"}))},
-            "tool_choice": e.tool_choice.clone().unwrap_or_else(|| json!("auto")),
-            "tools": e.tools, "top_p": e.top_p,
-            "truncation": e.truncation.as_deref().unwrap_or("disabled"),
-            "usage": null, "user": e.user, "metadata": e.metadata,
-        })
+        object::response(&self.id, &self.echo, model, created, status, output)
     }
 
-    fn finished(&self, model: &str, created: u64, output: Vec<Value>, finish: FinishReason, usage: &TokenReport) -> Value {
+    fn finished(
+        &self,
+        model: &str,
+        created: u64,
+        output: Vec<Value>,
+        finish: FinishReason,
+        usage: &TokenReport,
+    ) -> Value {
         let (status, reason) = outcome(finish);
         let mut r = self.response(model, created, status, output);
         r["usage"] = usage_json(usage);
@@ -222,7 +186,11 @@ impl ResponsesEncoder {
         part["part"] = output_text(&text);
         self.event(out, "response.content_part.done", part);
         let item = self.item_json(i, status);
-        self.event(out, "response.output_item.done", json!({"output_index": i, "item": item}));
+        self.event(
+            out,
+            "response.output_item.done",
+            json!({"output_index": i, "item": item}),
+        );
     }
 
     /// Adds call `pos` as the next output item, with its arguments so far.
@@ -239,7 +207,11 @@ impl ResponsesEncoder {
             id,
             kind: ItemKind::Call(pos),
         });
-        self.event(out, "response.output_item.added", json!({"output_index": i, "item": item}));
+        self.event(
+            out,
+            "response.output_item.added",
+            json!({"output_index": i, "item": item}),
+        );
         if !arguments.is_empty() {
             self.delta(out, "response.function_call_arguments.delta", i, &arguments);
         }
@@ -285,7 +257,11 @@ impl Encoder for ResponsesEncoder {
                             kind: ItemKind::Message(String::new()),
                         });
                         self.open_message = Some(i);
-                        self.event(out, "response.output_item.added", json!({"output_index": i, "item": item}));
+                        self.event(
+                            out,
+                            "response.output_item.added",
+                            json!({"output_index": i, "item": item}),
+                        );
                         let part = json!({"item_id": id, "output_index": i, "content_index": 0, "part": output_text("")});
                         self.event(out, "response.content_part.added", part);
                         i
@@ -307,7 +283,12 @@ impl Encoder for ResponsesEncoder {
                     CallStep::Append(pos) => {
                         if let Some(i) = self.calls.calls[pos].slot {
                             if !d.arguments.is_empty() {
-                                self.delta(out, "response.function_call_arguments.delta", i, &d.arguments);
+                                self.delta(
+                                    out,
+                                    "response.function_call_arguments.delta",
+                                    i,
+                                    &d.arguments,
+                                );
                             }
                         }
                     }
@@ -343,9 +324,15 @@ impl Encoder for ResponsesEncoder {
                     });
                     self.event(out, "response.function_call_arguments.done", done);
                     let item = self.item_json(i, status);
-                    self.event(out, "response.output_item.done", json!({"output_index": i, "item": item}));
+                    self.event(
+                        out,
+                        "response.output_item.done",
+                        json!({"output_index": i, "item": item}),
+                    );
                 }
-                let output = (0..self.items.len()).map(|i| self.item_json(i, status)).collect();
+                let output = (0..self.items.len())
+                    .map(|i| self.item_json(i, status))
+                    .collect();
                 let r = self.finished(&model, created, output, *finish, usage);
                 let kind = match status {
                     "completed" => "response.completed",
@@ -359,9 +346,18 @@ impl Encoder for ResponsesEncoder {
                 usage,
             } => {
                 let error = json!({"code": code, "message": message});
-                self.event(out, "error", json!({"code": code, "message": message, "param": null}));
+                self.event(
+                    out,
+                    "error",
+                    json!({"code": code, "message": message, "param": null}),
+                );
+                // A message item already done stays completed; the rest is cut off.
                 let output = (0..self.items.len())
-                    .map(|i| self.item_json(i, "incomplete"))
+                    .map(|i| {
+                        let closed = matches!(self.items[i].kind, ItemKind::Message(_))
+                            && self.open_message != Some(i);
+                        self.item_json(i, if closed { "completed" } else { "incomplete" })
+                    })
                     .collect();
                 let mut r = self.response(&model, created, "failed", output);
                 r["error"] = error;

@@ -17,7 +17,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::conversation::{Conversation, Message, Options, Role, ToolCall};
+use crate::conversation::{Conversation, Message, Options, Role};
 use crate::error::Error;
 use crate::json::{describe, invalid, item_object, object_body, Obj};
 use crate::tenant::check_model_id;
@@ -100,13 +100,6 @@ fn known(o: &Obj<'_>, list: &[&str]) -> Result<(), Error> {
     })
 }
 
-fn unsupported_content(field: String, what: &str) -> Error {
-    Error::UnsupportedContent {
-        message: format!("{field}: {what}"),
-        field,
-    }
-}
-
 /// Parses a Responses body.
 pub fn parse(body: &[u8]) -> Result<ResponsesRequest, Error> {
     let map = object_body(body)?;
@@ -161,7 +154,7 @@ pub fn parse(body: &[u8]) -> Result<ResponsesRequest, Error> {
     if let Some(i) = instructions.as_deref().filter(|i| !i.is_empty()) {
         messages.push(Message::text(Role::System, i));
     }
-    read_input(o.required("input", o.get("input"))?, &mut messages)?;
+    input::read_input(o.required("input", o.get("input"))?, &mut messages)?;
     let previous_response_id = o.string("previous_response_id")?;
     let parallel_tool_calls = o.bool("parallel_tool_calls")?;
     Ok(ResponsesRequest {
@@ -270,10 +263,7 @@ fn read_tools(o: &Obj<'_>) -> Result<(Vec<Value>, Option<Vec<Value>>), Error> {
                 ))
             }
         }
-        known(
-            &t,
-            &["type", "name", "description", "parameters", "strict"],
-        )?;
+        known(&t, &["type", "name", "description", "parameters", "strict"])?;
         let mut f = json!({ "name": t.required("name", t.str("name")?)? });
         if let Some(d) = t.str("description")? {
             f["description"] = d.into();
@@ -360,136 +350,8 @@ fn read_text(o: &Obj<'_>) -> Result<(Option<Value>, Option<Value>), Error> {
     Ok((Some(Value::Object(format.clone())), chat))
 }
 
-fn read_input(v: &Value, out: &mut Vec<Message>) -> Result<(), Error> {
-    let items = match v {
-        Value::String(s) if s.trim().is_empty() => {
-            return Err(invalid("input", "must not be empty"))
-        }
-        Value::String(s) => {
-            out.push(Message::text(Role::User, s.clone()));
-            return Ok(());
-        }
-        Value::Array(items) if items.is_empty() => {
-            return Err(invalid("input", "must not be empty"))
-        }
-        Value::Array(items) => items,
-        v => {
-            return Err(invalid(
-                "input",
-                format!("invalid type: {}, expected a string or a sequence", describe(v)),
-            ))
-        }
-    };
-    // Whether the last message was made by an assistant item, so a function call joins it.
-    let mut calls_join = false;
-    for (i, v) in items.iter().enumerate() {
-        let path = format!("input[{i}]");
-        let o = Obj::new(item_object(v, "input", i)?, &path);
-        match o.str("type")?.unwrap_or("message") {
-            "message" => {
-                known(&o, &["type", "role", "content", "id", "status", "phase"])?;
-                let m = read_message(&o)?;
-                calls_join = m.role == Role::Assistant;
-                out.push(m);
-            }
-            "function_call" => {
-                known(
-                    &o,
-                    &["type", "call_id", "name", "arguments", "id", "status", "namespace"],
-                )?;
-                let call = ToolCall {
-                    id: o.required("call_id", o.string("call_id")?)?,
-                    name: o.required("name", o.string("name")?)?,
-                    arguments: o.required("arguments", o.string("arguments")?)?,
-                };
-                match out.last_mut() {
-                    Some(m) if calls_join => m.tool_calls.push(call),
-                    _ => {
-                        let mut m = Message::text(Role::Assistant, "");
-                        m.tool_calls.push(call);
-                        out.push(m);
-                    }
-                }
-                calls_join = true;
-            }
-            "function_call_output" => {
-                known(&o, &["type", "call_id", "output", "id", "status"])?;
-                let id = o.required("call_id", o.string("call_id")?)?;
-                let output = o.required("output", o.get("output"))?;
-                let mut m = Message::text(Role::Tool, content_text(&o.path_of("output"), output)?);
-                m.tool_call_id = Some(id);
-                out.push(m);
-                calls_join = false;
-            }
-            "reasoning" => {}
-            other => {
-                return Err(unsupported_content(
-                    path.clone(),
-                    &format!(
-                        "`{other}` items are not supported; send messages, function calls and \
-                         their outputs"
-                    ),
-                ))
-            }
-        }
-    }
-    Ok(())
-}
-
-fn read_message(o: &Obj<'_>) -> Result<Message, Error> {
-    let role = match o.required("role", o.str("role")?)? {
-        "user" => Role::User,
-        "assistant" => Role::Assistant,
-        "system" | "developer" => Role::System,
-        other => {
-            return Err(invalid(
-                o.path_of("role"),
-                format!("`{other}` is not one of `user`, `assistant`, `system`, `developer`"),
-            ))
-        }
-    };
-    let content = o.required("content", o.get("content"))?;
-    Ok(Message::text(role, content_text(&o.path_of("content"), content)?))
-}
-
-/// A string, or text parts joined with newlines; images, files and audio are refused.
-fn content_text(path: &str, v: &Value) -> Result<String, Error> {
-    let parts = match v {
-        Value::String(s) => return Ok(s.clone()),
-        Value::Array(parts) => parts,
-        v => {
-            return Err(invalid(
-                path,
-                format!("invalid type: {}, expected a string or a sequence", describe(v)),
-            ))
-        }
-    };
-    let mut text = Vec::with_capacity(parts.len());
-    for (j, p) in parts.iter().enumerate() {
-        let part_path = format!("{path}[{j}]");
-        let o = Obj::new(item_object(p, path, j)?, &part_path);
-        match o.required("type", o.str("type")?)? {
-            "input_text" | "output_text" => text.push(o.required("text", o.string("text")?)?),
-            "refusal" => text.push(o.required("refusal", o.string("refusal")?)?),
-            k @ ("input_image" | "input_file" | "input_audio") => {
-                return Err(unsupported_content(
-                    part_path.clone(),
-                    &format!("`{k}` parts are not supported yet; send text"),
-                ))
-            }
-            other => {
-                return Err(invalid(
-                    o.path_of("type"),
-                    format!(
-                        "`{other}` is not one of `input_text`, `output_text`, `refusal`, \
-                         `input_image`, `input_file`, `input_audio`"
-                    ),
-                ))
-            }
-        }
-    }
-    Ok(text.join("\n"))
-}
+#[path = "responses_input.rs"]
+mod input;
 
 #[cfg(test)]
 #[path = "responses_request_tests.rs"]

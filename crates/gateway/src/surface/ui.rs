@@ -60,12 +60,7 @@ impl Run {
     fn names(self) -> (&'static str, &'static str, &'static str, &'static str) {
         match self {
             Run::Text => ("text-start", "text-delta", "text-end", "txt"),
-            Run::Reasoning => (
-                "reasoning-start",
-                "reasoning-delta",
-                "reasoning-end",
-                "rsn",
-            ),
+            Run::Reasoning => ("reasoning-start", "reasoning-delta", "reasoning-end", "rsn"),
         }
     }
 }

@@ -3,7 +3,8 @@
 //! The body is `{id, messages: UIMessage[], trigger, messageId?, ...}` plus the gateway's
 //! optional `model`, `maxTokens`, `temperature`. Apps add their own fields through the
 //! transport's `body` option, so unknown top-level fields (and unknown message and part
-//! fields) are ignored; the known ones are read strictly typed.
+//! fields) are ignored; the known ones are read strictly typed. A body without `trigger` (a
+//! custom transport) is a `submit-message`.
 //!
 //! Parts become what `convertToModelMessages` makes of them, in the chat shape: `text` parts
 //! are joined with newlines; `reasoning` parts are dropped (the model does not get its

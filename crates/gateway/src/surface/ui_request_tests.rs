@@ -74,8 +74,10 @@ fn ids(list: &[(&str, u32)]) -> Vec<MessageId> {
 
 #[test]
 fn a_first_turn() {
-    let r = ok(r#"{"id":"Yb2vUQ2h7vO4pKxa","trigger":"submit-message","messages":[
-        {"id":"Qm1n8sT0aLkq3VfE","role":"user","parts":[{"type":"text","text":"What is the weather?"}]}]}"#);
+    let r = ok(
+        r#"{"id":"Yb2vUQ2h7vO4pKxa","trigger":"submit-message","messages":[
+        {"id":"Qm1n8sT0aLkq3VfE","role":"user","parts":[{"type":"text","text":"What is the weather?"}]}]}"#,
+    );
     assert_eq!(
         r,
         UiRequest {
@@ -95,9 +97,11 @@ fn a_first_turn() {
 
 #[test]
 fn gateway_fields_and_app_fields() {
-    let r = ok(r#"{"id":"c:1","messages":[{"id":"u","role":"user","parts":[{"type":"text","text":"hi"}]}],
+    let r = ok(
+        r#"{"id":"c:1","messages":[{"id":"u","role":"user","parts":[{"type":"text","text":"hi"}]}],
         "trigger":"regenerate-message","messageId":"a9","model":"fast","maxTokens":64,"temperature":0.5,
-        "appField":{"x":1},"sessionId":7}"#);
+        "appField":{"x":1},"sessionId":7}"#,
+    );
     assert_eq!(r.trigger, Trigger::RegenerateMessage);
     assert_eq!(r.message_id.as_deref(), Some("a9"));
     assert_eq!(r.conv.model.as_deref(), Some("fast"));
@@ -105,7 +109,9 @@ fn gateway_fields_and_app_fields() {
     assert_eq!(r.conv.options.temperature, Some(0.5));
     assert_eq!(r.conv.session_id, None);
     // Without `trigger` (a custom transport) the request is a submit; an empty model is the default.
-    let r = ok(r#"{"id":"c","model":"","messages":[{"id":"u","role":"user","parts":[{"type":"text","text":"hi"}]}]}"#);
+    let r = ok(
+        r#"{"id":"c","model":"","messages":[{"id":"u","role":"user","parts":[{"type":"text","text":"hi"}]}]}"#,
+    );
     assert_eq!((r.trigger, r.conv.model), (Trigger::SubmitMessage, None));
     assert_eq!(r.conv.options, Options::default());
     assert!(r.conv.stream);
@@ -223,260 +229,6 @@ fn system_messages_and_the_message_after_an_assistant_one() {
 }
 
 #[test]
-fn refused_content_names_the_part() {
-    check_err(
-        &user_parts(r#"[{"type":"file","mediaType":"image/png","url":"data:x"},{"type":"text","text":"hi"}]"#),
-        (
-            "unsupported_content",
-            "messages[0].parts[0]",
-            "messages[0].parts[0]: `file` parts are not supported yet; send text",
-        ),
-    );
-    check_err(
-        &assistant_parts(r#"[{"type":"text","text":"a"},{"type":"custom","kind":"k"}]"#),
-        (
-            "unsupported_content",
-            "messages[1].parts[1]",
-            "messages[1].parts[1]: `custom` parts are not supported yet; send text",
-        ),
-    );
-}
-
-#[test]
-fn tool_part_refusals() {
-    let tool_part = |fields: &str| assistant_parts(&format!(r#"[{{{fields}}}]"#));
-    check_err(
-        &tool_part(r#""type":"tool-a","toolCallId":"c","state":"input-available","input":{}"#),
-        ("invalid_request", "messages[1].parts[0].state", "messages[1].parts[0].state: the tool call has no output yet (`input-available`); add its output before sending, or leave the part out"),
-    );
-    check_err(
-        &tool_part(r#""type":"tool-a","toolCallId":"c","state":"approval-requested""#),
-        ("invalid_request", "messages[1].parts[0].state", "messages[1].parts[0].state: the tool call has no output yet (`approval-requested`); add its output before sending, or leave the part out"),
-    );
-    check_err(
-        &tool_part(r#""type":"tool-a","toolCallId":"c","state":"approval-responded""#),
-        ("invalid_request", "messages[1].parts[0].state", "messages[1].parts[0].state: the tool call has no output yet (`approval-responded`); add its output before sending, or leave the part out"),
-    );
-    check_err(
-        &tool_part(r#""type":"tool-a","toolCallId":"c","state":"done""#),
-        (
-            "invalid_request",
-            "messages[1].parts[0].state",
-            "messages[1].parts[0].state: `done` is not a tool part state",
-        ),
-    );
-    check_err(
-        &tool_part(r#""type":"tool-","toolCallId":"c","state":"output-available""#),
-        (
-            "invalid_request",
-            "messages[1].parts[0].type",
-            "messages[1].parts[0].type: a tool part is `tool-<name>`",
-        ),
-    );
-    check_err(
-        &tool_part(r#""type":"tool-a","state":"output-available""#),
-        (
-            "invalid_request",
-            "messages[1].parts[0].toolCallId",
-            "messages[1].parts[0].toolCallId: is required",
-        ),
-    );
-    check_err(
-        &tool_part(r#""type":"tool-a","toolCallId":"c""#),
-        (
-            "invalid_request",
-            "messages[1].parts[0].state",
-            "messages[1].parts[0].state: is required",
-        ),
-    );
-    check_err(
-        &tool_part(r#""type":"dynamic-tool","toolCallId":"c","state":"output-available""#),
-        (
-            "invalid_request",
-            "messages[1].parts[0].toolName",
-            "messages[1].parts[0].toolName: is required",
-        ),
-    );
-    check_err(
-        &tool_part(r#""type":"tool-a","toolCallId":"c","state":"output-error""#),
-        (
-            "invalid_request",
-            "messages[1].parts[0].errorText",
-            "messages[1].parts[0].errorText: is required",
-        ),
-    );
-    check_err(
-        &tool_part(r#""type":"tool-a","toolCallId":"c","state":"output-denied","approval":{"reason":5}"#),
-        (
-            "invalid_request",
-            "messages[1].parts[0].approval.reason",
-            "messages[1].parts[0].approval.reason: invalid type: integer `5`, expected a string",
-        ),
-    );
-    check_err(
-        &user_parts(r#"[{"type":"text","text":"x"},{"type":"tool-a","toolCallId":"c","state":"output-available"}]"#),
-        (
-            "invalid_request",
-            "messages[0].parts[1]",
-            "messages[0].parts[1]: only `assistant` messages hold tool parts",
-        ),
-    );
-}
-
-#[test]
-fn bad_bodies_and_messages() {
-    let one = r#"[{"id":"u","role":"user","parts":[{"type":"text","text":"hi"}]}]"#;
-    check_err(
-        &format!(r#"{{"messages":{one}}}"#),
-        ("invalid_request", "id", "id: is required"),
-    );
-    check_err(
-        &format!(r#"{{"id":"a b","messages":{one}}}"#),
-        ("invalid_request", "id", "id: must be 1-128 characters of letters, digits, `-`, `_`, `.`, `:`, and not `.` or `..` (a URL path cannot address them)"),
-    );
-    check_err(
-        &format!(r#"{{"id":"c","trigger":"resume-stream","messages":{one}}}"#),
-        (
-            "invalid_request",
-            "trigger",
-            "trigger: `resume-stream` is not one of `submit-message`, `regenerate-message`",
-        ),
-    );
-    check_err(
-        &format!(r#"{{"id":"c","messageId":1,"messages":{one}}}"#),
-        (
-            "invalid_request",
-            "messageId",
-            "messageId: invalid type: integer `1`, expected a string",
-        ),
-    );
-    check_err(
-        &format!(r#"{{"id":"c","model":"a b","messages":{one}}}"#),
-        (
-            "invalid_request",
-            "model",
-            "model: `a b` is not a model id (printable ASCII, no spaces, <= 200 chars)",
-        ),
-    );
-    for n in ["0", "1000001"] {
-        check_err(
-            &format!(r#"{{"id":"c","maxTokens":{n},"messages":{one}}}"#),
-            (
-                "invalid_request",
-                "maxTokens",
-                "maxTokens: must be between 1 and 1000000",
-            ),
-        );
-    }
-    assert_eq!(
-        ok(&format!(r#"{{"id":"c","maxTokens":1000000,"temperature":5,"messages":{one}}}"#))
-            .conv
-            .options
-            .max_tokens,
-        Some(1_000_000)
-    );
-    for t in ["-0.1", "5.01"] {
-        check_err(
-            &format!(r#"{{"id":"c","temperature":{t},"messages":{one}}}"#),
-            (
-                "invalid_request",
-                "temperature",
-                "temperature: must be between 0 and 5",
-            ),
-        );
-    }
-    check_err(
-        r#"{"id":"c"}"#,
-        ("invalid_request", "messages", "messages: is required"),
-    );
-    check_err(
-        r#"{"id":"c","messages":[]}"#,
-        ("invalid_request", "messages", "messages: must not be empty"),
-    );
-    check_err(
-        r#"{"id":"c","messages":["hi"]}"#,
-        (
-            "invalid_request",
-            "messages[0]",
-            "messages[0]: invalid type: string \"hi\", expected a map",
-        ),
-    );
-    check_err(
-        &body(r#"[{"role":"user","parts":[]}]"#),
-        ("invalid_request", "messages[0].id", "messages[0].id: is required"),
-    );
-    check_err(
-        &body(r#"[{"id":"u","role":"tool","parts":[]}]"#),
-        (
-            "invalid_request",
-            "messages[0].role",
-            "messages[0].role: `tool` is not one of `system`, `user`, `assistant`",
-        ),
-    );
-    check_err(
-        &body(r#"[{"id":"u","role":"user","content":"hi"}]"#),
-        ("invalid_request", "messages[0].parts", "messages[0].parts: is required"),
-    );
-    check_err(
-        &user_parts(r#"[{"type":"text","text":" "},{"type":"data-x","data":1}]"#),
-        (
-            "invalid_request",
-            "messages[0].parts",
-            "messages[0].parts: must contain a non-empty `text` part",
-        ),
-    );
-    check_err(
-        &body(r#"[{"id":"s","role":"system","parts":[]},{"id":"u","role":"user","parts":[{"type":"text","text":"x"}]}]"#),
-        (
-            "invalid_request",
-            "messages[0].parts",
-            "messages[0].parts: must contain a non-empty `text` part",
-        ),
-    );
-    check_err(
-        &user_parts(r#"[{"type":"text"}]"#),
-        (
-            "invalid_request",
-            "messages[0].parts[0].text",
-            "messages[0].parts[0].text: is required",
-        ),
-    );
-    check_err(
-        &user_parts(r#"[{"text":"x"}]"#),
-        (
-            "invalid_request",
-            "messages[0].parts[0].type",
-            "messages[0].parts[0].type: is required",
-        ),
-    );
-    check_err(
-        &user_parts(r#"[7]"#),
-        (
-            "invalid_request",
-            "messages[0].parts[0]",
-            "messages[0].parts[0]: invalid type: integer `7`, expected a map",
-        ),
-    );
-    check_err(
-        &body(r#"[{"id":"s","role":"system","parts":[{"type":"text","text":"x"}]},{"id":"a","role":"assistant","parts":[{"type":"text","text":"y"}]}]"#),
-        (
-            "invalid_request",
-            "messages",
-            "messages: must contain a `user` message or a tool output",
-        ),
-    );
-    check_err("[]", ("invalid_request", "", "body must be a JSON object"));
-    check_err(
-        "{",
-        (
-            "invalid_json",
-            "",
-            "body is not valid JSON: EOF while parsing an object at line 1 column 1",
-        ),
-    );
-}
-
-#[test]
 fn a_tool_output_alone_is_a_question() {
     let r = ok(&body(
         r#"[{"id":"a1","role":"assistant","parts":[{"type":"tool-f","toolCallId":"c","state":"output-available","input":{},"output":"x"}]}]"#,
@@ -486,3 +238,6 @@ fn a_tool_output_alone_is_a_question() {
         vec![assistant("", &[("c", "f", "{}")]), tool("c", "x")]
     );
 }
+
+#[path = "ui_request_refusal_tests.rs"]
+mod refusals;

@@ -81,7 +81,13 @@ fn usage_part() -> Value {
 fn a_text_stream_byte_for_byte() {
     let got = stream(
         &META,
-        &[text("Hel"), text("lo \"q\"\n")],
+        &[
+            text("Hel"),
+            text("lo \"q\"\n"),
+            ModelEvent::Usage(crate::usage::Usage::default()),
+            ModelEvent::Finish(FinishReason::Stop),
+            ModelEvent::Done,
+        ],
         finished(FinishReason::Stop),
     );
     assert_eq!(
@@ -258,7 +264,10 @@ fn a_failed_stream_ends_with_an_error_part_and_no_finish() {
         },
     );
     assert_eq!(p.len(), 4);
-    assert_eq!(p[2], json!({"type":"error","errorText":"every model failed"}));
+    assert_eq!(
+        p[2],
+        json!({"type":"error","errorText":"every model failed"})
+    );
 }
 
 #[test]

@@ -1,9 +1,7 @@
 //! `/admin/*`: API keys (create, list, revoke) and usage per key, for holders of `ADMIN_TOKEN`.
 
-use gateway::credential::{
-    new_key, new_secret_for, rotate as rotated, ClientBudget, KeyRecord, DEFAULT_SCOPES, SCOPES,
-};
-use serde::Deserialize;
+use gateway::credential::{new_key, new_secret_for, rotate as rotated, KeyRecord};
+use gateway::key_spec::KeySpec;
 use serde_json::{json, Value};
 use worker::{Env, Response};
 
@@ -16,16 +14,6 @@ use crate::http::body::read_json_body;
 use crate::http::error::ApiError;
 use crate::http::incoming::Request;
 use gateway::budgets::{budgets_of, Scope};
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct NewKey {
-    name: String,
-    scopes: Option<Vec<String>>,
-    budget: Option<ClientBudget>,
-    expires_at: Option<u64>,
-    rate_limit: Option<u32>,
-}
 
 fn invalid(field: &str, message: &str) -> ApiError {
     ApiError::InvalidRequest {
@@ -41,44 +29,14 @@ pub async fn create(
     settings: &Settings,
 ) -> Result<Response, ApiError> {
     let body = read_json_body(&mut req, 16 * 1024).await?;
-    let new: NewKey =
-        serde_json::from_slice(&body).map_err(|e| ApiError::InvalidJson(format!("body: {e}")))?;
-    if new.name.trim().is_empty() || new.name.len() > 64 {
-        return Err(invalid("name", "must be 1-64 characters"));
-    }
-    let scopes = new
-        .scopes
-        .unwrap_or_else(|| DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect());
-    if let Some(bad) = scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
-        return Err(invalid(
-            "scopes",
-            &format!("`{bad}` is not one of `chat`, `models`"),
-        ));
-    }
-    if let Some(b) = new.budget {
-        if b.daily == 0 || b.monthly == 0 || b.daily > b.monthly {
-            return Err(invalid(
-                "budget",
-                "needs daily > 0, monthly > 0 and daily <= monthly",
-            ));
-        }
-    }
-    if new.rate_limit.is_some_and(|r| !(1..=100_000).contains(&r)) {
-        return Err(invalid(
-            "rateLimit",
-            "must be between 1 and 100000 requests per minute",
-        ));
-    }
     let now_s = now_ms() / 1000;
-    if new.expires_at.is_some_and(|e| e <= now_s) {
-        return Err(invalid("expiresAt", "must be in the future (unix seconds)"));
-    }
+    let new = KeySpec::from_body(&body, now_s)?;
     let random = keys::random_bytes::<38>().map_err(ApiError::Internal)?;
     let (id, key, hash) = new_key(&random);
     let record = KeyRecord {
         id,
         name: new.name,
-        scopes,
+        scopes: new.scopes,
         budget: new.budget,
         expires_at: new.expires_at,
         rate_limit: new.rate_limit,
@@ -126,12 +84,6 @@ pub async fn revoke(env: &Env, settings: &Settings, id: &str) -> Result<Response
     )?)
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct Rotation {
-    grace_seconds: Option<i64>,
-}
-
 /// The longest grace period a rotation may give the old secret: 30 days.
 const MAX_GRACE_S: i64 = 30 * 86_400;
 
@@ -150,12 +102,15 @@ pub async fn rotate(
     } else {
         Vec::new()
     };
-    let rotation: Rotation = if body.iter().all(u8::is_ascii_whitespace) {
-        Rotation::default()
+    let grace = if body.iter().all(u8::is_ascii_whitespace) {
+        None
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::InvalidJson(format!("body: {e}")))?
+        let map = gateway::json::object_body(&body)?;
+        let o = gateway::json::Obj::new(&map, "");
+        o.known(&["graceSeconds"])?;
+        o.i64("graceSeconds")?
     };
-    let grace = rotation.grace_seconds.unwrap_or(3600);
+    let grace = grace.unwrap_or(3600);
     if !(0..=MAX_GRACE_S).contains(&grace) {
         return Err(invalid(
             "graceSeconds",

@@ -2,42 +2,21 @@
 //! concurrent requests on a cold cache share one token request (single flight).
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::time::Duration;
 
-use gateway::oauth::{basic_authorization, parse_token_response, token_request_body, AccessToken};
+use gateway::oauth::{
+    basic_authorization, parse_token_response, token_request_body, AccessToken, Claim, TokenSlots,
+};
 use wasm_bindgen::JsValue;
 use worker::{Delay, Fetch, Headers, Method, Request, RequestInit};
 
 use crate::clock::now_ms;
 use crate::http;
 
-/// A cached token and when this isolate received it.
-struct Issued {
-    value: String,
-    use_until_ms: u64,
-    issued_ms: u64,
-}
-
-enum Slot {
-    Ready(Issued),
-    /// A request of this isolate is asking the token endpoint.
-    Fetching {
-        since_ms: u64,
-    },
-    /// The last token request failed.
-    Failed {
-        at_ms: u64,
-        error: String,
-    },
-}
-
 thread_local! {
-    static TOKENS: RefCell<HashMap<String, Slot>> = RefCell::new(HashMap::new());
+    static TOKENS: RefCell<TokenSlots> = RefCell::new(TokenSlots::default());
 }
 
-/// How long a waiter trusts another request's token fetch before asking itself.
-const FETCH_PATIENCE_MS: u64 = 30_000;
 /// How often a waiter looks for the shared answer.
 const WAIT_STEP_MS: u64 = 15;
 
@@ -53,14 +32,8 @@ pub struct TokenRequest {
     pub basic: bool,
 }
 
-enum Role {
-    Cached(String),
-    Fetch,
-    Wait,
-}
-
 /// A valid access token for the provider: the cached one, the one another request of this
-/// isolate is fetching (single flight), or a new one.
+/// isolate is fetching (single flight), or a new one (`gateway::oauth::TokenSlots` decides).
 ///
 /// Only the request that starts a token fetch touches its I/O objects: workerd forbids I/O
 /// across requests. Others wait on their own timers for the answer to land in the cache.
@@ -68,33 +41,11 @@ pub async fn access_token(req: &TokenRequest) -> Result<String, String> {
     let started = now_ms();
     loop {
         let now = now_ms();
-        let role = TOKENS.with(|t| {
-            let mut t = t.borrow_mut();
-            match t.get(&req.provider) {
-                Some(Slot::Ready(tok)) if tok.use_until_ms > now => {
-                    Ok(Role::Cached(tok.value.clone()))
-                }
-                // A token fetched while this request waited is used even when it lives no
-                // longer than the margin: the waiters share it instead of fetching in turn.
-                Some(Slot::Ready(tok)) if tok.issued_ms >= started => {
-                    Ok(Role::Cached(tok.value.clone()))
-                }
-                Some(Slot::Fetching { since_ms })
-                    if now.saturating_sub(*since_ms) < FETCH_PATIENCE_MS =>
-                {
-                    Ok(Role::Wait)
-                }
-                Some(Slot::Failed { at_ms, error }) if *at_ms >= started => Err(error.clone()),
-                _ => {
-                    t.insert(req.provider.clone(), Slot::Fetching { since_ms: now });
-                    Ok(Role::Fetch)
-                }
-            }
-        })?;
-        match role {
-            Role::Cached(v) => return Ok(v),
-            Role::Wait => Delay::from(Duration::from_millis(WAIT_STEP_MS)).await,
-            Role::Fetch => {
+        match TOKENS.with(|t| t.borrow_mut().claim(&req.provider, started, now)) {
+            Claim::Use(v) => return Ok(v),
+            Claim::Failed(e) => return Err(e),
+            Claim::Wait => Delay::from(Duration::from_millis(WAIT_STEP_MS)).await,
+            Claim::Fetch => {
                 // If this request is dropped mid-fetch (its attempt timed out), the guard
                 // clears the slot so the next request fetches instead of waiting.
                 let guard = FetchGuard(&req.provider);
@@ -107,36 +58,21 @@ pub async fn access_token(req: &TokenRequest) -> Result<String, String> {
                     )),
                 };
                 std::mem::forget(guard);
-                TOKENS.with(|t| {
-                    let slot = match &result {
-                        Ok(tok) => Slot::Ready(Issued {
-                            value: tok.value.clone(),
-                            use_until_ms: tok.use_until_ms,
-                            issued_ms: now_ms(),
-                        }),
-                        Err(e) => Slot::Failed {
-                            at_ms: now_ms(),
-                            error: e.clone(),
-                        },
-                    };
-                    t.borrow_mut().insert(req.provider.clone(), slot);
-                });
+                TOKENS.with(|t| t.borrow_mut().fetched(&req.provider, &result, now_ms()));
                 return result.map(|t| t.value);
             }
         }
     }
 }
 
-/// Clears a `Fetching` slot whose owner went away before its answer.
+/// Clears a fetch whose owner went away before its answer.
 struct FetchGuard<'a>(&'a str);
 
 impl Drop for FetchGuard<'_> {
     fn drop(&mut self) {
         TOKENS.with(|t| {
             if let Ok(mut t) = t.try_borrow_mut() {
-                if matches!(t.get(self.0), Some(Slot::Fetching { .. })) {
-                    t.remove(self.0);
-                }
+                t.abandon(self.0);
             }
         });
     }
@@ -147,22 +83,12 @@ const FETCH_TIMEOUT_MS: u64 = 10_000;
 
 /// Forgets `rejected` (the upstream answered 401 with it), so the next call fetches a new one.
 pub fn invalidate(provider: &str, rejected: &str) {
-    TOKENS.with(|t| {
-        let mut t = t.borrow_mut();
-        if matches!(t.get(provider), Some(Slot::Ready(tok)) if tok.value == rejected) {
-            t.remove(provider);
-        }
-    });
+    TOKENS.with(|t| t.borrow_mut().invalidate(provider, rejected));
 }
 
-/// Forgets every token (for the deep health check, which must ask the token endpoint).
+/// Forgets the cached token (for the deep health check, which must ask the token endpoint).
 pub fn forget(provider: &str) {
-    TOKENS.with(|t| {
-        let mut t = t.borrow_mut();
-        if matches!(t.get(provider), Some(Slot::Ready(_))) {
-            t.remove(provider);
-        }
-    });
+    TOKENS.with(|t| t.borrow_mut().forget(provider));
 }
 
 async fn fetch_token(req: TokenRequest) -> Result<AccessToken, String> {

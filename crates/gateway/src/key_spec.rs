@@ -1,0 +1,202 @@
+//! `KeySpec`: the body of `POST /admin/keys` checked into what a new key gets (name, scopes,
+//! budget, rate limit, expiry), every rule with the field it is about.
+
+use serde_json::Value;
+
+use crate::credential::{ClientBudget, DEFAULT_SCOPES, SCOPES};
+use crate::error::Error;
+use crate::json::{invalid, object_body, Obj};
+
+/// What a new key gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySpec {
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub budget: Option<ClientBudget>,
+    pub expires_at: Option<u64>,
+    pub rate_limit: Option<u32>,
+}
+
+const FIELDS: &[&str] = &["name", "scopes", "budget", "expiresAt", "rateLimit"];
+
+/// A whole number in `[lo, hi]` at `path`.
+fn whole(
+    v: Option<&Value>,
+    path: &str,
+    lo: u64,
+    hi: u64,
+    rule: &str,
+) -> Result<Option<u64>, Error> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(n) => match n.as_u64() {
+            Some(n) if (lo..=hi).contains(&n) => Ok(Some(n)),
+            _ => Err(invalid(path, rule)),
+        },
+    }
+}
+
+impl KeySpec {
+    /// Checks a `POST /admin/keys` body at `now_s` (unix seconds).
+    pub fn from_body(body: &[u8], now_s: u64) -> Result<Self, Error> {
+        let map = object_body(body)?;
+        let o = Obj::new(&map, "");
+        o.known(FIELDS)?;
+        let name = o.required("name", o.str("name")?)?;
+        if name.trim().is_empty() || name.chars().count() > 64 {
+            return Err(invalid("name", "must be 1-64 characters"));
+        }
+        let scopes = o
+            .strings("scopes")?
+            .unwrap_or_else(|| DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect());
+        if let Some(bad) = scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
+            return Err(invalid(
+                "scopes",
+                format!("`{bad}` is not one of `chat`, `models`"),
+            ));
+        }
+        let budget = match o.object("budget")? {
+            None => None,
+            Some(b) => {
+                let b = Obj::new(b, "budget");
+                b.known(&["daily", "monthly"])?;
+                let rule = "needs daily > 0, monthly > 0 and daily <= monthly";
+                let daily = whole(b.raw("daily"), "budget", 1, u64::MAX, rule)?;
+                let monthly = whole(b.raw("monthly"), "budget", 1, u64::MAX, rule)?;
+                match (daily, monthly) {
+                    (Some(daily), Some(monthly)) if daily <= monthly => {
+                        Some(ClientBudget { daily, monthly })
+                    }
+                    _ => return Err(invalid("budget", rule)),
+                }
+            }
+        };
+        let rate_limit = whole(
+            o.raw("rateLimit"),
+            "rateLimit",
+            1,
+            100_000,
+            "must be between 1 and 100000 requests per minute",
+        )?
+        .and_then(|r| u32::try_from(r).ok());
+        let expires_at = whole(
+            o.raw("expiresAt"),
+            "expiresAt",
+            now_s + 1,
+            u64::MAX,
+            "must be in the future (unix seconds)",
+        )?;
+        Ok(Self {
+            name: name.to_string(),
+            scopes,
+            budget,
+            expires_at,
+            rate_limit,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_800_000_000;
+
+    fn check(body: &str, want: Result<KeySpec, &str>) {
+        let got = KeySpec::from_body(body.as_bytes(), NOW).map_err(|e| e.to_string());
+        assert_eq!(got, want.map_err(str::to_owned), "{body}");
+    }
+
+    fn spec(name: &str) -> KeySpec {
+        KeySpec {
+            name: name.into(),
+            scopes: vec!["chat".into(), "models".into()],
+            budget: None,
+            expires_at: None,
+            rate_limit: None,
+        }
+    }
+
+    #[test]
+    fn a_key_spec_and_its_defaults() {
+        check(r#"{"name":"ci"}"#, Ok(spec("ci")));
+        check(
+            r#"{"name":"ci","scopes":["models"],"budget":{"daily":5,"monthly":5},"expiresAt":1800000001,"rateLimit":100000}"#,
+            Ok(KeySpec {
+                scopes: vec!["models".into()],
+                budget: Some(ClientBudget {
+                    daily: 5,
+                    monthly: 5,
+                }),
+                expires_at: Some(NOW + 1),
+                rate_limit: Some(100_000),
+                ..spec("ci")
+            }),
+        );
+        check(
+            &format!(r#"{{"name":"{}"}}"#, "é".repeat(64)),
+            Ok(spec(&"é".repeat(64))),
+        );
+        check(
+            r#"{"name":"x","rateLimit":1,"budget":null}"#,
+            Ok(KeySpec {
+                rate_limit: Some(1),
+                ..spec("x")
+            }),
+        );
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        check("{}", Err("name: is required"));
+        check(r#"{"name":""}"#, Err("name: must be 1-64 characters"));
+        check(r#"{"name":"  "}"#, Err("name: must be 1-64 characters"));
+        check(
+            &format!(r#"{{"name":"{}"}}"#, "n".repeat(65)),
+            Err("name: must be 1-64 characters"),
+        );
+        check(
+            r#"{"name":1}"#,
+            Err("name: invalid type: integer `1`, expected a string"),
+        );
+        check(
+            r#"{"name":"x","scopes":["admin"]}"#,
+            Err("scopes: `admin` is not one of `chat`, `models`"),
+        );
+        check(
+            r#"{"name":"x","scopes":"chat"}"#,
+            Err("scopes: invalid type: string \"chat\", expected a sequence"),
+        );
+        let rule = "budget: needs daily > 0, monthly > 0 and daily <= monthly";
+        for b in [
+            r#"{"daily":0,"monthly":100}"#,
+            r#"{"daily":200,"monthly":100}"#,
+            r#"{"daily":1}"#,
+            r#"{"daily":-1,"monthly":1}"#,
+            r#"{"daily":"1","monthly":1}"#,
+        ] {
+            check(&format!(r#"{{"name":"x","budget":{b}}}"#), Err(rule));
+        }
+        check(
+            r#"{"name":"x","budget":{"daily":1,"monthly":1,"weekly":1}}"#,
+            Err("budget.weekly: unknown field `weekly`, expected `daily` or `monthly`"),
+        );
+        for r in ["0", "100001", "1.5", "\"5\""] {
+            check(
+                &format!(r#"{{"name":"x","rateLimit":{r}}}"#),
+                Err("rateLimit: must be between 1 and 100000 requests per minute"),
+            );
+        }
+        for e in ["1800000000", "\"tomorrow\"", "-1"] {
+            check(
+                &format!(r#"{{"name":"x","expiresAt":{e}}}"#),
+                Err("expiresAt: must be in the future (unix seconds)"),
+            );
+        }
+        check(r#"{"name":"x","owner":"me"}"#, Err("owner: unknown field `owner`, expected one of `name`, `scopes`, `budget`, `expiresAt`, `rateLimit`"));
+        check(
+            r#"{"name":"x"} trailing"#,
+            Err("body is not valid JSON: trailing characters at line 1 column 14"),
+        );
+    }
+}
