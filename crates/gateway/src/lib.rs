@@ -25,6 +25,7 @@ pub mod sse;
 pub mod surface;
 pub mod tenant;
 pub mod trace;
+pub mod turn;
 pub mod usage;
 pub mod wire;
 

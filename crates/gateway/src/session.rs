@@ -61,6 +61,10 @@ pub struct StoredMessage {
     pub tool_call_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Where the message came from, for clients that name their messages (the AI SDK UI:
+    /// `<ui message id>#<ordinal>`), so a request that resends them is not stored twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,6 +90,7 @@ impl From<&Message> for StoredMessage {
                 .collect(),
             tool_call_id: m.tool_call_id.clone(),
             name: m.name.clone(),
+            source: None,
         }
     }
 }

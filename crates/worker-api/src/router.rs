@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use gateway::credential::Principal;
 use gateway::route::{capture, log_name};
-use gateway::surface::{native, openai};
+use gateway::surface::{anthropic, native, openai, responses, ui};
 use gateway::trace::accept_trace_id;
 use worker::{Context, Env, Response};
 
@@ -86,69 +86,28 @@ macro_rules! route {
 use Access::{Admin, Client, Public};
 
 /// Every route. Adding a surface is one line here (plus its module).
+#[rustfmt::skip]
 pub const ROUTES: &[Route] = &[
-    route!("/health", "GET", native, Public, |c| ops::health::handle(
-        c.env,
-        &c.settings
-    )
-    .await),
-    route!("/health", "HEAD", native, Public, |c| ops::health::handle(
-        c.env,
-        &c.settings
-    )
-    .await),
-    route!("/health/providers", "GET", native, Admin, |c| {
-        ops::health::providers(c.env, &c.settings).await
-    }),
-    route!("/admin/keys", "POST", native, Admin, |c| {
-        ops::admin::create(c.req, c.env, &c.settings).await
-    }),
-    route!("/admin/keys", "GET", native, Admin, |c| ops::admin::list(
-        c.env,
-        &c.settings
-    )
-    .await),
-    route!("/admin/keys/{id}", "DELETE", native, Admin, |c| {
-        ops::admin::revoke(c.env, &c.settings, c.param()).await
-    }),
-    route!("/admin/keys/{id}/rotate", "POST", native, Admin, |c| {
-        let id = c.param().to_string();
-        ops::admin::rotate(c.req, c.env, &c.settings, &id).await
-    }),
-    route!("/admin/usage", "GET", native, Admin, |c| ops::admin::usage(
-        c.env,
-        &c.settings
-    )
-    .await),
-    route!("/chat", "POST", native, Client("chat"), |c| {
-        surfaces::chat::handle(c).await
-    }),
-    route!("/sessions", "GET", native, Client("chat"), |c| {
-        sessions::routes::list(c.env, &c.settings, c.ex).await
-    }),
-    route!("/sessions/{id}", "GET", native, Client("chat"), |c| {
-        sessions::routes::get(c.env, &c.settings, c.ex, c.param()).await
-    }),
-    route!("/sessions/{id}", "DELETE", native, Client("chat"), |c| {
-        sessions::routes::delete(c.env, &c.settings, c.ex, c.param()).await
-    }),
-    route!(
-        "/v1/chat/completions",
-        "POST",
-        openai,
-        Client("chat"),
-        |c| surfaces::openai::completions(c).await
-    ),
-    route!("/v1/models", "GET", openai, Client("models"), |c| {
-        surfaces::openai::models(&c.settings, c.env).await
-    }),
-    route!("/v1/models/{id*}", "GET", openai, Client("models"), |c| {
-        surfaces::openai::model(&c.settings, c.env, c.param()).await
-    }),
+    route!("/health", "GET", native, Public, |c| ops::health::handle(c.env, &c.settings).await),
+    route!("/health", "HEAD", native, Public, |c| ops::health::handle(c.env, &c.settings).await),
+    route!("/health/providers", "GET", native, Admin, |c| ops::health::providers(c.env, &c.settings).await),
+    route!("/admin/keys", "POST", native, Admin, |c| ops::admin::create(c.req, c.env, &c.settings).await),
+    route!("/admin/keys", "GET", native, Admin, |c| ops::admin::list(c.env, &c.settings).await),
+    route!("/admin/keys/{id}", "DELETE", native, Admin, |c| ops::admin::revoke(c.env, &c.settings, c.param()).await),
+    route!("/admin/keys/{id}/rotate", "POST", native, Admin, |c| ops::admin::rotate(c).await),
+    route!("/admin/usage", "GET", native, Admin, |c| ops::admin::usage(c.env, &c.settings).await),
+    route!("/chat", "POST", native, Client("chat"), |c| surfaces::chat::handle(c).await),
+    route!("/ui/chat", "POST", ui, Client("chat"), |c| surfaces::ui::handle(c).await),
+    route!("/sessions", "GET", native, Client("chat"), |c| sessions::routes::list(c.env, &c.settings, c.ex).await),
+    route!("/sessions/{id}", "GET", native, Client("chat"), |c| sessions::routes::get(c.env, &c.settings, c.ex, c.param()).await),
+    route!("/sessions/{id}", "DELETE", native, Client("chat"), |c| sessions::routes::delete(c.env, &c.settings, c.ex, c.param()).await),
+    route!("/v1/chat/completions", "POST", openai, Client("chat"), |c| surfaces::openai::completions(c).await),
+    route!("/v1/responses", "POST", responses, Client("chat"), |c| surfaces::responses::handle(c).await),
+    route!("/v1/messages", "POST", anthropic, Client("chat"), |c| surfaces::anthropic::handle(c).await),
+    route!("/v1/models", "GET", openai, Client("models"), |c| surfaces::openai::models(c).await),
+    route!("/v1/models/{id*}", "GET", openai, Client("models"), |c| surfaces::openai::model(&c.settings, c.env, c.param()).await),
     // Anything else under /v1 is a 404 in OpenAI's shape, which OpenAI clients read.
-    route!("/v1/{path*}", "", openai, Public, |c| Err(
-        ApiError::NotFound { path: c.req.path() }
-    )),
+    route!("/v1/{path*}", "", openai, Public, |c| Err(ApiError::NotFound { path: c.req.path() })),
 ];
 
 /// The routes of the pattern `path` matches first, with its parameters.

@@ -13,6 +13,7 @@ use crate::http;
 use crate::http::body::read_json_body;
 use crate::http::error::ApiError;
 use crate::http::incoming::Request;
+use crate::router::Call;
 use gateway::budgets::{budgets_of, Scope};
 
 fn invalid(field: &str, message: &str) -> ApiError {
@@ -89,12 +90,15 @@ const MAX_GRACE_S: i64 = 30 * 86_400;
 
 /// `POST /admin/keys/{id}/rotate`: a new secret for the same key id (budgets, limits and usage
 /// stay with the id); the old secret keeps working for `graceSeconds` (default 3600).
-pub async fn rotate(
-    mut req: Request,
-    env: &Env,
-    settings: &Settings,
-    id: &str,
-) -> Result<Response, ApiError> {
+pub async fn rotate(c: Call<'_>) -> Result<Response, ApiError> {
+    let id = c.param().to_string();
+    let Call {
+        mut req,
+        env,
+        settings,
+        ..
+    } = c;
+    let id = id.as_str();
     // The body is optional: none, or an empty one, takes the defaults.
     let has_type = req.headers().get("content-type").ok().flatten().is_some();
     let body = if has_type {

@@ -49,6 +49,9 @@ pub enum SessionOp {
         messages: Vec<StoredMessage>,
         /// The session keeps its system messages and this many newest others.
         keep: usize,
+        /// Stored messages from this index on are dropped first (a regenerated answer).
+        #[serde(default)]
+        replace_from: Option<usize>,
     },
     Delete,
     IndexPut {
@@ -129,6 +132,7 @@ impl ChatSession {
                 ttl_ms,
                 messages,
                 keep,
+                replace_from,
             } => {
                 // get and put hold the object's input gate: concurrent appends apply one by one.
                 let mut s = storage
@@ -139,6 +143,9 @@ impl ChatSession {
                     s.created_at = now_ms;
                 }
                 s.updated_at = now_ms;
+                if let Some(n) = replace_from {
+                    s.messages.truncate(n);
+                }
                 s.messages.extend(messages);
                 keep_newest(&mut s.messages, keep);
                 s.tokens = s

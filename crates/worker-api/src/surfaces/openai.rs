@@ -73,10 +73,27 @@ async fn everything(settings: &Settings, env: &Env) -> Vec<(ListedModel, bool)> 
     out
 }
 
-/// `GET /v1/models`: what this tenant's clients may name.
-pub async fn models(settings: &Settings, env: &Env) -> Result<Response, ApiError> {
-    let data: Vec<Value> = everything(settings, env)
-        .await
+/// `GET /v1/models`: what this tenant's clients may name; in Anthropic's shape for a request
+/// that carries `anthropic-version` (the Anthropic SDKs' `models.list`).
+pub async fn models(c: Call<'_>) -> Result<Response, ApiError> {
+    let listed = everything(&c.settings, c.env).await;
+    if c.req
+        .headers()
+        .get("anthropic-version")
+        .ok()
+        .flatten()
+        .is_some()
+    {
+        let models: Vec<(String, String)> = listed
+            .into_iter()
+            .map(|(m, _)| (m.id.clone(), m.id))
+            .collect();
+        return Ok(http::json(
+            200,
+            &gateway::surface::anthropic::models_body(&models),
+        )?);
+    }
+    let data: Vec<Value> = listed
         .iter()
         .map(|(m, stale)| model_json(m, *stale))
         .collect();
