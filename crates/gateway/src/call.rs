@@ -36,6 +36,9 @@ pub struct ModelCall<'a> {
     pub parallel_tool_calls: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<&'a Value>,
+    /// Sent to HTTP providers only (`wire::openai_http::chat_body`).
+    #[serde(skip)]
+    pub reasoning_effort: Option<&'a str>,
 }
 
 impl<'a> ModelCall<'a> {
@@ -58,6 +61,7 @@ impl<'a> ModelCall<'a> {
             tool_choice: o.tool_choice.as_ref(),
             parallel_tool_calls: o.parallel_tool_calls,
             response_format: o.response_format.as_ref(),
+            reasoning_effort: o.reasoning_effort.as_deref(),
         }
     }
 

@@ -95,6 +95,8 @@ pub struct Options {
     pub tool_choice: Option<Value>,
     pub parallel_tool_calls: Option<bool>,
     pub response_format: Option<Value>,
+    /// OpenAI's `reasoning_effort`, forwarded to HTTP providers only.
+    pub reasoning_effort: Option<String>,
 }
 
 /// A checked request, whatever surface it came from.

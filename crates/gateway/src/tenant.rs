@@ -47,6 +47,17 @@ pub struct RawTenantConfig {
     pub auth: RawAuth,
     #[serde(default)]
     pub sessions: Option<RawSessions>,
+    #[serde(default)]
+    pub compat: RawCompat,
+}
+
+/// `[vars.TENANT.compat]`: how strict the OpenAI surface is.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawCompat {
+    /// Drop (and list in `x-dropped-params`) parameters `/v1` would refuse.
+    #[serde(default)]
+    pub drop_unsupported: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -176,6 +187,8 @@ pub struct TenantConfig {
     pub sessions: Option<SessionConfig>,
     /// HTTP providers by name; model refs `<name>/<model>` go to them.
     pub providers: BTreeMap<String, ProviderConfig>,
+    /// `compat.dropUnsupported`: `/v1` drops what it would refuse, and says so.
+    pub drop_unsupported: bool,
 }
 
 impl TenantConfig {
@@ -400,6 +413,7 @@ impl TenantConfig {
             auth,
             sessions,
             providers,
+            drop_unsupported: raw.compat.drop_unsupported,
         })
     }
 

@@ -78,6 +78,12 @@ fn valid_config_has_defaults() {
     assert_eq!(c.max_output_tokens, DEFAULT_MAX_OUTPUT_TOKENS);
     assert_eq!(c.min_output_tokens, DEFAULT_MIN_OUTPUT_TOKENS);
     assert_eq!(c.keep_alive_ms, 15_000);
+    assert!(!c.drop_unsupported);
+    assert!(
+        with(r#"{"compat": {"dropUnsupported": true}}"#)
+            .unwrap()
+            .drop_unsupported
+    );
     assert_eq!(
         with(r#"{"limits": {"keepAliveSeconds": 0}}"#)
             .unwrap()

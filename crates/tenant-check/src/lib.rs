@@ -360,7 +360,7 @@ simple = { limit = 60, period = 60 }
             "tenants/acme: wrangler.toml: vars.MODEL_ID: model `@cf/z` is not allowed for this tenant");
         check(|s| s.replace("new_sqlite_classes", "new_classes"), "tenants/acme: wrangler.toml: migrations: budget.store is durable-object: add a migration with new_sqlite_classes = [\"BudgetLedger\"]");
         check(|s| s.replace("monthly = 10000", "monthly = 10000\nstore = \"kv\""), "tenants/acme: wrangler.toml: kv_namespaces: budget.store is kv: bind binding = \"BUDGET_KV\" with the namespace id");
-        check(|s| s.replace("tenantId = \"acme\"\n", "tenantId = \"acme\"\ncolour = 1\n"), "tenants/acme: colour: unknown field `colour`, expected one of `tenantId`, `aiGatewayId`, `models`, `modelAllowList`, `limits`, `cors`, `budget`, `providers`, `auth`, `sessions`");
+        check(|s| s.replace("tenantId = \"acme\"\n", "tenantId = \"acme\"\ncolour = 1\n"), "tenants/acme: colour: unknown field `colour`, expected one of `tenantId`, `aiGatewayId`, `models`, `modelAllowList`, `limits`, `cors`, `budget`, `providers`, `auth`, `sessions`, `compat`");
         check(
             |s| {
                 s.replace("[vars.TENANT]", "[vars.OTHER]")

@@ -1,83 +1,87 @@
-//! The OpenAI `POST /v1/chat/completions` body checked into a `Conversation`.
-//!
-//! Every field that would change the answer is either honoured or refused with
-//! `unsupported_parameter` naming it: nothing is dropped silently (docs/api.md).
+//! The OpenAI `POST /v1/chat/completions` body checked into a `Conversation`, with a policy
+//! for every field (docs/api.md): honoured, forwarded to providers that take it, accepted and
+//! ignored because it cannot change the answer, or refused with `unsupported_parameter`
+//! because ignoring it would change the answer (dropped instead, and listed, when the tenant
+//! sets `compat.dropUnsupported`).
 
-use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::native_request::{deserialize_body, invalid};
 use crate::conversation::{Conversation, Message, Options, Role, ToolCall};
 use crate::error::Error;
+use crate::json::{describe, invalid, item_object, object_body, Obj};
 use crate::tenant::check_model_id;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRequest {
-    model: Option<String>,
-    messages: Vec<RawMessage>,
-    stream: Option<bool>,
-    stream_options: Option<RawStreamOptions>,
-    max_tokens: Option<i64>,
-    max_completion_tokens: Option<i64>,
-    temperature: Option<f64>,
-    top_p: Option<f64>,
-    stop: Option<Value>,
-    seed: Option<i64>,
-    frequency_penalty: Option<f64>,
-    presence_penalty: Option<f64>,
-    tools: Option<Vec<Value>>,
-    tool_choice: Option<Value>,
-    parallel_tool_calls: Option<bool>,
-    response_format: Option<Value>,
-    user: Option<String>,
-    n: Option<i64>,
-    logprobs: Option<bool>,
-    top_logprobs: Option<Value>,
-    audio: Option<Value>,
-    modalities: Option<Vec<String>>,
+/// What the gateway does with a request field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Read and applied.
+    Honoured,
+    /// Passed on to HTTP providers that take it (not to the Workers AI binding).
+    Forwarded,
+    /// Accepted and ignored: it cannot change the answer.
+    Ignored,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawStreamOptions {
-    include_usage: Option<bool>,
-}
+/// Every field `/v1/chat/completions` accepts, with its policy. Anything else is refused (or
+/// dropped with `compat.dropUnsupported`), and so are the refusable values of `n`,
+/// `logprobs`, `top_logprobs`, `audio` and `modalities`.
+pub const FIELDS: &[(&str, Policy)] = &[
+    ("model", Policy::Honoured),
+    ("messages", Policy::Honoured),
+    ("stream", Policy::Honoured),
+    ("stream_options", Policy::Honoured),
+    ("max_tokens", Policy::Honoured),
+    ("max_completion_tokens", Policy::Honoured),
+    ("temperature", Policy::Honoured),
+    ("top_p", Policy::Honoured),
+    ("stop", Policy::Honoured),
+    ("seed", Policy::Honoured),
+    ("frequency_penalty", Policy::Honoured),
+    ("presence_penalty", Policy::Honoured),
+    ("tools", Policy::Honoured),
+    ("tool_choice", Policy::Honoured),
+    ("parallel_tool_calls", Policy::Honoured),
+    ("response_format", Policy::Honoured),
+    ("user", Policy::Honoured),
+    ("safety_identifier", Policy::Honoured),
+    ("n", Policy::Honoured),
+    ("logprobs", Policy::Honoured),
+    ("top_logprobs", Policy::Honoured),
+    ("audio", Policy::Honoured),
+    ("modalities", Policy::Honoured),
+    ("reasoning_effort", Policy::Forwarded),
+    ("store", Policy::Ignored),
+    ("metadata", Policy::Ignored),
+    ("service_tier", Policy::Ignored),
+    ("prompt_cache_key", Policy::Ignored),
+    ("prompt_cache_retention", Policy::Ignored),
+];
 
-/// A message; `refusal`, `annotations`, `parsed`, `audio` and `function_call` are accepted
-/// (the last two only when empty) because SDKs echo them back from earlier answers: `parsed`
-/// is the client's own parse of `content` and changes nothing sent to the model.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawMessage {
-    role: String,
-    content: Option<Value>,
-    name: Option<String>,
-    tool_calls: Option<Vec<RawToolCall>>,
-    tool_call_id: Option<String>,
-    refusal: Option<Value>,
-    annotations: Option<Value>,
-    parsed: Option<Value>,
-    audio: Option<Value>,
-    function_call: Option<Value>,
-}
-
-#[derive(Debug, Deserialize)]
-struct RawToolCall {
-    id: String,
-    #[serde(rename = "type")]
-    _kind: Option<String>,
-    function: RawFunction,
-}
-
-#[derive(Debug, Deserialize)]
-struct RawFunction {
-    name: String,
-    arguments: String,
-}
+/// Fields of a message: `refusal`, `annotations`, `parsed`, `audio` and `function_call` are
+/// accepted (the last two only when empty) because SDKs echo them back from earlier answers.
+const MESSAGE_FIELDS: &[&str] = &[
+    "role",
+    "content",
+    "name",
+    "tool_calls",
+    "tool_call_id",
+    "refusal",
+    "annotations",
+    "parsed",
+    "audio",
+    "function_call",
+];
 
 const MAX_TOKENS_CEILING: i64 = 1_000_000;
 const MAX_USER_LEN: usize = 256;
+
+/// A checked chat-completions request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenAiRequest {
+    pub conv: Conversation,
+    /// Parameters dropped under `compat.dropUnsupported` (for `x-dropped-params`).
+    pub dropped: Vec<String>,
+}
 
 fn unsupported(param: &str, message: impl Into<String>) -> Error {
     Error::UnsupportedParameter {
@@ -86,50 +90,85 @@ fn unsupported(param: &str, message: impl Into<String>) -> Error {
     }
 }
 
-/// Parses a chat-completions body.
-pub fn parse(body: &[u8]) -> Result<Conversation, Error> {
-    let raw: RawRequest = deserialize_body(body).map_err(|e| match e {
-        Error::InvalidRequest {
-            field: Some(f),
-            message,
-        } if message.contains("unknown field") => Error::UnsupportedParameter { param: f, message },
-        e => e,
-    })?;
-    check(raw)
+/// Parses a chat-completions body; with `drop_unsupported`, parameters it would refuse are
+/// dropped and listed instead.
+pub fn parse(body: &[u8], drop_unsupported: bool) -> Result<OpenAiRequest, Error> {
+    let mut map = object_body(body)?;
+    let mut dropped = Vec::new();
+    let mut refuse = |map: &mut Map<String, Value>, e: Error| -> Result<(), Error> {
+        match (&e, drop_unsupported) {
+            (Error::UnsupportedParameter { param, .. }, true) => {
+                map.remove(param.as_str());
+                dropped.push(param.clone());
+                Ok(())
+            }
+            _ => Err(e),
+        }
+    };
+    let unknown: Vec<String> = map
+        .keys()
+        .filter(|k| !FIELDS.iter().any(|(f, _)| f == k))
+        .cloned()
+        .collect();
+    for k in unknown {
+        let known: Vec<&str> = FIELDS.iter().map(|(f, _)| *f).collect();
+        let e = unsupported(&k, crate::json::unknown_field(&k, &known));
+        refuse(&mut map, e)?;
+    }
+    for e in refused_values(&Obj::new(&map, ""))? {
+        refuse(&mut map, e)?;
+    }
+    let conv = check(&Obj::new(&map, ""))?;
+    Ok(OpenAiRequest { conv, dropped })
 }
 
-fn in_range(v: Option<f64>, field: &str, lo: f64, hi: f64) -> Result<Option<f64>, Error> {
-    match v {
+/// The values that would change the answer if ignored.
+fn refused_values(o: &Obj<'_>) -> Result<Vec<Error>, Error> {
+    let mut out = Vec::new();
+    if o.i64("n")?.is_some_and(|n| n != 1) {
+        out.push(unsupported("n", "only one choice per request is supported"));
+    }
+    if o.bool("logprobs")? == Some(true) {
+        out.push(unsupported(
+            "logprobs",
+            "log probabilities are not supported",
+        ));
+    }
+    if o.get("top_logprobs").is_some() {
+        out.push(unsupported(
+            "top_logprobs",
+            "log probabilities are not supported",
+        ));
+    }
+    if o.get("audio").is_some() {
+        out.push(unsupported("audio", "audio output is not supported"));
+    }
+    if o.strings("modalities")?
+        .iter()
+        .flatten()
+        .any(|m| m != "text")
+    {
+        out.push(unsupported("modalities", "only `text` output is supported"));
+    }
+    Ok(out)
+}
+
+/// A number in `[lo, hi]` (`range` says it in words).
+fn in_range(o: &Obj<'_>, field: &str, lo: f64, hi: f64, range: &str) -> Result<Option<f64>, Error> {
+    match o.f64(field)? {
         Some(x) if !(x.is_finite() && (lo..=hi).contains(&x)) => {
-            Err(invalid(field, format!("must be between {lo} and {hi}")))
+            Err(invalid(field, format!("must be between {range}")))
         }
         v => Ok(v),
     }
 }
 
-fn check(raw: RawRequest) -> Result<Conversation, Error> {
-    if raw.n.is_some_and(|n| n != 1) {
-        return Err(unsupported("n", "only one choice per request is supported"));
-    }
-    if raw.logprobs == Some(true) || raw.top_logprobs.as_ref().is_some_and(|v| !v.is_null()) {
-        let p = if raw.logprobs == Some(true) {
-            "logprobs"
-        } else {
-            "top_logprobs"
-        };
-        return Err(unsupported(p, "log probabilities are not supported"));
-    }
-    if raw.audio.as_ref().is_some_and(|v| !v.is_null()) {
-        return Err(unsupported("audio", "audio output is not supported"));
-    }
-    if raw.modalities.iter().flatten().any(|m| m != "text") {
-        return Err(unsupported("modalities", "only `text` output is supported"));
-    }
-    let max_tokens = match raw.max_completion_tokens.or(raw.max_tokens) {
+fn check(o: &Obj<'_>) -> Result<Conversation, Error> {
+    let max_tokens = match o.i64("max_completion_tokens")?.or(o.i64("max_tokens")?) {
         None => None,
         Some(n) if (1..=MAX_TOKENS_CEILING).contains(&n) => u32::try_from(n).ok(),
         Some(_) => {
-            let f = if raw.max_completion_tokens.is_some() {
+            let f = if o.get("max_completion_tokens").is_some() {
                 "max_completion_tokens"
             } else {
                 "max_tokens"
@@ -140,11 +179,11 @@ fn check(raw: RawRequest) -> Result<Conversation, Error> {
             ));
         }
     };
-    let stop = match raw.stop {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::String(s)) => vec![s],
+    let stop = match o.get("stop") {
+        None => Vec::new(),
+        Some(Value::String(s)) => vec![s.clone()],
         Some(Value::Array(a)) if a.len() <= 4 && a.iter().all(Value::is_string) => a
-            .into_iter()
+            .iter()
             .filter_map(|v| v.as_str().map(str::to_owned))
             .collect(),
         Some(_) => {
@@ -154,12 +193,12 @@ fn check(raw: RawRequest) -> Result<Conversation, Error> {
             ))
         }
     };
-    if let Some(tools) = &raw.tools {
-        if let Some(i) = tools.iter().position(|t| !t.is_object()) {
-            return Err(invalid(format!("tools[{i}]"), "must be an object"));
-        }
+    let tools = o.array("tools")?.map(<[Value]>::to_vec);
+    if let Some(i) = tools.iter().flatten().position(|t| !t.is_object()) {
+        return Err(invalid(format!("tools[{i}]"), "must be an object"));
     }
-    match &raw.tool_choice {
+    let tool_choice = o.get("tool_choice").cloned();
+    match &tool_choice {
         None | Some(Value::Object(_)) => {}
         Some(Value::String(s)) if matches!(s.as_str(), "none" | "auto" | "required") => {}
         Some(_) => {
@@ -169,7 +208,8 @@ fn check(raw: RawRequest) -> Result<Conversation, Error> {
             ))
         }
     }
-    if let Some(format) = &raw.response_format {
+    let response_format = o.get("response_format").cloned();
+    if let Some(format) = &response_format {
         let kind = format.get("type").and_then(Value::as_str);
         if !matches!(kind, Some("text" | "json_object" | "json_schema")) {
             return Err(invalid(
@@ -178,13 +218,19 @@ fn check(raw: RawRequest) -> Result<Conversation, Error> {
             ));
         }
     }
-    if raw.user.as_ref().is_some_and(|u| u.len() > MAX_USER_LEN) {
+    let user = o.string("safety_identifier")?.or(o.string("user")?);
+    if user.as_ref().is_some_and(|u| u.len() > MAX_USER_LEN) {
+        let field = if o.get("safety_identifier").is_some() {
+            "safety_identifier"
+        } else {
+            "user"
+        };
         return Err(invalid(
-            "user",
+            field,
             format!("must be at most {MAX_USER_LEN} bytes"),
         ));
     }
-    let model = match raw.model.filter(|m| !m.trim().is_empty()) {
+    let model = match o.string("model")?.filter(|m| !m.trim().is_empty()) {
         Some(m) => Some(
             check_model_id(&m)
                 .map(|()| m)
@@ -192,44 +238,62 @@ fn check(raw: RawRequest) -> Result<Conversation, Error> {
         ),
         None => None,
     };
-    if raw.messages.is_empty() {
+    let reasoning_effort = o.string("reasoning_effort")?;
+    if let Some(e) = &reasoning_effort {
+        if !matches!(e.as_str(), "minimal" | "low" | "medium" | "high" | "none") {
+            return Err(invalid(
+                "reasoning_effort",
+                "must be one of `none`, `minimal`, `low`, `medium`, `high`",
+            ));
+        }
+    }
+    let include_usage = match o.object("stream_options")? {
+        None => false,
+        Some(so) => {
+            let so = Obj::new(so, "stream_options");
+            so.known(&["include_usage", "include_obfuscation"])?;
+            so.bool("include_usage")?.unwrap_or(false)
+        }
+    };
+    let raw_messages = o.required("messages", o.array("messages")?)?;
+    if raw_messages.is_empty() {
         return Err(invalid("messages", "must not be empty"));
     }
-    let messages = raw
-        .messages
-        .into_iter()
+    let messages = raw_messages
+        .iter()
         .enumerate()
-        .map(|(i, m)| check_message(i, m))
+        .map(|(i, m)| check_message(i, item_object(m, "messages", i)?))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Conversation {
         messages,
         options: Options {
             max_tokens,
-            temperature: in_range(raw.temperature, "temperature", 0.0, 2.0)?,
-            top_p: in_range(raw.top_p, "top_p", 0.0, 1.0)?,
+            temperature: in_range(o, "temperature", 0.0, 2.0, "0 and 2")?,
+            top_p: in_range(o, "top_p", 0.0, 1.0, "0 and 1")?,
             stop,
-            seed: raw.seed,
-            frequency_penalty: in_range(raw.frequency_penalty, "frequency_penalty", -2.0, 2.0)?,
-            presence_penalty: in_range(raw.presence_penalty, "presence_penalty", -2.0, 2.0)?,
-            tools: raw.tools,
-            tool_choice: raw.tool_choice,
-            parallel_tool_calls: raw.parallel_tool_calls,
-            response_format: raw.response_format,
+            seed: o.i64("seed")?,
+            frequency_penalty: in_range(o, "frequency_penalty", -2.0, 2.0, "-2 and 2")?,
+            presence_penalty: in_range(o, "presence_penalty", -2.0, 2.0, "-2 and 2")?,
+            tools,
+            tool_choice,
+            parallel_tool_calls: o.bool("parallel_tool_calls")?,
+            response_format,
+            reasoning_effort,
         },
-        stream: raw.stream.unwrap_or(false),
+        stream: o.bool("stream")?.unwrap_or(false),
         model,
         session_id: None,
-        user: raw.user,
-        include_usage: raw
-            .stream_options
-            .and_then(|o| o.include_usage)
-            .unwrap_or(false),
+        user,
+        include_usage,
     })
 }
 
-fn check_message(i: usize, m: RawMessage) -> Result<Message, Error> {
-    let field = |f: &str| format!("messages[{i}].{f}");
-    let role = match m.role.as_str() {
+fn check_message(i: usize, m: &Map<String, Value>) -> Result<Message, Error> {
+    let path = format!("messages[{i}]");
+    let o = Obj::new(m, &path);
+    o.known(MESSAGE_FIELDS)?;
+    let field = |f: &str| format!("{path}.{f}");
+    let role = match o.required("role", o.str("role")?)? {
         "system" | "developer" => Role::System,
         "user" => Role::User,
         "assistant" => Role::Assistant,
@@ -249,15 +313,14 @@ fn check_message(i: usize, m: RawMessage) -> Result<Message, Error> {
             ))
         }
     };
-    for (name, v) in [("audio", &m.audio), ("function_call", &m.function_call)] {
-        if v.as_ref().is_some_and(|v| !v.is_null()) {
+    for name in ["audio", "function_call"] {
+        if o.get(name).is_some() {
             return Err(unsupported(&field(name), "is not supported"));
         }
     }
-    let _ = (&m.refusal, &m.annotations, &m.parsed);
-    let content = match m.content {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
+    let content = match o.get("content") {
+        None => None,
+        Some(Value::String(s)) => Some(s.clone()),
         Some(Value::Array(parts)) => Some(join_parts(i, parts)?),
         Some(_) => {
             return Err(invalid(
@@ -266,23 +329,31 @@ fn check_message(i: usize, m: RawMessage) -> Result<Message, Error> {
             ))
         }
     };
-    let tool_calls: Vec<ToolCall> = m
-        .tool_calls
+    let mut tool_calls = Vec::new();
+    for (j, c) in o
+        .array("tool_calls")?
         .unwrap_or_default()
-        .into_iter()
-        .map(|c| ToolCall {
-            id: c.id,
-            name: c.function.name,
-            arguments: c.function.arguments,
-        })
-        .collect();
+        .iter()
+        .enumerate()
+    {
+        let call_path = format!("{}[{j}]", field("tool_calls"));
+        let c = Obj::new(item_object(c, &field("tool_calls"), j)?, &call_path);
+        let f = c.required("function", c.object("function")?)?;
+        let f = Obj::new(f, &call_path);
+        tool_calls.push(ToolCall {
+            id: c.required("id", c.string("id")?)?,
+            name: f.required("function.name", f.string("name")?)?,
+            arguments: f.required("function.arguments", f.string("arguments")?)?,
+        });
+    }
     if !tool_calls.is_empty() && role != Role::Assistant {
         return Err(invalid(
             field("tool_calls"),
             "only `assistant` messages make tool calls",
         ));
     }
-    if role == Role::Tool && m.tool_call_id.is_none() {
+    let tool_call_id = o.string("tool_call_id")?;
+    if role == Role::Tool && tool_call_id.is_none() {
         return Err(invalid(
             field("tool_call_id"),
             "is required for `tool` messages",
@@ -296,14 +367,14 @@ fn check_message(i: usize, m: RawMessage) -> Result<Message, Error> {
     Ok(Message {
         role,
         content,
-        name: m.name,
-        tool_call_id: m.tool_call_id,
+        name: o.string("name")?,
+        tool_call_id,
         tool_calls,
     })
 }
 
 /// Joins text parts with newlines; other parts (images, audio, files) are refused.
-fn join_parts(i: usize, parts: Vec<Value>) -> Result<String, Error> {
+fn join_parts(i: usize, parts: &[Value]) -> Result<String, Error> {
     let mut text = String::new();
     for (j, p) in parts.iter().enumerate() {
         let path = format!("messages[{i}].content[{j}]");
@@ -322,6 +393,12 @@ fn join_parts(i: usize, parts: Vec<Value>) -> Result<String, Error> {
                     field: path.clone(),
                     message: format!("{path}: `{kind}` parts are not supported yet; send text"),
                 })
+            }
+            None if !p.is_object() => {
+                return Err(invalid(
+                    path,
+                    format!("invalid type: {}, expected a content part", describe(p)),
+                ))
             }
             None => return Err(invalid(format!("{path}.type"), "is required")),
         }

@@ -3,12 +3,14 @@
 use super::*;
 
 fn ok(body: &str) -> Conversation {
-    parse(body.as_bytes()).unwrap_or_else(|e| panic!("{body}: {e:?}"))
+    parse(body.as_bytes(), false)
+        .unwrap_or_else(|e| panic!("{body}: {e:?}"))
+        .conv
 }
 
 /// Expects `body` to fail; compares `(code, field, message)`.
 fn check_err(body: &str, expected: (&str, &str, &str)) {
-    let got = match parse(body.as_bytes()) {
+    let got = match parse(body.as_bytes(), false) {
         Ok(c) => panic!("expected an error for {body}, got {c:?}"),
         Err(Error::InvalidRequest { field, message }) => {
             ("invalid_request", field.unwrap_or_default(), message)
@@ -102,9 +104,10 @@ fn refusals_name_the_parameter() {
             "modalities: only `text` output is supported",
         ),
     );
-    let unknown = parse(with(r#""store":true"#).as_bytes()).unwrap_err();
+    let unknown = parse(with(r#""logit_bias":{"50256":-100}"#).as_bytes(), false).unwrap_err();
     assert!(
-        matches!(&unknown, Error::UnsupportedParameter { param, .. } if param == "store"),
+        matches!(&unknown, Error::UnsupportedParameter { param, message } if param == "logit_bias"
+            && message.starts_with("logit_bias: unknown field `logit_bias`, expected one of `model`")),
         "{unknown:?}"
     );
     check_err(
@@ -207,5 +210,64 @@ fn bad_values_are_invalid_requests() {
             "",
             "body is not valid JSON: EOF while parsing an object at line 1 column 1",
         ),
+    );
+}
+
+#[test]
+fn harmless_fields_are_accepted_and_forwarded_ones_kept() {
+    let c = ok(&format!(
+        r#"{{{HI},"store":false,"metadata":{{"a":"b"}},"service_tier":"auto","prompt_cache_key":"k",
+        "prompt_cache_retention":"24h","user":"u","reasoning_effort":"low","stream_options":{{"include_usage":false}}}}"#
+    ));
+    assert_eq!(c.options.reasoning_effort.as_deref(), Some("low"));
+    assert_eq!(c.user.as_deref(), Some("u"));
+    let c = ok(&format!(r#"{{{HI},"user":"u","safety_identifier":"s"}}"#));
+    assert_eq!(c.user.as_deref(), Some("s"), "safety_identifier wins");
+    check_err(
+        &format!(r#"{{{HI},"reasoning_effort":"max"}}"#),
+        (
+            "invalid_request",
+            "reasoning_effort",
+            "reasoning_effort: must be one of `none`, `minimal`, `low`, `medium`, `high`",
+        ),
+    );
+    check_err(
+        &format!(r#"{{{HI},"stream_options":{{"x":1}}}}"#),
+        ("invalid_request", "stream_options.x", "stream_options.x: unknown field `x`, expected `include_usage` or `include_obfuscation`"),
+    );
+    for (name, policy) in FIELDS {
+        assert!(
+            !name.is_empty()
+                && matches!(
+                    policy,
+                    Policy::Honoured | Policy::Forwarded | Policy::Ignored
+                )
+        );
+    }
+    assert!(FIELDS.contains(&("reasoning_effort", Policy::Forwarded)));
+    assert!(FIELDS.contains(&("store", Policy::Ignored)));
+}
+
+#[test]
+fn with_drop_unsupported_the_rest_is_dropped_and_listed() {
+    let body = format!(
+        r#"{{{HI},"n":2,"logit_bias":{{}},"logprobs":true,"modalities":["audio"],"temperature":0.5}}"#
+    );
+    let r = parse(body.as_bytes(), true).unwrap();
+    assert_eq!(r.dropped, ["logit_bias", "n", "logprobs", "modalities"]);
+    assert_eq!(r.conv.options.temperature, Some(0.5));
+    assert!(matches!(
+        parse(body.as_bytes(), false),
+        Err(Error::UnsupportedParameter { .. })
+    ));
+    // Invalid values are still invalid: dropping is for what the gateway cannot do.
+    let bad = format!(r#"{{{HI},"temperature":9}}"#);
+    assert!(matches!(
+        parse(bad.as_bytes(), true),
+        Err(Error::InvalidRequest { .. })
+    ));
+    assert_eq!(
+        parse(format!("{{{HI}}}").as_bytes(), true).unwrap().dropped,
+        Vec::<String>::new()
     );
 }

@@ -14,6 +14,9 @@ pub fn chat_body(call: &ModelCall<'_>, upstream_model: &str, max_tokens_field: &
     if call.stream {
         body["stream_options"] = json!({ "include_usage": true });
     }
+    if let Some(effort) = call.reasoning_effort {
+        body["reasoning_effort"] = effort.into();
+    }
     if max_tokens_field != "max_tokens" {
         if let Some(obj) = body.as_object_mut() {
             if let Some(v) = obj.remove("max_tokens") {
@@ -120,6 +123,14 @@ mod tests {
         assert_eq!(b["max_completion_tokens"], 50);
         assert!(b.get("max_tokens").is_none());
         assert_eq!(b["stream_options"], json!({"include_usage": true}));
+        c.options.reasoning_effort = Some("low".into());
+        let b = chat_body(&ModelCall::new("corp/x", &c, 256), "x", "max_tokens");
+        assert_eq!(b["reasoning_effort"], "low", "forwarded to HTTP providers");
+        assert!(ModelCall::new("@cf/x", &c, 256)
+            .inputs()
+            .get("reasoning_effort")
+            .is_none());
+        c.options.reasoning_effort = None;
         c.stream = false;
         let b = chat_body(&ModelCall::new("corp/x", &c, 256), "x", "max_tokens");
         assert_eq!(

@@ -14,7 +14,8 @@ use crate::http::error::ApiError;
 const EXPOSED_HEADERS: &str =
     "x-trace-id, x-model-id, x-fallback, x-tokens-prompt, x-tokens-completion, \
 x-tokens-used, x-tokens-estimated, x-latency-ms, x-budget-remaining-daily, \
-x-budget-remaining-monthly, x-ratelimit-limit, x-ratelimit-remaining, x-session-id, retry-after";
+x-budget-remaining-monthly, x-ratelimit-limit, x-ratelimit-remaining, x-session-id, retry-after, \
+x-max-tokens-reduced, x-dropped-params, x-vercel-ai-ui-message-stream";
 
 /// The whole body of a fetched response (an upstream, a Durable Object) as text, read by the
 /// runtime in one call. `worker::Response::text` reads it chunk by chunk through JS, which

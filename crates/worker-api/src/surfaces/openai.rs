@@ -27,7 +27,8 @@ pub async fn completions(c: Call<'_>) -> Result<Response, ApiError> {
         ..
     } = c;
     let body = read_json_body(&mut req, settings.tenant.max_request_bytes).await?;
-    let conv = openai_request::parse(&body)?;
+    let parsed = openai_request::parse(&body, settings.tenant.drop_unsupported)?;
+    let conv = parsed.conv;
     let ask = Ask {
         encoder: OpenAiEncoder::new(conv.include_usage),
         conv,
@@ -35,7 +36,12 @@ pub async fn completions(c: Call<'_>) -> Result<Response, ApiError> {
         // Stateless: OpenAI clients send the whole conversation each time.
         session: None,
     };
-    engine::answer(env, ctx, &settings, ex, ask).await
+    let mut resp = engine::answer(env, ctx, &settings, ex, ask).await?;
+    if !parsed.dropped.is_empty() {
+        resp.headers_mut()
+            .set("x-dropped-params", &parsed.dropped.join(", "))?;
+    }
+    Ok(resp)
 }
 
 fn model_json(m: &ListedModel, stale: bool) -> Value {
