@@ -73,6 +73,26 @@ pub trait Encoder {
     fn stream_end(&mut self, end: &StreamEnd, meta: &AnswerMeta<'_>, out: &mut Vec<u8>);
 }
 
+/// A boxed encoder encodes like the one inside: the worker's engine holds every surface's
+/// encoder as `Box<dyn Encoder>`, so its code exists once, not once per surface.
+impl<E: Encoder + ?Sized> Encoder for Box<E> {
+    fn answer(&self, answer: &Answer, meta: &AnswerMeta<'_>) -> Value {
+        (**self).answer(answer, meta)
+    }
+
+    fn stream_start(&mut self, meta: &AnswerMeta<'_>, out: &mut Vec<u8>) {
+        (**self).stream_start(meta, out);
+    }
+
+    fn stream_event(&mut self, event: &ModelEvent, out: &mut Vec<u8>) {
+        (**self).stream_event(event, out);
+    }
+
+    fn stream_end(&mut self, end: &StreamEnd, meta: &AnswerMeta<'_>, out: &mut Vec<u8>) {
+        (**self).stream_end(end, meta, out);
+    }
+}
+
 /// Appends `value` as JSON (serialization of these plain structs cannot fail).
 pub(crate) fn write_json(out: &mut Vec<u8>, value: &impl Serialize) {
     if serde_json::to_writer(&mut *out, value).is_err() {

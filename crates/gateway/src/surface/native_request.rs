@@ -1,250 +1,122 @@
 //! The `POST /chat` body checked into a `Conversation`: camelCase fields, unknown ones refused.
 
-use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::conversation::{Conversation, Message, Options, Role, ToolCall};
 use crate::error::Error;
+use crate::json::{item_object, object_body, Obj};
 use crate::tenant::check_model_id;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RawChatRequest {
-    messages: Option<Vec<RawMessage>>,
-    message: Option<String>,
-    session_id: Option<String>,
-    stream: Option<bool>,
-    model_id: Option<String>,
-    max_tokens: Option<i64>,
-    temperature: Option<f64>,
-    tools: Option<Vec<Value>>,
-    response_format: Option<Value>,
-}
+pub(crate) use crate::json::invalid;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RawMessage {
-    role: String,
-    content: Option<String>,
-    name: Option<String>,
-    tool_call_id: Option<String>,
-    tool_calls: Option<Vec<RawToolCall>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawToolCall {
-    id: String,
-    name: String,
-    arguments: String,
-}
+const FIELDS: &[&str] = &[
+    "messages",
+    "message",
+    "sessionId",
+    "stream",
+    "modelId",
+    "maxTokens",
+    "temperature",
+    "tools",
+    "responseFormat",
+];
+const MESSAGE_FIELDS: &[&str] = &["role", "content", "name", "toolCallId", "toolCalls"];
+const CALL_FIELDS: &[&str] = &["id", "name", "arguments"];
 
 /// Largest `maxTokens` a request may ask for before the tenant's cap applies.
 const MAX_TOKENS_CEILING: i64 = 1_000_000;
 /// Longest accepted `sessionId`.
 const MAX_SESSION_ID_LEN: usize = 128;
 
-pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> Error {
-    let field = field.into();
-    let message = message.into();
-    Error::InvalidRequest {
-        message: format!("{field}: {message}"),
-        field: Some(field),
-    }
-}
-
 /// Parses a `/chat` body. Syntax errors become `Error::InvalidJson`; wrong shapes and broken
 /// rules become `Error::InvalidRequest` naming the field.
 pub fn parse(body: &[u8]) -> Result<Conversation, Error> {
-    let raw: RawChatRequest = deserialize_body(body)?;
-    check(raw)
-}
-
-/// Deserializes a JSON object body, with errors that name the field's path.
-pub(crate) fn deserialize_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Error> {
-    {
-        if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-            return Err(match serde_json::from_slice::<Value>(body) {
-                Ok(_) => Error::InvalidRequest {
-                    field: None,
-                    message: "body must be a JSON object".into(),
-                },
-                Err(e) => Error::InvalidJson {
-                    message: format!("body is not valid JSON: {e}"),
-                },
-            });
+    let map = object_body(body)?;
+    let o = Obj::new(&map, "");
+    o.known(FIELDS)?;
+    let messages = match (o.array("messages")?, o.string("message")?) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "message",
+                "send either `message` or `messages`, not both",
+            ))
         }
-        let de = &mut serde_json::Deserializer::from_slice(body);
-        let value: T = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            if inner.is_syntax() || inner.is_eof() {
-                return Error::InvalidJson {
-                    message: format!("body is not valid JSON: {inner}"),
-                };
+        (None, None) => {
+            return Err(invalid(
+                "messages",
+                "is required (or send a single `message` string)",
+            ))
+        }
+        (None, Some(text)) => {
+            if text.trim().is_empty() {
+                return Err(invalid("message", "must not be empty"));
             }
-            let text = inner.to_string();
-            let text = text
-                .rfind(" at line ")
-                .map_or(text.as_str(), |i| &text[..i])
-                .to_string();
-            if path == "." {
-                // serde names a missing field only in its message: `missing field `x``.
-                let missing = text
-                    .strip_prefix("missing field `")
-                    .and_then(|r| r.strip_suffix('`'));
-                match missing {
-                    Some(f) => invalid(f, "is required"),
-                    None => Error::InvalidRequest {
-                        field: None,
-                        message: text,
-                    },
-                }
-            } else {
-                invalid(path, text)
-            }
-        })?;
-        // Bytes after the object would be read differently by a proxy or WAF in front.
-        de.end().map_err(|e| Error::InvalidJson {
-            message: format!("body is not valid JSON: {e}"),
-        })?;
-        Ok(value)
+            vec![Message::text(Role::User, text)]
+        }
+        (Some(list), None) => check_messages(list)?,
+    };
+    let session_id = o.string("sessionId")?.map(check_session_id).transpose()?;
+    let model_id = match o.string("modelId")?.filter(|m| !m.is_empty()) {
+        Some(m) => Some(
+            check_model_id(&m)
+                .map(|()| m)
+                .map_err(|e| invalid("modelId", e))?,
+        ),
+        None => None,
+    };
+    let max_tokens = match o.i64("maxTokens")? {
+        None => None,
+        Some(n) if (1..=MAX_TOKENS_CEILING).contains(&n) => u32::try_from(n).ok(),
+        Some(_) => {
+            return Err(invalid(
+                "maxTokens",
+                format!("must be between 1 and {MAX_TOKENS_CEILING}"),
+            ))
+        }
+    };
+    let temperature = match o.f64("temperature")? {
+        None => None,
+        Some(t) if t.is_finite() && (0.0..=5.0).contains(&t) => Some(t),
+        Some(_) => return Err(invalid("temperature", "must be between 0 and 5")),
+    };
+    let tools = o.array("tools")?.map(<[Value]>::to_vec);
+    if let Some(i) = tools.iter().flatten().position(|t| !t.is_object()) {
+        return Err(invalid(format!("tools[{i}]"), "must be an object"));
     }
-}
-
-fn check(raw: RawChatRequest) -> Result<Conversation, Error> {
-    {
-        let messages = match (raw.messages, raw.message) {
-            (Some(_), Some(_)) => {
-                return Err(invalid(
-                    "message",
-                    "send either `message` or `messages`, not both",
-                ))
-            }
-            (None, None) => {
-                return Err(invalid(
-                    "messages",
-                    "is required (or send a single `message` string)",
-                ))
-            }
-            (None, Some(text)) => {
-                if text.trim().is_empty() {
-                    return Err(invalid("message", "must not be empty"));
-                }
-                vec![Message::text(Role::User, text)]
-            }
-            (Some(list), None) => check_messages(list)?,
-        };
-
-        let session_id = raw.session_id.map(check_session_id).transpose()?;
-        let model_id = match raw.model_id.filter(|m| !m.is_empty()) {
-            Some(m) => Some(
-                check_model_id(&m)
-                    .map(|()| m)
-                    .map_err(|e| invalid("modelId", e))?,
-            ),
-            None => None,
-        };
-        let max_tokens = match raw.max_tokens {
-            None => None,
-            Some(n) if (1..=MAX_TOKENS_CEILING).contains(&n) => u32::try_from(n).ok(),
-            Some(_) => {
-                return Err(invalid(
-                    "maxTokens",
-                    format!("must be between 1 and {MAX_TOKENS_CEILING}"),
-                ))
-            }
-        };
-        let temperature = match raw.temperature {
-            None => None,
-            Some(t) if t.is_finite() && (0.0..=5.0).contains(&t) => Some(t),
-            Some(_) => return Err(invalid("temperature", "must be between 0 and 5")),
-        };
-        if let Some(tools) = &raw.tools {
-            if let Some(i) = tools.iter().position(|t| !t.is_object()) {
-                return Err(invalid(format!("tools[{i}]"), "must be an object"));
-            }
+    let response_format = o.get("responseFormat").cloned();
+    if let Some(format) = &response_format {
+        let kind = format.get("type").and_then(Value::as_str);
+        if !matches!(kind, Some("text" | "json_object" | "json_schema")) {
+            return Err(invalid(
+                "responseFormat.type",
+                "must be one of `text`, `json_object`, `json_schema`",
+            ));
         }
-        if let Some(format) = &raw.response_format {
-            let kind = format.get("type").and_then(Value::as_str);
-            if !matches!(kind, Some("text" | "json_object" | "json_schema")) {
-                return Err(invalid(
-                    "responseFormat.type",
-                    "must be one of `text`, `json_object`, `json_schema`",
-                ));
-            }
-        }
-
-        Ok(Conversation {
-            messages,
-            options: Options {
-                max_tokens,
-                temperature,
-                tools: raw.tools,
-                response_format: raw.response_format,
-                ..Options::default()
-            },
-            stream: raw.stream.unwrap_or(false),
-            model: model_id,
-            session_id,
-            user: None,
-            include_usage: false,
-        })
     }
+    Ok(Conversation {
+        messages,
+        options: Options {
+            max_tokens,
+            temperature,
+            tools,
+            response_format,
+            ..Options::default()
+        },
+        stream: o.bool("stream")?.unwrap_or(false),
+        model: model_id,
+        session_id,
+        user: None,
+        include_usage: false,
+    })
 }
 
-fn check_messages(list: Vec<RawMessage>) -> Result<Vec<Message>, Error> {
+fn check_messages(list: &[Value]) -> Result<Vec<Message>, Error> {
     if list.is_empty() {
         return Err(invalid("messages", "must not be empty"));
     }
     let mut out = Vec::with_capacity(list.len());
-    for (i, m) in list.into_iter().enumerate() {
-        let role = match m.role.as_str() {
-            "system" => Role::System,
-            "user" => Role::User,
-            "assistant" => Role::Assistant,
-            "tool" => Role::Tool,
-            other => {
-                return Err(invalid(
-                    format!("messages[{i}].role"),
-                    format!("`{other}` is not one of `system`, `user`, `assistant`, `tool`"),
-                ))
-            }
-        };
-        let tool_calls: Vec<ToolCall> = m
-            .tool_calls
-            .unwrap_or_default()
-            .into_iter()
-            .map(|c| ToolCall {
-                id: c.id,
-                name: c.name,
-                arguments: c.arguments,
-            })
-            .collect();
-        if !tool_calls.is_empty() && role != Role::Assistant {
-            return Err(invalid(
-                format!("messages[{i}].toolCalls"),
-                "only `assistant` messages make tool calls",
-            ));
-        }
-        let content = match m.content {
-            Some(c) => c,
-            None if !tool_calls.is_empty() => String::new(),
-            None => return Err(invalid(format!("messages[{i}].content"), "is required")),
-        };
-        if matches!(role, Role::System | Role::User) && content.trim().is_empty() {
-            return Err(invalid(
-                format!("messages[{i}].content"),
-                "must not be empty",
-            ));
-        }
-        out.push(Message {
-            role,
-            content,
-            name: m.name,
-            tool_call_id: m.tool_call_id,
-            tool_calls,
-        });
+    for (i, m) in list.iter().enumerate() {
+        out.push(check_message(i, item_object(m, "messages", i)?)?);
     }
     // A `tool` message alone continues a conversation (its question is in a session's history).
     if !out
@@ -257,6 +129,56 @@ fn check_messages(list: Vec<RawMessage>) -> Result<Vec<Message>, Error> {
         ));
     }
     Ok(out)
+}
+
+fn check_message(i: usize, m: &Map<String, Value>) -> Result<Message, Error> {
+    let path = format!("messages[{i}]");
+    let o = Obj::new(m, &path);
+    o.known(MESSAGE_FIELDS)?;
+    let role = match o.required("role", o.str("role")?)? {
+        "system" => Role::System,
+        "user" => Role::User,
+        "assistant" => Role::Assistant,
+        "tool" => Role::Tool,
+        other => {
+            return Err(invalid(
+                o.path_of("role"),
+                format!("`{other}` is not one of `system`, `user`, `assistant`, `tool`"),
+            ))
+        }
+    };
+    let mut tool_calls = Vec::new();
+    for (j, c) in o.array("toolCalls")?.unwrap_or_default().iter().enumerate() {
+        let call_path = format!("{path}.toolCalls[{j}]");
+        let c = Obj::new(item_object(c, &o.path_of("toolCalls"), j)?, &call_path);
+        c.known(CALL_FIELDS)?;
+        tool_calls.push(ToolCall {
+            id: c.required("id", c.string("id")?)?,
+            name: c.required("name", c.string("name")?)?,
+            arguments: c.required("arguments", c.string("arguments")?)?,
+        });
+    }
+    if !tool_calls.is_empty() && role != Role::Assistant {
+        return Err(invalid(
+            o.path_of("toolCalls"),
+            "only `assistant` messages make tool calls",
+        ));
+    }
+    let content = match o.string("content")? {
+        Some(c) => c,
+        None if !tool_calls.is_empty() => String::new(),
+        None => return Err(invalid(o.path_of("content"), "is required")),
+    };
+    if matches!(role, Role::System | Role::User) && content.trim().is_empty() {
+        return Err(invalid(o.path_of("content"), "must not be empty"));
+    }
+    Ok(Message {
+        role,
+        content,
+        name: o.string("name")?,
+        tool_call_id: o.string("toolCallId")?,
+        tool_calls,
+    })
 }
 
 /// Checks a `sessionId`: an id that `/sessions/{id}` can address unchanged, so `.` and `..`

@@ -30,20 +30,22 @@ use crate::sessions::{self, SessionTurn};
 
 /// What a surface hands the engine: the conversation, its encoder, its route (`/chat`,
 /// `/v1/chat/completions`, for the metadata) and the session turn, if any.
-pub struct Ask<E> {
+pub struct Ask {
     pub conv: Conversation,
-    pub encoder: E,
+    /// The surface's encoder, boxed: the engine exists once for every surface, not once per
+    /// encoder type (docs/performance.md, the size table).
+    pub encoder: Box<dyn Encoder>,
     pub route: &'static str,
     pub session: Option<SessionTurn>,
 }
 
 /// Answers a surface's request with its encoder's format.
-pub async fn answer<E: Encoder + 'static>(
+pub async fn answer(
     env: &Env,
     ctx: &Context,
     settings: &Rc<Settings>,
     ex: &mut Exchange,
-    ask: Ask<E>,
+    ask: Ask,
 ) -> Result<Response, ApiError> {
     let Ask {
         conv,
@@ -123,10 +125,10 @@ async fn admit(
 }
 
 /// A whole answer: the first model to reach its end answers, as one JSON body.
-async fn whole<E: Encoder>(
+async fn whole(
     ctx: &Context,
     ex: &mut Exchange,
-    encoder: E,
+    encoder: Box<dyn Encoder>,
     admitted: Admitted,
 ) -> Result<Response, ApiError> {
     let Admitted {

@@ -47,10 +47,10 @@ enum Opening {
 }
 
 /// Answers with the stream's response once its fate is known; the stream runs in `waitUntil`.
-pub async fn start<E: Encoder + 'static>(
+pub async fn start(
     ctx: &Context,
     ex: &mut Exchange,
-    encoder: E,
+    encoder: Box<dyn Encoder>,
     admitted: Admitted,
 ) -> Result<Response, ApiError> {
     let (tx, rx) = oneshot::channel();
@@ -78,9 +78,9 @@ pub async fn start<E: Encoder + 'static>(
     }
 }
 
-struct Task<E> {
+struct Task {
     admitted: Admitted,
-    encoder: E,
+    encoder: Box<dyn Encoder>,
     log: RequestLog,
     trace_id: String,
     started_ms: u64,
@@ -88,9 +88,9 @@ struct Task<E> {
 }
 
 /// The relay shared by the pump's callbacks and the books at the end (taken back whole).
-type Shared<E> = Rc<RefCell<Option<Relay<E>>>>;
+type Shared = Rc<RefCell<Option<Relay<Box<dyn Encoder>>>>>;
 
-impl<E: Encoder + 'static> Task<E> {
+impl Task {
     async fn run(self, tx: oneshot::Sender<Opening>) {
         let Task {
             admitted,
@@ -107,7 +107,7 @@ impl<E: Encoder + 'static> Task<E> {
             max_tokens_reduced,
         } = admitted;
         let keep_alive_ms = attempts.settings.tenant.keep_alive_ms;
-        let shared: Shared<E> = Rc::new(RefCell::new(None));
+        let shared: Shared = Rc::new(RefCell::new(None));
         let feed: Closure<Feed> = {
             let shared = Rc::clone(&shared);
             Closure::new(move |chunk: Option<Vec<u8>>, gone: bool, now: f64| {
@@ -284,10 +284,10 @@ struct Books {
 impl Books {
     /// Every model failed before its first token: an error response when nothing was sent
     /// yet, else the stream (started early for keep-alives) ends with the chain's error.
-    async fn refused<E: Encoder>(
+    async fn refused(
         self,
         failure: ChainFailure,
-        mut encoder: E,
+        mut encoder: Box<dyn Encoder>,
         pump: &RelayPump,
         opening: Option<oneshot::Sender<Opening>>,
         log: &mut RequestLog,
@@ -337,10 +337,10 @@ impl Books {
 
     /// Stores the session turn, writes the end event and settles the books.
     #[allow(clippy::too_many_arguments)]
-    async fn finish<E: Encoder>(
+    async fn finish(
         mut self,
         pump: &RelayPump,
-        relay: Relay<E>,
+        relay: Relay<Box<dyn Encoder>>,
         failure: Option<AttemptFailure>,
         model: &str,
         fallback: bool,

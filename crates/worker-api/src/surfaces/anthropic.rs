@@ -23,7 +23,7 @@ pub async fn handle(c: Call<'_>) -> Result<Response, ApiError> {
     let r = anthropic_request::parse(&body)?;
     let ask = Ask {
         conv: r.conv,
-        encoder: AnthropicEncoder::new(message_id(&ex.trace_id)),
+        encoder: Box::new(AnthropicEncoder::new(message_id(&ex.trace_id))),
         route: "/v1/messages",
         session: None,
     };

@@ -25,7 +25,7 @@ pub async fn handle(c: Call<'_>) -> Result<Response, ApiError> {
     let session = sessions::prepare(env, &settings, ex.principal.as_ref(), &mut conv).await?;
     let ask = Ask {
         conv,
-        encoder: NativeEncoder::default(),
+        encoder: Box::new(NativeEncoder::default()),
         route: "/chat",
         session,
     };

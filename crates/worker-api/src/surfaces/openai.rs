@@ -30,7 +30,7 @@ pub async fn completions(c: Call<'_>) -> Result<Response, ApiError> {
     let parsed = openai_request::parse(&body, settings.tenant.drop_unsupported)?;
     let conv = parsed.conv;
     let ask = Ask {
-        encoder: OpenAiEncoder::new(conv.include_usage),
+        encoder: Box::new(OpenAiEncoder::new(conv.include_usage)),
         conv,
         route: "/v1/chat/completions",
         // Stateless: OpenAI clients send the whole conversation each time.

@@ -56,7 +56,7 @@ pub async fn handle(c: Call<'_>) -> Result<Response, ApiError> {
     };
     let ask = Ask {
         conv,
-        encoder: ResponsesEncoder::new(id, r.echo),
+        encoder: Box::new(ResponsesEncoder::new(id, r.echo)),
         route: "/v1/responses",
         session,
     };

@@ -48,7 +48,7 @@ pub async fn handle(c: Call<'_>) -> Result<Response, ApiError> {
         sessions::prepare_with(env, &settings, ex.principal.as_ref(), &mut conv, request).await?;
     let ask = Ask {
         conv,
-        encoder: UiEncoder::new(assistant),
+        encoder: Box::new(UiEncoder::new(assistant)),
         route: "/ui/chat",
         session,
     };
