@@ -1,19 +1,16 @@
 //! Who may call a tenant: its auth mode, request rate limits, and CORS origin patterns.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// `[vars.TENANT.auth]` as written.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Debug, Clone, Default)]
 pub struct RawAuth {
     pub mode: Option<String>,
     pub key_cache_seconds: Option<i64>,
-    #[serde(default)]
     pub rate_limits: RawRateLimits,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Debug, Clone, Default)]
 pub struct RawRateLimits {
     pub per_key: Option<i64>,
     pub per_user: Option<i64>,

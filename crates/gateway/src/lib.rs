@@ -24,6 +24,7 @@ pub mod session;
 pub mod sse;
 pub mod surface;
 pub mod tenant;
+mod tenant_raw;
 pub mod trace;
 pub mod turn;
 pub mod usage;

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::ConfigError;
@@ -15,13 +15,11 @@ pub const DEFAULT_MODELS_TTL_S: u32 = 300;
 /// Cloudflare's REST API for AI Gateway (developers.cloudflare.com/changelog/post/2026-05-21-rest-api/).
 pub const CLOUDFLARE_API: &str = "https://api.cloudflare.com/client/v4/accounts";
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct RawProvider {
     pub kind: String,
     pub base_url: Option<String>,
     pub auth: Option<Value>,
-    #[serde(default)]
     pub headers: BTreeMap<String, String>,
     pub max_tokens_field: Option<String>,
     pub timeout_ms: Option<i64>,

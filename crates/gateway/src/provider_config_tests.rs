@@ -5,7 +5,9 @@ use serde_json::json;
 use super::*;
 
 fn check_json(v: serde_json::Value) -> Result<ProviderConfig, String> {
-    let raw: RawProvider = serde_json::from_value(v).map_err(|e| e.to_string())?;
+    let map = v.as_object().ok_or("not an object")?;
+    let raw: RawProvider =
+        crate::tenant_raw::raw_provider(map, "providers.corp").map_err(|e| e.to_string())?;
     check_provider("t", "corp", raw).map_err(|e| e.to_string())
 }
 

@@ -7,8 +7,7 @@ use crate::conversation::{Message, Role, ToolCall};
 use crate::usage::estimate_text_tokens;
 
 /// `[vars.TENANT.sessions]` as written.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Debug, Clone, Default)]
 pub struct RawSessions {
     pub enabled: Option<bool>,
     pub ttl_days: Option<i64>,

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::access::{check_auth, AuthConfig, OriginPattern, RawAuth};
 use crate::error::ConfigError;
@@ -27,52 +27,37 @@ pub const MIN_PROMPT_TOKENS: u64 = 8;
 pub const MIN_REQUEST_BYTES: u32 = 15;
 
 /// The tenant config exactly as written, before any rule is checked.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct RawTenantConfig {
     pub tenant_id: String,
     pub ai_gateway_id: String,
     pub models: RawModels,
-    #[serde(default)]
     pub model_allow_list: Vec<String>,
-    #[serde(default)]
     pub limits: RawLimits,
-    #[serde(default)]
     pub cors: RawCors,
-    #[serde(default)]
     pub budget: Option<RawBudget>,
-    #[serde(default)]
     pub providers: BTreeMap<String, RawProvider>,
-    #[serde(default)]
     pub auth: RawAuth,
-    #[serde(default)]
     pub sessions: Option<RawSessions>,
-    #[serde(default)]
     pub compat: RawCompat,
 }
 
 /// `[vars.TENANT.compat]`: how strict the OpenAI surface is.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Debug, Clone, Default)]
 pub struct RawCompat {
     /// Drop (and list in `x-dropped-params`) parameters `/v1` would refuse.
-    #[serde(default)]
     pub drop_unsupported: bool,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct RawModels {
     pub chat: String,
-    #[serde(default)]
     pub fallbacks: Vec<String>,
-    #[serde(default)]
     pub tiers: BTreeMap<String, RawTier>,
 }
 
 /// A tier alias: one model ref, or an ordered preference list.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum RawTier {
     One(String),
     Many(Vec<String>),
@@ -99,8 +84,7 @@ impl Serialize for Tier {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Debug, Clone, Default)]
 pub struct RawLimits {
     pub max_request_bytes: Option<i64>,
     pub max_output_tokens: Option<i64>,
@@ -108,21 +92,16 @@ pub struct RawLimits {
     pub keep_alive_seconds: Option<i64>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Debug, Clone, Default)]
 pub struct RawCors {
-    #[serde(default)]
     pub allowed_origins: Vec<String>,
-    #[serde(default)]
     pub allow_credentials: bool,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct RawBudget {
     pub daily: i64,
     pub monthly: i64,
-    #[serde(default)]
     pub store: Option<String>,
     pub min_output_tokens: Option<i64>,
 }
@@ -202,16 +181,7 @@ impl TenantConfig {
     /// Parses a tenant config and applies every rule, returning every broken one (a JSON shape
     /// error stops at the first, as parsing cannot go on past it).
     pub fn check(source: &str, json: &str) -> Result<Self, Vec<ConfigError>> {
-        let de = &mut serde_json::Deserializer::from_str(json);
-        let raw: RawTenantConfig = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            let message = strip_position(&e.into_inner().to_string());
-            vec![ConfigError::new(
-                source,
-                if path == "." { String::new() } else { path },
-                message,
-            )]
-        })?;
+        let raw = crate::tenant_raw::read(source, json).map_err(|e| vec![e])?;
         Self::try_from_raw(source, raw)
     }
 
@@ -568,7 +538,7 @@ fn check_model_ref(s: &str) -> Result<(), String> {
 }
 
 /// serde_json appends "at line L column C"; the path already says where.
-fn strip_position(message: &str) -> String {
+pub(crate) fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(i) => message[..i].to_string(),
         None => message.to_string(),
