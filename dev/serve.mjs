@@ -1,6 +1,7 @@
 // Local dev server: the built worker in workerd on 127.0.0.1:8787 with local KV and Durable
 // Objects (persisted under .dev-state/) and the Workers AI stand-in bound as AI, plus the demo
-// chat page (examples/web-chat) on 127.0.0.1:8788.
+// chat page (examples/web-chat) on 127.0.0.1:8788 (its vendor/ai.js bundle of the AI SDK is
+// built first when missing or older than package-lock.json: examples/web-chat/build-vendor.mjs).
 //
 //   node dev/serve.mjs [--tenant NAME] [--port 8787] [--web-port 8788] [--no-web] [--with-upstream]
 //
@@ -26,6 +27,7 @@ import { parseArgs } from "node:util";
 import { startGateway, optionsFromWranglerToml, ROOT } from "../tests/support/runtime.mjs";
 import { serveStatic } from "./static.mjs";
 import { addDevProvider } from "./with-upstream.mjs";
+import { buildVendor } from "../examples/web-chat/build-vendor.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -69,6 +71,12 @@ if (!OPEN && !("AUTH_KV" in tenantOptions.kvNamespaces)) {
 let web = null;
 if (!values["no-web"]) {
   const webPort = Number(values["web-port"]);
+  try {
+    // The page loads the AI SDK's chat client from vendor/ai.js (git-ignored): made when missing or stale.
+    await buildVendor();
+  } catch (e) {
+    console.error(`could not build examples/web-chat/vendor/ai.js (${e.message}); the demo page will say so`);
+  }
   try {
     web = await serveStatic(path.join(ROOT, "examples/web-chat"), { port: webPort });
   } catch (e) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Prepares .venv-sdk/ (git-ignored): a Python venv with the pinned official OpenAI Python client
-# and pytest from tests/sdk/python/requirements.txt, for tests/e2e/sdk-python.test.mjs.
+# Prepares .venv-sdk/ (git-ignored): a Python venv with the pinned official OpenAI and Anthropic
+# Python clients and pytest from tests/sdk/python/requirements.txt, for
+# tests/e2e/sdk-python.test.mjs and tests/e2e/sdk-python-surfaces.test.mjs.
 # Idempotent and silent when the venv is already up to date: it is (re)built only when it is
 # missing, broken, or requirements.txt changed since the last successful install (a stamp
 # inside the venv holds the file's hash). Needs python3 (3.11+) with venv, and PyPI or a mirror
@@ -14,8 +15,14 @@ stamp=$venv/.requirements.sha256
 py=${PYTHON:-python3}
 
 want=$(sha256sum "$req" | cut -d' ' -f1)
-if [[ -f $stamp && $(<"$stamp") == "$want" ]] && "$venv/bin/python" -c '' 2>/dev/null; then
-  exit 0
+fresh() { [[ -f $stamp && $(<"$stamp") == "$want" ]] && "$venv/bin/python" -c '' 2>/dev/null; }
+fresh && exit 0
+# Two e2e files call this (sdk-python*.test.mjs) and `node --test` runs files in parallel: the
+# first builds the venv, the other waits for it here and then finds it up to date.
+if command -v flock >/dev/null; then
+  exec 9>"${TMPDIR:-/tmp}/sdk-venv.$(pwd | sha256sum | cut -c1-16).lock"
+  flock 9
+  fresh && exit 0
 fi
 
 fail() { echo "sdk-venv: $*" >&2; exit 1; }

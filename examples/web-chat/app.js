@@ -1,38 +1,29 @@
-// Demo client for the edge chat gateway. No build step, no dependencies.
+// Demo client for the edge chat gateway. No build step: the page loads the AI SDK's own chat
+// client (`ai`), bundled once into vendor/ai.js by build-vendor.mjs (scripts/dev.sh and the
+// browser test make it), and talks to the gateway's `POST /ui/chat`, the AI SDK UI message
+// stream that `useChat` speaks (README "From a web page").
 //
-// `EventSource` can only GET, so the page POSTs to /chat with `fetch` and reads the SSE body
-// itself: a ReadableStream reader, a TextDecoder, and a parser for `event:`/`data:` blocks.
-// Events: token {text}, tool_call {id?, name, arguments}, error {code, message, traceId},
-// done {finish, model, fallback, usage, latencyMs, ttftMs, traceId, sessionId?, historyMessages?}.
-// The x- headers are readable cross-origin because the gateway lists them in
-// Access-Control-Expose-Headers for origins in the tenant's cors.allowedOrigins.
+// `AbstractChat` is the state machine `useChat` wraps (send, stream into an assistant message,
+// stop, errors); `pageState` below gives it plain state and re-renders the transcript on every
+// change. `DefaultChatTransport` POSTs `{id, messages, trigger, messageId?}` (the whole
+// conversation, as UI messages) plus the page's `model` through its `body` option, and parses
+// the stream (`start`, `text-delta`, `tool-input-available`, `data-usage`, `finish`, `error`).
+// Its `fetch` is wrapped only to read the response's status and x- headers (model, trace id,
+// budget left, session id), which the gateway exposes to origins in cors.allowedOrigins.
 //
 // Credentials: the *API key or end-user token* field (or `?key=` in this page's URL, which
-// scripts/dev.sh prints) is sent as `Authorization: Bearer <key>`, never in a URL to the
-// gateway. The page takes `?key=` out of the address bar at once and keeps the key in
-// sessionStorage (this tab only). A real web app should not hold an API key at all: its
-// backend mints short-lived end-user tokens (docs/auth.md) and the page sends those.
+// scripts/dev.sh prints) is sent as `Authorization: Bearer <key>` (the transport's `headers`),
+// never in a URL to the gateway. The page takes `?key=` out of the address bar at once and
+// keeps the key in sessionStorage (this tab only). A real web app should not hold an API key at
+// all: its backend mints short-lived end-user tokens (docs/auth.md) and the page sends those.
 //
-// Who keeps the conversation (docs/sessions.md). A tenant either has server-side sessions
-// (the gateway stores every turn and puts the history in front of the request) or not (the
-// client sends the whole conversation each time). Sending both, the history *and* a session
-// id, makes a sessions tenant see every earlier turn twice, and the prompt grows with the
-// square of the turns. So the page keeps one of three modes:
-//   "unknown"   nothing answered yet on this gateway and credential: send the conversation so
-//               far as `messages`, with `"sessionId": "new"`;
-//   "sessions"  the gateway keeps it: send only the new message and the session's id;
-//   "stateless" the tenant has no sessions: send the conversation as `messages`, no sessionId.
-// The "unknown" request is right in both cases: a tenant without sessions answers it like any
-// other request, and a tenant with sessions starts a fresh session seeded with exactly the
-// messages sent (nothing is doubled, because the new session is empty). The answer then says
-// which case it is, in the gateway's own words rather than a guess: with sessions on it carries
-// the session's id in the `x-session-id` header (at once, before the first token) and
-// `historyMessages` in the `done` event; without sessions it has neither. This needs no extra
-// request, and it asks the very route, credential and origin the chat uses, so it cannot
-// disagree with them. (Probing `GET /sessions` instead would cost a request, need its own CORS
-// and scope handling, and tell a 404 of a tenant without sessions apart from a wrong URL only
-// by the error code.) Changing the gateway URL or the key makes the mode unknown again, so the
-// next turn re-seeds a session (or learns there is none) on the new target.
+// Who keeps the conversation (docs/sessions.md). The page always sends the whole conversation,
+// as useChat does. On a tenant with sessions the chat's `id` is the session: the gateway keeps
+// the stored conversation and adds only the messages it does not hold yet (it knows them by
+// their ids), so nothing reaches the model twice; the answer says so with `x-session-id`. On a
+// tenant without sessions the conversation sent is the conversation. Either way the page needs
+// no mode of its own. A new key (another owner) simply seeds that owner's session with the
+// conversation so far. "New chat" starts a new chat id, so a new session.
 
 import { formatDuration, formatResetTime, retryAfterSeconds } from "./format.js";
 
@@ -58,68 +49,8 @@ $("key").addEventListener("change", rememberKey);
 // On a narrow screen the answer details start folded, so the transcript keeps its room.
 if (matchMedia("(max-width: 520px)").matches) $("details").open = false;
 
-/** The conversation as the page shows it: completed turns, oldest first. */
-let history = [];
-/** Who keeps the conversation: "unknown", "sessions" or "stateless" (see the top of this file). */
-let mode = "unknown";
-/** The gateway's id for this conversation, in "sessions" mode. */
-let sessionId = null;
-/** Bumped when the gateway URL or the key changes, so an answer from the old target cannot set the mode. */
-let target = 0;
-/** Bumped by "New chat", so a request it aborted leaves the new conversation alone. */
-let conversation = 0;
-let controller = null;
-
 const tokens = new Intl.NumberFormat("en");
-
-/** A new gateway or credential: a new owner, maybe a new tenant. The next turn finds out again. */
-function forgetMode() {
-  mode = "unknown";
-  sessionId = null;
-  target += 1;
-  $("meta-history").textContent = "–";
-}
-$("gateway").addEventListener("input", forgetMode);
-$("key").addEventListener("input", forgetMode);
-
-/** The /chat body for `text` in the current mode. */
-function requestBody(text, modelId) {
-  const options = { stream: true, ...(modelId ? { modelId } : {}) };
-  if (mode === "sessions") return { message: text, sessionId, ...options };
-  const messages = [...history, { role: "user", content: text }];
-  if (mode === "stateless") return { messages, ...options };
-  return { messages, sessionId: "new", ...options };
-}
-
-/** The answer says the gateway keeps this conversation, under `id`. */
-function sessionsOn(turnTarget, id) {
-  if (turnTarget !== target || !id) return;
-  mode = "sessions";
-  sessionId = id;
-}
-
-/** A complete answer without session facts: this tenant has no sessions. */
-function sessionsOff(turnTarget) {
-  if (turnTarget !== target) return;
-  mode = "stateless";
-  sessionId = null;
-}
-
-/** What an answer's `done` event (or JSON body) says about sessions. */
-function learnFromAnswer(turnTarget, d) {
-  if (Number.isInteger(d.historyMessages)) sessionsOn(turnTarget, d.sessionId);
-  else if (d.finish !== "error") sessionsOff(turnTarget);
-}
-
-function showConversation(turnTarget, d, sent) {
-  if (turnTarget !== target) return;
-  if (mode === "sessions") {
-    const earlier = Number.isInteger(d?.historyMessages) ? `, ${d.historyMessages} stored messages sent before this one` : "";
-    setMeta("history", `kept by the gateway: session ${sessionId}${earlier}`);
-  } else if (mode === "stateless") {
-    setMeta("history", `sent by this page: ${sent} message${sent === 1 ? "" : "s"} (this tenant has no sessions)`);
-  }
-}
+const gatewayBase = () => $("gateway").value.trim().replace(/\/+$/, "");
 
 function setState(state) {
   document.body.dataset.state = state; // idle | streaming | done | error | stopped
@@ -138,19 +69,19 @@ function follow(change) {
   return out;
 }
 
-function addMessage(role, text = "") {
+/** A message bubble: { div, text (the span the text goes in), tools (the tool-call lines) }. */
+function addMessage(role) {
   const div = document.createElement("div");
   div.className = `msg ${role}`;
   const who = document.createElement("b");
   who.textContent = role === "user" ? "You" : "Assistant";
-  const body = document.createElement("span");
-  body.className = "text";
-  body.textContent = text;
-  div.append(who, body);
+  const text = document.createElement("span");
+  text.className = "text";
+  div.append(who, text);
   const t = $("transcript");
   t.append(div);
   t.scrollTop = t.scrollHeight; // a new message always brings the transcript to its end
-  return div;
+  return { div, text, tools: new Map() };
 }
 
 // The banner and the hint take room from the transcript: `follow` keeps its end in view.
@@ -194,89 +125,51 @@ function setMeta(name, value) {
 
 const count = (v) => (v === null || v === undefined || v === "" || !Number.isFinite(Number(v)) ? "–" : tokens.format(Number(v)));
 
-/** What the headers say, before any token arrives. */
-function showHeaders(h, streaming) {
+/** What the response headers say, before any token arrives. */
+function showHeaders(h, ok) {
   setMeta("model", h.get("x-model-id"));
   setMeta("fallback", h.get("x-fallback"));
   setMeta("trace", h.get("x-trace-id"));
   const day = h.get("x-budget-remaining-daily");
   const month = h.get("x-budget-remaining-monthly");
   // A stream's figures are read when the gateway admits the request, right after it reserved
-  // this request's worst case (prompt + output cap); a JSON answer's after it was billed.
-  const when = streaming ? "at admission, after reserving this request" : "after this request was billed";
+  // this request's worst case (prompt + output cap); a refusal's when it was refused.
+  const when = ok ? "at admission, after reserving this request" : "when this request was refused";
   if (day || month) setMeta("budget", `${count(day)} tokens left today, ${count(month)} this month (${when})`);
-  const used = h.get("x-tokens-used");
-  if (used) setMeta("usage", `prompt ${h.get("x-tokens-prompt")}, completion ${h.get("x-tokens-completion")}, total ${used}`);
 }
 
-/** What the final `done` event (or a JSON answer) says. */
-function showDone(d) {
+/** What the answer's `data-usage` part says, with the finish reason of its `finish` part. */
+function showUsage(d, finish) {
   setMeta("model", d.model);
   if (d.fallback !== undefined) setMeta("fallback", String(d.fallback));
   const u = d.usage;
   if (u) setMeta("usage", `prompt ${u.prompt}, completion ${u.completion}, total ${u.total}${u.estimated ? " (estimated)" : ""}`);
-  const t = [d.ttftMs !== undefined && `first token ${d.ttftMs} ms`, d.latencyMs !== undefined && `total ${d.latencyMs} ms`].filter(Boolean);
+  const t = [d.ttftMs != null && `first token ${d.ttftMs} ms`, d.latencyMs != null && `total ${d.latencyMs} ms`].filter(Boolean);
   if (t.length) setMeta("timing", t.join(", "));
-  setMeta("finish", d.finish);
+  if (d.maxTokensReduced != null) setMeta("finish", `${finish} (output cap lowered to ${d.maxTokensReduced} tokens by the budget)`);
+  else setMeta("finish", finish);
   setMeta("trace", d.traceId);
   // The one line shown while the details are folded (narrow screens).
-  $("meta-summary").textContent = `(${[d.model, d.finish, u && `${u.total} tokens`].filter(Boolean).join(", ")})`;
+  $("meta-summary").textContent = `(${[d.model, finish, u && `${u.total} tokens`].filter(Boolean).join(", ")})`;
 }
 
-/** Yields {event, data} for each SSE block of a fetch body, as the bytes arrive. */
-async function* sseEvents(body, signal) {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let buf = "";
-  const onAbort = () => reader.cancel().catch(() => {});
-  signal.addEventListener("abort", onAbort);
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buf += decoder.decode(value, { stream: true });
-      let m;
-      while ((m = /\r?\n\r?\n/.exec(buf))) {
-        const ev = parseBlock(buf.slice(0, m.index));
-        buf = buf.slice(m.index + m[0].length);
-        if (ev) yield ev;
-      }
-    }
-    const last = parseBlock(buf + decoder.decode());
-    if (last) yield last;
-  } finally {
-    signal.removeEventListener("abort", onAbort);
+/** Who keeps the conversation, as this answer's headers tell it. */
+function showConversation(res, sent) {
+  const session = res.headers.get("x-session-id");
+  if (session) {
+    setMeta("history", `kept by the gateway: session ${session} (this page sends all ${sent} messages; the session adds only those it does not hold)`);
+  } else {
+    setMeta("history", `sent by this page: ${sent} message${sent === 1 ? "" : "s"} (this tenant has no sessions)`);
   }
 }
 
-function parseBlock(block) {
-  let event = "message";
-  const data = [];
-  for (const raw of block.split("\n")) {
-    const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
-    if (!line || line.startsWith(":")) continue; // blank or comment (keep-alive)
-    const colon = line.indexOf(":");
-    const field = colon < 0 ? line : line.slice(0, colon);
-    let value = colon < 0 ? "" : line.slice(colon + 1);
-    if (value.startsWith(" ")) value = value.slice(1);
-    if (field === "event") event = value;
-    else if (field === "data") data.push(value);
-  }
-  if (!data.length) return null;
-  const text = data.join("\n");
-  try {
-    return { event, data: JSON.parse(text) };
-  } catch {
-    return { event, data: text };
-  }
-}
-
-/** The message for a non-2xx answer, with what to do about it. */
-async function describeFailure(res) {
-  const body = await res.json().catch(() => null);
+/** The message for a non-2xx answer (`text`: its body), with what to do about it. */
+function describeFailure(res, text) {
+  let body = null;
+  try { body = JSON.parse(text); } catch { /* not JSON */ }
   const e = body?.error ?? {};
   const code = e.code ?? "error";
-  const message = e.message ?? res.statusText;
+  const message = e.message ?? (text || res.statusText);
   if (res.status === 429) {
     // `retry-after` is in seconds (a budget refusal waits for its window to reset, often
     // hours); the body of a budget refusal also has budget.retryAfterSecs and budget.resetsAt.
@@ -291,121 +184,236 @@ async function describeFailure(res) {
   return `${res.status} ${code}: ${message}${e.traceId ? ` (trace ${e.traceId})` : ""}`;
 }
 
+// ---- The chat: the AI SDK's AbstractChat over page state ----
+
+let sdk = null; // { AbstractChat, DefaultChatTransport } once vendor/ai.js has loaded
+let chat = null; // the current AbstractChat; "New chat" makes another
+/** The turn in flight: { res (the response, once it came), sent, views (its bubbles), asked } or null. */
+let turn = null;
+/** Message id -> its bubble. Bubbles of failed turns stay (greyed) after their messages leave the chat. */
+let views = new Map();
+/** The bubble shown while the answer has not started, taken over by the assistant message. */
+let pending = null;
+
+/** ChatState for AbstractChat: plain values, `onChange` after every change (what useChat's React state does). */
+function pageState(onChange) {
+  let messages = [];
+  let status = "ready";
+  let error;
+  const snapshot = (x) => structuredClone(x);
+  return {
+    get messages() { return messages; },
+    set messages(v) { messages = v; onChange(); },
+    get status() { return status; },
+    set status(v) { status = v; onChange(); },
+    get error() { return error; },
+    set error(v) { error = v; },
+    pushMessage(m) { messages = [...messages, snapshot(m)]; onChange(); },
+    popMessage() { messages = messages.slice(0, -1); onChange(); },
+    replaceMessage(i, m) { messages = messages.map((old, j) => (j === i ? snapshot(m) : old)); onChange(); },
+    snapshot,
+  };
+}
+
+function newChat() {
+  const { AbstractChat, DefaultChatTransport } = sdk;
+  const transport = new DefaultChatTransport({
+    // Read at every request, so the fields can change between turns.
+    prepareSendMessagesRequest: () => ({ api: `${gatewayBase()}/ui/chat` }),
+    headers: () => {
+      const key = $("key").value.trim();
+      return key ? { authorization: `Bearer ${key}` } : {};
+    },
+    body: () => {
+      const model = $("model").value.trim();
+      return model ? { model } : {};
+    },
+    fetch: async (url, init) => {
+      const res = await fetch(url, init);
+      const t = turn;
+      if (t && c === chat) {
+        t.res = res;
+        // The details below the transcript may grow: `follow` keeps the transcript's end in view.
+        follow(() => {
+          showHeaders(res.headers, res.ok);
+          if (res.ok) showConversation(res, t.sent);
+        });
+      }
+      return res;
+    },
+  });
+  const c = new AbstractChat({
+    transport,
+    state: pageState(() => { if (c === chat) render(); }),
+    onFinish: (f) => { c.lastFinish = f; },
+  });
+  return c;
+}
+
+const textOf = (m) => m.parts.filter((p) => p.type === "text").map((p) => p.text).join("");
+const toolParts = (m) => m.parts.filter((p) => p.type === "dynamic-tool" || p.type.startsWith("tool-"));
+
+/** Brings the transcript up to date with the chat's messages (bubbles by message id). */
+function render() {
+  follow(() => {
+    for (const m of chat.messages) {
+      let v = views.get(m.id);
+      if (!v) {
+        if (m.role === "assistant" && pending) {
+          v = pending; // already in turn.views
+          pending = null;
+        } else {
+          v = addMessage(m.role);
+          turn?.views.push(v);
+        }
+        views.set(m.id, v);
+        if (m.role === "user" && turn && !turn.asked) {
+          turn.asked = true;
+          pending = addMessage("assistant"); // shows "…" until the answer starts
+          turn.views.push(pending);
+        }
+      }
+      const text = textOf(m);
+      if (v.text.textContent !== text) v.text.textContent = text;
+      for (const p of toolParts(m)) {
+        let line = v.tools.get(p.toolCallId);
+        if (!line) {
+          line = document.createElement("div");
+          line.className = "tool";
+          v.div.append(line);
+          v.tools.set(p.toolCallId, line);
+        }
+        const name = p.type === "dynamic-tool" ? p.toolName : p.type.slice("tool-".length);
+        const args = p.input === undefined ? "…" : JSON.stringify(p.input);
+        line.textContent = `→ tool call ${name}(${args})`;
+      }
+    }
+  });
+}
+
+/** The last `data-usage` part of a message (a continued message has one per request). */
+const lastUsage = (m) => m?.parts.filter((p) => p.type === "data-usage").at(-1)?.data;
+
 async function send(text) {
-  const base = $("gateway").value.trim().replace(/\/+$/, "");
-  const modelId = $("model").value.trim();
-  const key = $("key").value.trim();
   clearError();
   clearHint();
   clearMeta();
-  const turnTarget = target;
-  const turnConversation = conversation;
-  const body = requestBody(text, modelId);
-  const sent = body.messages?.length ?? 1;
-  const question = addMessage("user", text);
-  const answer = addMessage("assistant").querySelector(".text");
-
-  controller = new AbortController();
-  const { signal } = controller;
+  const c = chat;
+  // `asked`: the user's message is on the page (render then shows a "…" bubble for the answer).
+  const t = { res: null, sent: c.messages.length + 1, views: [], asked: false };
+  turn = t;
+  pending = null;
+  c.lastFinish = null;
   setState("streaming");
-  let outcome = "error";
-  let res = null;
-  try {
-    res = await fetch(`${base}/chat`, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
-      body: JSON.stringify(body),
-      signal,
-    });
-    const streaming = (res.headers.get("content-type") ?? "").includes("text/event-stream");
-    showHeaders(res.headers, res.ok && streaming);
-    if (!res.ok) return showError(await describeFailure(res));
-    // With sessions on, the session's id is a header of every session turn: known before any token.
-    sessionsOn(turnTarget, res.headers.get("x-session-id"));
-    showConversation(turnTarget, null, sent);
-    if (!streaming) {
-      const j = await res.json(); // a JSON answer (not expected with stream: true)
-      answer.textContent = j.text ?? "";
-      showDone({ ...j, finish: j.finish ?? "stop" });
-      learnFromAnswer(turnTarget, { ...j, finish: j.finish ?? "stop" });
-      showConversation(turnTarget, j, sent);
-      outcome = "done";
-      return;
-    }
-    for await (const { event, data } of sseEvents(res.body, signal)) {
-      if (event === "token") {
-        follow(() => { answer.textContent += data.text; });
-      } else if (event === "tool_call") {
-        const tool = document.createElement("div");
-        tool.className = "tool";
-        const args = typeof data.arguments === "string" ? data.arguments : JSON.stringify(data.arguments);
-        tool.textContent = `→ tool call ${data.name}(${args})`;
-        follow(() => answer.parentElement.append(tool));
-      } else if (event === "error") {
-        showError(`Stream failed (${data.code}): ${data.message}`); // the trace id is shown below
-      } else if (event === "done") {
-        showDone(data);
-        if (data.finish !== "error") outcome = "done";
-        learnFromAnswer(turnTarget, data);
-        showConversation(turnTarget, data, sent);
-      }
-    }
-    if (outcome !== "done" && $("error").hidden && !signal.aborted) showError("The stream ended before its `done` event.");
-  } catch (e) {
-    if (signal.aborted) {
-      // handled below
-    } else if (res) {
-      showError(`The answer broke off: ${e.message}`);
-    } else {
-      showError(
-        `Could not reach ${base}/chat (${e.message}). Is the gateway running (bash scripts/dev.sh)? ` +
-          `Does the tenant's cors.allowedOrigins include this page's origin, ${location.origin}?`,
-      );
-    }
-  } finally {
-    if (controller?.signal === signal) controller = null;
-    // After "New chat" aborted this request, the page already belongs to the next conversation.
-    if (turnConversation === conversation) finish(outcome, { text, question, answer, res, signal, turnTarget });
-  }
+  let failure = null;
+  await c.sendMessage({ text }).catch((e) => { failure = e; });
+  if (c !== chat) return; // "New chat" was pressed meanwhile: this turn's page is gone
+  follow(() => settle(c, t, c.lastFinish, failure));
 }
 
 /** Settles a turn on the page: what stays in the conversation, what is shown as failed. */
-function finish(outcome, { text, question, answer, res, signal, turnTarget }) {
-  // A session keeps a turn the client stopped: the gateway reads the model to the end anyway
-  // and stores the whole answer (docs/sessions.md). So the turn stays in the conversation.
-  const kept = signal.aborted && outcome !== "done" && res?.ok && mode === "sessions" && turnTarget === target;
-  if (signal.aborted && outcome !== "done") {
-    outcome = "stopped";
-    setMeta("finish", kept ? "stopped by you (the gateway finishes the answer and keeps it in the session)" : "stopped by you");
+function settle(c, t, finished, failure) {
+  turn = null;
+  const answer = finished?.message?.role === "assistant" ? finished.message : null;
+  const usage = lastUsage(answer && c.messages.find((m) => m.id === answer.id));
+  if (pending) {
+    pending.div.remove(); // no answer ever started
+    pending = null;
   }
-  if (outcome === "done" || kept) {
-    history.push({ role: "user", content: text });
-    if (answer.textContent) history.push({ role: "assistant", content: answer.textContent });
-    if (kept) {
+  let outcome;
+  let keep = false;
+  if (c.status === "error" || failure) {
+    outcome = "error";
+    const e = c.error ?? failure;
+    if (!t.res) {
+      const base = gatewayBase();
+      showError(
+        `Could not reach ${base}/ui/chat (${e?.message}). Is the gateway running (bash scripts/dev.sh)? ` +
+          `Does the tenant's cors.allowedOrigins include this page's origin, ${location.origin}?`,
+      );
+    } else if (!t.res.ok) {
+      showError(describeFailure(t.res, e?.message ?? ""));
+    } else {
+      showError(`Stream failed: ${e?.message ?? "unknown error"}`); // the trace id is shown below
+      setMeta("finish", "error");
+    }
+  } else if (finished?.isAbort) {
+    outcome = "stopped";
+    // A session keeps a turn the client stopped: the gateway reads the model to the end anyway
+    // and stores the whole answer (docs/sessions.md). So the turn stays in the conversation.
+    keep = Boolean(t.res?.ok && t.res.headers.get("x-session-id"));
+    setMeta("finish", keep ? "stopped by you (the gateway finishes the answer and keeps it in the session)" : "stopped by you");
+    if (keep && answer) {
+      const v = views.get(answer.id);
       const note = document.createElement("span");
       note.className = "note";
       note.textContent = "Stopped. The gateway still finishes this answer and keeps it in the session.";
-      follow(() => answer.parentElement.append(note));
+      if (v) follow(() => v.div.append(note));
     }
+  } else if (!finished?.finishReason) {
+    outcome = "error";
+    showError("The stream ended before its `finish` part.");
   } else {
-    // Only completed turns stay in the conversation the model sees.
-    question.classList.add("failed");
-    if (answer.textContent || answer.parentElement.querySelector(".tool")) answer.parentElement.classList.add("failed");
-    else answer.parentElement.remove();
+    outcome = "done";
+    keep = true;
+    if (usage) showUsage(usage, finished.finishReason);
+    else setMeta("finish", finished.finishReason);
+    answerToolCalls(c, answer);
+  }
+  if (!keep) {
+    // Only completed turns stay in the conversation the model sees: this turn's messages leave
+    // the chat (so they are not sent again) and stay on the page, greyed out.
+    const drop = new Set([...views].filter(([, v]) => t.views.includes(v)).map(([id]) => id));
+    c.messages = c.messages.filter((m) => !drop.has(m.id));
+    for (const v of t.views) {
+      if (v.div.classList.contains("user") || v.text.textContent || v.tools.size) v.div.classList.add("failed");
+      else v.div.remove();
+    }
   }
   setState(outcome);
+}
+
+/**
+ * This page runs no tools (useChat requests carry no tool definitions, so models rarely call
+ * any): a call the answer ends with gets an error output, so the next request is valid (the
+ * gateway refuses a tool call without its result) and the model learns why.
+ */
+function answerToolCalls(c, answer) {
+  if (!answer) return;
+  for (const p of toolParts(answer)) {
+    if (p.state !== "input-available") continue;
+    const tool = p.type === "dynamic-tool" ? p.toolName : p.type.slice("tool-".length);
+    c.addToolOutput({ tool, toolCallId: p.toolCallId, state: "output-error", errorText: "This demo page runs no tools." });
+  }
+}
+
+function resetChat() {
+  chat?.stop();
+  turn = null;
+  pending = null;
+  views = new Map();
+  chat = sdk ? newChat() : null;
+  $("transcript").replaceChildren();
+  clearError();
+  clearHint();
+  clearMeta();
+  setState("idle");
 }
 
 $("send-form").addEventListener("submit", (e) => {
   e.preventDefault();
   const text = $("message").value.trim();
-  if (controller) {
+  if (turn) {
     showHint("Wait for the answer to finish, or press Stop.");
     return;
   }
   if (!text) {
     showHint("Type a message first: an empty message is not sent.", { invalid: true });
     $("message").focus();
+    return;
+  }
+  if (!chat) {
+    showError("The chat client (vendor/ai.js) did not load: run `node examples/web-chat/build-vendor.mjs` (scripts/dev.sh does) and reload.");
     return;
   }
   $("message").value = "";
@@ -420,18 +428,12 @@ $("message").addEventListener("keydown", (e) => {
     $("send-form").requestSubmit();
   }
 });
-$("stop").addEventListener("click", () => controller?.abort());
-$("reset").addEventListener("click", () => {
-  controller?.abort();
-  controller = null;
-  conversation += 1;
-  history = [];
-  mode = "unknown";
-  sessionId = null;
-  target += 1;
-  $("transcript").replaceChildren();
-  clearError();
-  clearHint();
-  clearMeta();
-  setState("idle");
-});
+$("stop").addEventListener("click", () => chat?.stop());
+$("reset").addEventListener("click", resetChat);
+
+try {
+  sdk = await import("./vendor/ai.js");
+  chat = newChat();
+} catch (e) {
+  showError(`The chat client (vendor/ai.js) did not load (${e.message}): run \`node examples/web-chat/build-vendor.mjs\` (scripts/dev.sh does) and reload.`);
+}

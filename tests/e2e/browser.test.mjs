@@ -1,11 +1,15 @@
 // The demo chat page (examples/web-chat) in a real browser: headless Chromium, driven by
 // puppeteer-core, loads the page from one loopback port and talks to the gateway (workerd) on
-// another, so CORS is the browser's own. Checks that tokens reach the page as they stream, the
-// x- headers are readable, a foreign origin is refused, and a mid-stream failure and a 429 are
-// shown; that the page sends a conversation once (only the new message and the session id on
-// a tenant with sessions, the whole history on one without), on the default tenant of the root
-// wrangler.toml too; and the layout: the transcript scrolls in its own box, an empty message
-// gets a hint, it works 375 px wide. Screenshots go to test-results/ (git-ignored).
+// another, so CORS is the browser's own. The page is the AI SDK's own chat client
+// (`AbstractChat` + `DefaultChatTransport`, bundled into vendor/ai.js by
+// examples/web-chat/build-vendor.mjs, which this file runs when the bundle is missing or stale)
+// against POST /ui/chat. Checks that tokens reach the page as they stream, the x- headers are
+// readable, a foreign origin is refused, and a mid-stream failure and a 429 are shown; that the
+// model gets a conversation once although the page always sends all of it (the chat id is the
+// session on a tenant with sessions; on one without, the history is the page's), on the default
+// tenant of the root wrangler.toml too; a tool call is shown; the page's CSP holds; and the
+// layout: the transcript scrolls in its own box, an empty message gets a hint, it works 375 px
+// wide. Screenshots go to test-results/ (git-ignored).
 //
 // Needs /usr/bin/chromium (Debian's `chromium`): when it is missing this file runs
 // scripts/chromium.sh to install it, and skips, saying why, only if that fails.
@@ -19,6 +23,7 @@ import puppeteer from "puppeteer-core";
 import { ROOT, startGateway, testTenant, optionsFromWranglerToml } from "../support/runtime.mjs";
 import { serveStatic } from "../../dev/static.mjs";
 import { formatDuration } from "../../examples/web-chat/format.js";
+import { buildVendor } from "../../examples/web-chat/build-vendor.mjs";
 
 const CHROMIUM = "/usr/bin/chromium";
 const RESULTS = path.join(ROOT, "test-results");
@@ -37,6 +42,9 @@ function simPromptTokens(messages) {
   return messages.reduce((n, m) => n + Math.max(1, Math.ceil(String(m.content ?? "").length / 4)) + 4, 3);
 }
 
+/** A UI message (what useChat sends) as {role, content}: its text parts joined. */
+const plainMessage = (m) => ({ role: m.role, content: m.parts.filter((p) => p.type === "text").map((p) => p.text).join("") });
+
 function chromiumMissing() {
   if (fs.existsSync(CHROMIUM)) return false;
   const r = spawnSync("bash", [path.join(ROOT, "scripts/chromium.sh")], { encoding: "utf8" });
@@ -50,8 +58,10 @@ if (skip) console.log(`# SKIP browser tests: ${skip}`);
 describe("demo chat page in headless Chromium", { skip, timeout: 180_000 }, () => {
   let gw, web, foreign, browser, profile;
   const pageErrors = [];
+  const cspViolations = [];
 
   before(async () => {
+    await buildVendor(); // vendor/ai.js, when missing or older than package-lock.json
     web = await serveStatic(PAGE_DIR);
     foreign = await serveStatic(PAGE_DIR); // same page, an origin the tenant does not list
     gw = await startGateway({
@@ -59,7 +69,7 @@ describe("demo chat page in headless Chromium", { skip, timeout: 180_000 }, () =
         models: {
           chat: "@cf/test/primary",
           fallbacks: ["@cf/test/backup"],
-          tiers: { midfail: "@cf/test/midfail", echo: "@cf/test/echo", long: "@cf/test/long" },
+          tiers: { midfail: "@cf/test/midfail", echo: "@cf/test/echo", long: "@cf/test/long", tool: "@cf/test/tool" },
         },
         limits: { maxRequestBytes: 16384, maxOutputTokens: 1024 },
         cors: { allowedOrigins: [web.url, "https://app.acme.example"] },
@@ -70,6 +80,7 @@ describe("demo chat page in headless Chromium", { skip, timeout: 180_000 }, () =
         "@cf/test/midfail": { failAfter: 4 },
         "@cf/test/echo": { echoCount: "roles", tokenDelayMs: 0 },
         "@cf/test/long": { text: LONG_ANSWER, tokenDelayMs: 0 },
+        "@cf/test/tool": { text: "", toolCalls: [{ name: "get_weather", arguments: { city: "Oslo" } }] },
       },
     });
     profile = fs.mkdtempSync(path.join(os.tmpdir(), "chromium-profile-"));
@@ -93,9 +104,15 @@ describe("demo chat page in headless Chromium", { skip, timeout: 180_000 }, () =
   });
 
   /** A fresh tab on `origin`'s copy of the page, pointed at `gatewayUrl` (`key`: the ?key= link). */
+  /** Collects the tab's uncaught errors and Content-Security-Policy violations. */
+  function watch(page) {
+    page.on("pageerror", (e) => pageErrors.push(e.message));
+    page.on("console", (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
+  }
+
   async function openPage(origin, gatewayUrl = gw.url, { viewport = { width: 900, height: 760 }, key } = {}) {
     const page = await browser.newPage();
-    page.on("pageerror", (e) => pageErrors.push(e.message));
+    watch(page);
     await page.setViewport(viewport);
     const keyParam = key ? `&key=${encodeURIComponent(key)}` : "";
     await page.goto(`${origin}/?gateway=${encodeURIComponent(gatewayUrl)}${keyParam}`, { waitUntil: "load" });
@@ -112,11 +129,11 @@ describe("demo chat page in headless Chromium", { skip, timeout: 180_000 }, () =
     return page.evaluate(() => document.body.dataset.state);
   }
 
-  /** The parsed bodies of every POST /chat the page makes, in order. */
+  /** The parsed bodies of every POST /ui/chat the page makes, in order. */
   function chatBodies(page) {
     const bodies = [];
     page.on("request", (r) => {
-      if (r.method() === "POST" && new URL(r.url()).pathname === "/chat") bodies.push(JSON.parse(r.postData() ?? "null"));
+      if (r.method() === "POST" && new URL(r.url()).pathname === "/ui/chat") bodies.push(JSON.parse(r.postData() ?? "null"));
     });
     return bodies;
   }
@@ -150,6 +167,7 @@ describe("demo chat page in headless Chromium", { skip, timeout: 180_000 }, () =
     assert.equal(state, "done", await text(page, "#error"));
 
     assert.equal(await text(page, ".msg.assistant .text"), ANSWER);
+    assert.equal((await page.$$(".msg.assistant")).length, 1, "one assistant message");
     const samples = await page.evaluate(() => window.samples);
     const lengths = [...new Set(samples.map((s) => s.len).filter((n) => n > 0))];
     const pieces = ANSWER.split(" ").length;
@@ -168,6 +186,8 @@ describe("demo chat page in headless Chromium", { skip, timeout: 180_000 }, () =
     assert.equal(await page.$eval("#meta-budget", (el) => el.previousElementSibling.textContent), "Budget left");
     assert.match(await text(page, "#meta-timing"), /^first token \d+ ms, total \d+ ms$/);
     assert.equal(await text(page, "#meta-finish"), "stop");
+    assert.match(await text(page, "#meta-trace"), /^[\w-]{8,}$/);
+    assert.equal(await text(page, "#meta-history"), "sent by this page: 1 message (this tenant has no sessions)");
     assert.equal(await page.$eval("#error", (el) => el.hidden), true);
     await page.screenshot({ path: path.join(RESULTS, "web-chat.png"), fullPage: true });
     await page.close();
@@ -188,17 +208,34 @@ describe("demo chat page in headless Chromium", { skip, timeout: 180_000 }, () =
     for (const [name, value] of Object.entries(seen.headers)) assert.ok(value, `${name} is not readable from the page`);
     assert.equal(seen.headers["x-model-id"], "@cf/test/primary");
 
-    const pre = await fetch(`${gw.url}/chat`, {
-      method: "OPTIONS",
-      headers: { origin: web.url, "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
-    });
-    assert.equal(pre.status, 204);
-    assert.equal(pre.headers.get("access-control-allow-origin"), web.url);
+    // The route the page uses: its stream header and the budget are readable too.
+    const ui = await page.evaluate(async (base) => {
+      const res = await fetch(`${base}/ui/chat`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ id: "cors-check", trigger: "submit-message", messages: [{ id: "u1", role: "user", parts: [{ type: "text", text: "Hi" }] }] }),
+      });
+      await res.text();
+      const names = ["x-trace-id", "x-model-id", "x-fallback", "x-budget-remaining-daily", "x-budget-remaining-monthly", "x-vercel-ai-ui-message-stream"];
+      return { status: res.status, headers: Object.fromEntries(names.map((n) => [n, res.headers.get(n)])) };
+    }, gw.url);
+    assert.equal(ui.status, 200);
+    for (const [name, value] of Object.entries(ui.headers)) assert.ok(value, `${name} is not readable from the page on /ui/chat`);
+    assert.equal(ui.headers["x-vercel-ai-ui-message-stream"], "v1");
+
+    for (const route of ["/chat", "/ui/chat"]) {
+      const pre = await fetch(`${gw.url}${route}`, {
+        method: "OPTIONS",
+        headers: { origin: web.url, "access-control-request-method": "POST", "access-control-request-headers": "content-type, authorization" },
+      });
+      assert.equal(pre.status, 204, route);
+      assert.equal(pre.headers.get("access-control-allow-origin"), web.url, route);
+    }
     await page.close();
   });
 
   test("a page on a foreign origin is refused by the browser, and says so", async () => {
-    const pre = await fetch(`${gw.url}/chat`, {
+    const pre = await fetch(`${gw.url}/ui/chat`, {
       method: "OPTIONS",
       headers: { origin: foreign.url, "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
     });
@@ -218,7 +255,7 @@ describe("demo chat page in headless Chromium", { skip, timeout: 180_000 }, () =
 
     assert.equal(await sendAndWait(page, "Hello?"), "error");
     const error = await text(page, "#error");
-    assert.match(error, /Could not reach/);
+    assert.match(error, /Could not reach .*\/ui\/chat/);
     assert.ok(error.includes(foreign.url), error);
     await page.close();
   });
@@ -227,7 +264,9 @@ describe("demo chat page in headless Chromium", { skip, timeout: 180_000 }, () =
     const page = await openPage(web.url);
     assert.equal(await sendAndWait(page, "Please fail", { model: "midfail" }), "error");
     assert.equal(await text(page, ".msg.assistant .text"), "one two three four");
-    assert.match(await text(page, "#error"), /^Stream failed \(ai_error\): .+/);
+    assert.equal((await page.$$(".msg.assistant")).length, 1, "one assistant message");
+    // The UI stream's `error` part carries only a text (no code): the chat's error.
+    assert.match(await text(page, "#error"), /^Stream failed: .+/);
     assert.equal(await text(page, "#meta-finish"), "error");
     assert.equal(await text(page, "#meta-model"), "@cf/test/midfail");
     assert.match(await text(page, "#meta-trace"), /^[\w-]{8,}$/);
@@ -271,13 +310,13 @@ describe("demo chat page in headless Chromium", { skip, timeout: 180_000 }, () =
     try {
       const { id, key } = await keyed.adminKey({ name: "browser" });
       const page = await browser.newPage();
-      page.on("pageerror", (e) => pageErrors.push(e.message));
+      watch(page);
       await page.goto(`${web.url}/?gateway=${encodeURIComponent(keyed.url)}&key=${encodeURIComponent(key)}`, { waitUntil: "load" });
       assert.equal(await page.$eval("#key", (el) => el.value), key);
       assert.ok(!page.url().includes("key="), `the key is taken out of the address bar: ${page.url()}`);
       assert.equal(await sendAndWait(page, "Hello with a key"), "done", await text(page, "#error"));
       assert.equal(await text(page, ".msg.assistant .text"), "keyed answer");
-      assert.ok(keyed.requestLogs().some((l) => l.route === "/chat" && l.keyId === id && l.status === 200), "the request was made with the key");
+      assert.ok(keyed.requestLogs().some((l) => l.route === "/ui/chat" && l.keyId === id && l.status === 200), "the request was made with the key");
 
       await page.$eval("#key", (el) => { el.value = `gwk_000000000000_${"A".repeat(43)}`; });
       assert.equal(await sendAndWait(page, "Hello with a wrong key"), "error");
@@ -291,7 +330,7 @@ describe("demo chat page in headless Chromium", { skip, timeout: 180_000 }, () =
     }
   });
 
-  test("the default tenant (root wrangler.toml, sessions on) gets only the new message and the session id: prompts do not double; a stopped turn stays in the session", async () => {
+  test("the default tenant (root wrangler.toml, sessions on): the page sends the whole conversation under one chat id, the session takes only what it lacks, prompts do not double; a stopped turn stays in the session; a new key seeds its own", async () => {
     // The root wrangler.toml as scripts/dev.sh serves it: api-keys mode, rate limits, budget,
     // sessions. Only the page's origin is added (dev/serve.mjs does the same).
     const opts = optionsFromWranglerToml(path.join(ROOT, "wrangler.toml"));
@@ -307,16 +346,18 @@ describe("demo chat page in headless Chromium", { skip, timeout: 180_000 }, () =
     });
     try {
       const { key } = await demo.adminKey({ name: "browser-default-tenant" });
+      const session = async (id, k = key) => (await fetch(`${demo.url}/sessions/${id}`, { headers: { authorization: `Bearer ${k}` } })).json();
       const page = await openPage(web.url, demo.url, { key });
       const bodies = chatBodies(page);
       const turns = ["My name is Ada.", "What is my name?", "And what did I ask first?"];
       const shown = []; // the conversation as the page shows it
       const prompts = [];
+      const lastAnswer = async () => (await page.$$eval(".msg.assistant .text", (els) => els.map((e) => e.textContent))).at(-1);
       for (const [i, q] of turns.entries()) {
         assert.equal(await sendAndWait(page, q, { enter: true }), "done", await text(page, "#error"));
-        const a = (await page.$$eval(".msg.assistant .text", (els) => els.map((e) => e.textContent))).at(-1);
+        const a = await lastAnswer();
         shown.push({ role: "user", content: q }, { role: "assistant", content: a });
-        // The model got each earlier message once: 1, 3, 5 messages, not 1, 5, 11.
+        // The model got each earlier message once: 1, 3, 5 messages, not 1, 4, 9.
         const roles = shown.slice(0, -1).map((m) => m.role).join(",");
         assert.equal(a, `messages=${2 * i + 1} roles=${roles}`);
         prompts.push(await promptTokens(page));
@@ -326,17 +367,20 @@ describe("demo chat page in headless Chromium", { skip, timeout: 180_000 }, () =
       // Growth is one turn's worth at a time, nowhere near doubling.
       assert.ok(prompts[2] - prompts[1] < prompts[1], `prompt tokens ${prompts.join(" -> ")}`);
 
-      // What the page sent: the first turn starts a session, later turns carry only their message.
+      // What the page sent: useChat's body, the whole conversation each time, under one chat id.
       assert.equal(bodies.length, 3);
-      assert.deepEqual(bodies[0], { messages: [{ role: "user", content: turns[0] }], sessionId: "new", stream: true });
-      const id = await page.evaluate(() => /session (s-[0-9a-f]+)/.exec(document.getElementById("meta-history").textContent)?.[1]);
-      assert.match(id ?? "", /^s-[0-9a-f]{24}$/, await text(page, "#meta-history"));
-      for (const [i, b] of bodies.slice(1).entries()) {
-        assert.deepEqual(b, { message: turns[i + 1], sessionId: id, stream: true }, "only the new message and the session id");
+      const id = bodies[0].id;
+      assert.match(id, /^[A-Za-z0-9]{16}$/, "the AI SDK's chat id");
+      for (const [i, b] of bodies.entries()) {
+        assert.deepEqual(Object.keys(b).sort(), ["id", "messages", "trigger"], "no model field when it is empty");
+        assert.equal(b.id, id);
+        assert.equal(b.trigger, "submit-message");
+        assert.deepEqual(b.messages.map(plainMessage), shown.slice(0, 2 * i + 1), `turn ${i + 1} sends the conversation`);
       }
-      assert.equal(await text(page, "#meta-history"), `kept by the gateway: session ${id}, 4 stored messages sent before this one`);
+      assert.equal(await text(page, "#meta-history"), `kept by the gateway: session ${id} (this page sends all 5 messages; the session adds only those it does not hold)`);
       const listed = await (await fetch(`${demo.url}/sessions`, { headers: { authorization: `Bearer ${key}` } })).json();
       assert.deepEqual(listed.sessions.map((s) => [s.id, s.messages]), [[id, 6]]);
+      assert.deepEqual((await session(id)).messages.map((m) => ({ role: m.role, content: m.content })), shown, "stored once");
 
       // Stopped mid-stream: the gateway still reads the answer to the end and stores the turn,
       // so the page keeps it (with a note) instead of greying it out.
@@ -348,34 +392,46 @@ describe("demo chat page in headless Chromium", { skip, timeout: 180_000 }, () =
       await page.waitForFunction(() => document.body.dataset.state === "stopped", { timeout: 10_000 });
       assert.equal(await page.$$eval(".msg.failed", (els) => els.length), 0, "the stopped turn is not shown as failed");
       assert.match(await text(page, ".msg.assistant:last-child .note"), /keeps it in the session/);
+      assert.equal(bodies.at(-1).model, "fast", "the model field goes out in the body");
       let stored = null;
       for (let t = 0; t < 100 && stored?.messages?.length !== 8; t++) {
         await new Promise((r) => setTimeout(r, 100));
-        stored = await (await fetch(`${demo.url}/sessions/${id}`, { headers: { authorization: `Bearer ${key}` } })).json();
+        stored = await session(id);
       }
       assert.equal(stored.messages.length, 8, "the stopped turn was stored whole");
       assert.equal(stored.messages[7].content.split(" ").length, 40);
       assert.equal(await sendAndWait(page, "Still there?"), "done", await text(page, "#error"));
-      assert.match((await page.$$eval(".msg.assistant .text", (els) => els.map((e) => e.textContent))).at(-1), /^messages=9 roles=/);
-      assert.deepEqual(bodies.at(-1), { message: "Still there?", sessionId: id, stream: true });
+      assert.match(await lastAnswer(), /^messages=9 roles=/);
+      assert.equal(bodies.at(-1).id, id);
+      assert.equal(bodies.at(-1).messages.length, 9, "the page sends the stopped turn too (the session holds it already)");
 
-      // A new target (here: the key field edited) starts over: the next turn seeds a new
-      // session with the conversation so far, sent once.
+      // Another key is another owner: the same chat id names an empty session there, so the
+      // whole conversation the page sends seeds it, once.
+      const other = (await demo.adminKey({ name: "browser-default-tenant-2" })).key;
       await page.click("#key", { clickCount: 3 });
-      await page.type("#key", key);
+      await page.type("#key", other);
       assert.equal(await sendAndWait(page, "New key, same talk"), "done", await text(page, "#error"));
-      const seeded = bodies.at(-1);
-      assert.equal(seeded.sessionId, "new");
-      assert.equal(seeded.messages.length, 11);
-      assert.match((await page.$$eval(".msg.assistant .text", (els) => els.map((e) => e.textContent))).at(-1), /^messages=11 roles=/);
+      assert.equal(bodies.at(-1).id, id);
+      assert.equal(bodies.at(-1).messages.length, 11);
+      assert.match(await lastAnswer(), /^messages=11 roles=/);
+      assert.equal((await session(id, other)).messages.length, 12, "the new owner's session holds the conversation once");
+      assert.equal((await session(id)).messages.length, 10, "the first key's session is unchanged");
       await page.screenshot({ path: path.join(RESULTS, "web-chat-sessions.png") });
+
+      // "New chat": a new chat id, so a new session.
+      await page.click("#reset");
+      assert.equal(await page.$$eval(".msg", (els) => els.length), 0);
+      assert.equal(await sendAndWait(page, "Fresh start"), "done", await text(page, "#error"));
+      assert.notEqual(bodies.at(-1).id, id);
+      assert.equal(bodies.at(-1).messages.length, 1);
+      assert.equal(await lastAnswer(), "messages=1 roles=user");
       await page.close();
     } finally {
       await demo.close();
     }
   });
 
-  test("a tenant without sessions gets the whole conversation each turn, and no session id after the first", async () => {
+  test("a tenant without sessions gets the whole conversation each turn, and no session", async () => {
     const page = await openPage(web.url);
     const bodies = chatBodies(page);
     const turns = ["First", "Second", "Third"];
@@ -385,14 +441,27 @@ describe("demo chat page in headless Chromium", { skip, timeout: 180_000 }, () =
       const a = (await page.$$eval(".msg.assistant .text", (els) => els.map((e) => e.textContent))).at(-1);
       shown.push({ role: "user", content: q });
       assert.equal(a, `messages=${2 * i + 1} roles=${shown.map((m) => m.role).join(",")}`);
-      assert.deepEqual(bodies[i].messages, shown, `turn ${i + 1} sends the history`);
+      assert.deepEqual(bodies[i].messages.map(plainMessage), shown, `turn ${i + 1} sends the history`);
+      assert.equal(bodies[i].model, "echo");
       assert.equal(await promptTokens(page), simPromptTokens(shown));
       shown.push({ role: "assistant", content: a });
     }
-    // The first request asks for a session ("new"); the answer has none, so later ones send none.
-    assert.equal(bodies[0].sessionId, "new");
-    assert.ok(bodies.slice(1).every((b) => !("sessionId" in b) && !("message" in b)), JSON.stringify(bodies.slice(1)));
+    assert.ok(bodies.every((b) => b.id === bodies[0].id && b.trigger === "submit-message"), JSON.stringify(bodies.map((b) => [b.id, b.trigger])));
     assert.equal(await text(page, "#meta-history"), "sent by this page: 5 messages (this tenant has no sessions)");
+    await page.close();
+  });
+
+  test("a tool call is shown; the next turn sends it with an error output (the page runs no tools)", async () => {
+    const page = await openPage(web.url);
+    const bodies = chatBodies(page);
+    assert.equal(await sendAndWait(page, "Weather in Oslo?", { model: "tool" }), "done", await text(page, "#error"));
+    assert.equal(await text(page, ".msg.assistant .tool"), '→ tool call get_weather({"city":"Oslo"})');
+    assert.equal(await text(page, "#meta-finish"), "tool-calls");
+    assert.equal(await sendAndWait(page, "Thanks", { model: "echo" }), "done", await text(page, "#error"));
+    const tool = bodies[1].messages[1].parts.find((p) => p.type === "tool-get_weather");
+    assert.equal(tool.state, "output-error");
+    assert.equal((await page.$$eval(".msg.assistant .text", (els) => els.map((e) => e.textContent))).at(-1), "messages=4 roles=user,assistant,tool,user");
+    assert.equal((await page.$$(".msg.assistant")).length, 2);
     await page.close();
   });
 
@@ -486,7 +555,8 @@ describe("demo chat page in headless Chromium", { skip, timeout: 180_000 }, () =
     assert.equal(formatDuration(3 * 86400 + 5 * 3600), "3 d 5 h");
   });
 
-  test("the page threw no errors", () => {
+  test("the page threw no errors and broke no Content-Security-Policy rule", () => {
     assert.deepEqual(pageErrors, []);
+    assert.deepEqual(cspViolations, []);
   });
 });

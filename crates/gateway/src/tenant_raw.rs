@@ -55,9 +55,8 @@ fn map_at<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>, Error>
 
 /// Parses the tenant config JSON (a string or an object) into its raw shape.
 pub fn read(source: &str, json: &str) -> Result<RawTenantConfig, ConfigError> {
-    let value: Value = serde_json::from_str(json).map_err(|e| {
-        ConfigError::new(source, "", crate::tenant::strip_position(&e.to_string()))
-    })?;
+    let value: Value = serde_json::from_str(json)
+        .map_err(|e| ConfigError::new(source, "", crate::tenant::strip_position(&e.to_string())))?;
     let map = map_at(&value, ".").map_err(|_| {
         ConfigError::new(
             source,
@@ -98,7 +97,10 @@ fn raw_tenant(map: &Map<String, Value>) -> Result<RawTenantConfig, Error> {
             .collect::<Result<_, Error>>()?,
     };
     Ok(RawTenantConfig {
-        tenant_id: o.str("tenantId")?.ok_or_else(|| missing_top("tenantId"))?.to_string(),
+        tenant_id: o
+            .str("tenantId")?
+            .ok_or_else(|| missing_top("tenantId"))?
+            .to_string(),
         ai_gateway_id: o
             .str("aiGatewayId")?
             .ok_or_else(|| missing_top("aiGatewayId"))?
@@ -140,7 +142,9 @@ fn raw_tenant(map: &Map<String, Value>) -> Result<RawTenantConfig, Error> {
                 let b = Obj::new(b, "budget");
                 b.known(&["daily", "monthly", "store", "minOutputTokens"])?;
                 Some(RawBudget {
-                    daily: b.i64("daily")?.ok_or_else(|| missing(&b, "budget", "daily"))?,
+                    daily: b
+                        .i64("daily")?
+                        .ok_or_else(|| missing(&b, "budget", "daily"))?,
                     monthly: b
                         .i64("monthly")?
                         .ok_or_else(|| missing(&b, "budget", "monthly"))?,
@@ -158,7 +162,13 @@ fn raw_tenant(map: &Map<String, Value>) -> Result<RawTenantConfig, Error> {
             None => None,
             Some(s) => {
                 let s = Obj::new(s, "sessions");
-                s.known(&["enabled", "ttlDays", "ttlSeconds", "maxHistoryTokens", "maxMessages"])?;
+                s.known(&[
+                    "enabled",
+                    "ttlDays",
+                    "ttlSeconds",
+                    "maxHistoryTokens",
+                    "maxMessages",
+                ])?;
                 Some(RawSessions {
                     enabled: s.bool("enabled")?,
                     ttl_days: s.i64("ttlDays")?,

@@ -105,7 +105,7 @@ pub const ROUTES: &[Route] = &[
     route!("/v1/responses", "POST", responses, Client("chat"), |c| surfaces::responses::handle(c).await),
     route!("/v1/messages", "POST", anthropic, Client("chat"), |c| surfaces::anthropic::handle(c).await),
     route!("/v1/models", "GET", openai, Client("models"), |c| surfaces::openai::models(c).await),
-    route!("/v1/models/{id*}", "GET", openai, Client("models"), |c| surfaces::openai::model(&c.settings, c.env, c.param()).await),
+    route!("/v1/models/{id*}", "GET", openai, Client("models"), |c| surfaces::openai::model(c).await),
     // Anything else under /v1 is a 404 in OpenAI's shape, which OpenAI clients read.
     route!("/v1/{path*}", "", openai, Public, |c| Err(ApiError::NotFound { path: c.req.path() })),
 ];
@@ -133,10 +133,17 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
     ex.log.method.clone_from(&method);
     let matched = matching(&path);
     ex.log.route = log_name(matched.as_ref().map(|(p, _)| *p), &path);
-    let errors: ErrorFormat = matched
+    // An Anthropic SDK (it sends `anthropic-version`) reads Anthropic's error body on any
+    // /v1 route (the model list, a 404), not only on /v1/messages.
+    let anthropic_client = header("anthropic-version").is_some() && path.starts_with("/v1/");
+    let errors: ErrorFormat = match matched
         .as_ref()
         .and_then(|(p, _)| ROUTES.iter().find(|r| r.pattern == *p))
-        .map_or(native::error_body, |r| r.errors);
+    {
+        _ if anthropic_client => anthropic::error_body,
+        Some(r) => r.errors,
+        None => native::error_body,
+    };
 
     let settings = config::settings(&env);
     let granted = match (&settings, &origin) {

@@ -70,14 +70,17 @@ pub fn error_body(p: &Problem, trace_id: &str) -> Value {
 pub fn models_body(models: &[(String, String)]) -> Value {
     let data: Vec<Value> = models
         .iter()
-        .map(|(id, name)| {
-            json!({"type": "model", "id": id, "display_name": name, "created_at": "1970-01-01T00:00:00Z"})
-        })
+        .map(|(id, name)| model_body(id, name))
         .collect();
     json!({
         "data": data, "has_more": false,
         "first_id": models.first().map(|m| &m.0), "last_id": models.last().map(|m| &m.0),
     })
+}
+
+/// One model (`GET /v1/models/{id}`) in Anthropic's shape; the creation date is not known.
+pub fn model_body(id: &str, display_name: &str) -> Value {
+    json!({"type": "model", "id": id, "display_name": display_name, "created_at": "1970-01-01T00:00:00Z"})
 }
 
 /// The whole-answer `usage` (no cache is used: its counts are 0).

@@ -64,6 +64,7 @@ fn the_response_repeats_the_request() {
         truncation: Some("auto".into()),
         user: Some("u".into()),
         previous_response_id: Some("resp_0".into()),
+        stored: true,
     };
     let e = ResponsesEncoder::new("resp_x".into(), echo);
     let a = Answer {
@@ -77,7 +78,7 @@ fn the_response_repeats_the_request() {
     let want = json!({"id":"resp_x","instructions":"Be brief.","metadata":{"k":"v"},
         "tools":[{"type":"function","name":"f"}],"tool_choice":"required","text":{"format":{"type":"json_object"}},
         "temperature":0.5,"top_p":0.9,"max_output_tokens":64,"parallel_tool_calls":false,"truncation":"auto",
-        "user":"u","previous_response_id":"resp_0","store":false});
+        "user":"u","previous_response_id":"resp_0","store":true});
     for (k, v) in want.as_object().unwrap() {
         assert_eq!(&got[k], v, "{k}");
     }
@@ -85,6 +86,7 @@ fn the_response_repeats_the_request() {
     // An id without the `resp_` prefix is used whole in item ids.
     let e = ResponsesEncoder::new("abc".into(), Echo::default());
     assert_eq!(e.answer(&a, &META)["output"][0]["id"], "msg_abc_0");
+    assert_eq!(e.answer(&a, &META)["store"], false);
 }
 
 #[test]

@@ -60,6 +60,9 @@ pub(super) fn read_input(v: &Value, out: &mut Vec<Message>) -> Result<(), Error>
                         "id",
                         "status",
                         "namespace",
+                        // The openai Node SDK's `parse()` / `stream()` add it to the output
+                        // items a tool loop sends back; the arguments say the same.
+                        "parsed_arguments",
                     ],
                 )?;
                 let call = ToolCall {

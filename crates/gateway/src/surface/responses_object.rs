@@ -62,7 +62,7 @@ pub(super) fn response(
         "max_output_tokens": e.max_output_tokens, "model": model, "output": output,
         "parallel_tool_calls": e.parallel_tool_calls.unwrap_or(true),
         "previous_response_id": e.previous_response_id,
-        "reasoning": {"effort": null, "summary": null}, "store": false,
+        "reasoning": {"effort": null, "summary": null}, "store": e.stored,
         "temperature": e.temperature,
         "text": {"format": e.text_format.clone().unwrap_or_else(|| json!({"type": "text"}))},
         "tool_choice": e.tool_choice.clone().unwrap_or_else(|| json!("auto")),

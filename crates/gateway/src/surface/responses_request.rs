@@ -8,12 +8,13 @@
 //!
 //! As on `/v1/chat/completions`, every field that would change the answer is honoured or
 //! refused with `unsupported_parameter` naming it, unknown fields included. Accepted and
-//! ignored, because they change nothing the client gets back: `store` (nothing is stored; the
-//! response says `store: false`), `include`, `service_tier`, `prompt_cache_key`,
+//! ignored, because they change nothing the client gets back: `store` (read for the caller,
+//! which keeps responses only when sessions are on), `include`, `service_tier`, `prompt_cache_key`,
 //! `prompt_cache_retention`, `stream_options`, `truncation` and `reasoning` (effort and
 //! summaries are the model's business here; no reasoning items are returned). `metadata` is
 //! checked and returned in the response. `previous_response_id` is read for the caller to
-//! resolve (this module stores nothing).
+//! resolve (this module stores nothing). `instructions` apply to this request only: a caller
+//! that stores the conversation keeps them out of it.
 
 use serde_json::{json, Map, Value};
 
@@ -49,6 +50,9 @@ pub struct Echo {
     pub truncation: Option<String>,
     pub user: Option<String>,
     pub previous_response_id: Option<String>,
+    /// The gateway keeps the response (sessions on, `store` not false): `previous_response_id`
+    /// can continue it. Set by the shell; the parser cannot know.
+    pub stored: bool,
 }
 
 const KNOWN: &[&str] = &[
@@ -191,6 +195,7 @@ pub fn parse(body: &[u8]) -> Result<ResponsesRequest, Error> {
             truncation,
             user,
             previous_response_id,
+            stored: false,
         },
     })
 }

@@ -86,7 +86,7 @@ fn unsupported_parameters_are_named() {
     );
     check_err(
         &items(r#"[{"type":"function_call","call_id":"c","name":"f","arguments":"{}","x":1}]"#),
-        ("unsupported_parameter", "input[0].x", "input[0].x: unknown field `x`, expected one of `type`, `call_id`, `name`, `arguments`, `id`, `status`, `namespace`"),
+        ("unsupported_parameter", "input[0].x", "input[0].x: unknown field `x`, expected one of `type`, `call_id`, `name`, `arguments`, `id`, `status`, `namespace`, `parsed_arguments`"),
     );
     check_err(
         &items(r#"[{"type":"function_call_output","call_id":"c","output":"o","x":1}]"#),

@@ -162,6 +162,7 @@ fn every_accepted_field() {
             truncation: Some("auto".into()),
             user: Some("u1".into()),
             previous_response_id: Some("resp_1".into()),
+            stored: false,
         }
     );
     assert_eq!(ok(&with(r#""user":"u""#)).conv.user.as_deref(), Some("u"));
@@ -204,7 +205,7 @@ fn items_become_messages() {
              "content":[{"type":"output_text","text":"Let me check.","annotations":[]},{"type":"refusal","refusal":"no"}]},
             {"type":"reasoning","id":"rs_2","summary":[]},
             {"type":"function_call","id":"fc_1","call_id":"c1","name":"f","arguments":"{}","status":"completed"},
-            {"type":"function_call","call_id":"c2","name":"g","arguments":"[]","namespace":"n"},
+            {"type":"function_call","call_id":"c2","name":"g","arguments":"[]","namespace":"n","parsed_arguments":[]},
             {"type":"function_call_output","call_id":"c1","output":"one","id":"o1","status":"completed"},
             {"type":"function_call_output","call_id":"c2","output":[{"type":"input_text","text":"x"},{"type":"input_text","text":"y"}]},
             {"type":"function_call","call_id":"c3","name":"h","arguments":"{}"},

@@ -15,7 +15,7 @@ const EXPOSED_HEADERS: &str =
     "x-trace-id, x-model-id, x-fallback, x-tokens-prompt, x-tokens-completion, \
 x-tokens-used, x-tokens-estimated, x-latency-ms, x-budget-remaining-daily, \
 x-budget-remaining-monthly, x-ratelimit-limit, x-ratelimit-remaining, x-session-id, retry-after, \
-x-max-tokens-reduced, x-dropped-params, x-vercel-ai-ui-message-stream";
+x-max-tokens-reduced, x-dropped-params, x-vercel-ai-ui-message-stream, x-request-id, request-id";
 
 /// The whole body of a fetched response (an upstream, a Durable Object) as text, read by the
 /// runtime in one call. `worker::Response::text` reads it chunk by chunk through JS, which
@@ -90,11 +90,14 @@ fn plain_500() -> Response {
         .unwrap_or_else(|_| Response::builder().with_status(500).empty())
 }
 
-/// Sets the trace id, `Vary: Origin` (every answer depends on the origin, granted or not)
+/// Sets the trace id (also as `x-request-id` and `request-id`, where the OpenAI and Anthropic
+/// SDKs read a request's id), `Vary: Origin` (every answer depends on the origin, granted or not)
 /// and, when `origin` is granted, the CORS headers.
 pub fn finish(resp: &mut Response, trace_id: &str, cors_origin: Option<&str>, credentials: bool) {
     let h: &mut Headers = resp.headers_mut();
     let _ = h.set("x-trace-id", trace_id);
+    let _ = h.set("x-request-id", trace_id);
+    let _ = h.set("request-id", trace_id);
     let _ = h.append("vary", "Origin");
     if let Some(origin) = cors_origin {
         let _ = h.set("access-control-allow-origin", origin);

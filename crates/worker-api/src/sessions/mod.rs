@@ -49,7 +49,8 @@ pub struct SessionRequest {
     /// The source id of each request message (AI SDK UI): those the history holds are not
     /// sent twice. Empty: every request message is new.
     pub sources: Vec<Option<String>>,
-    /// Drop the stored answer after the last user message and answer again.
+    /// Answer again: without sources, the stored answer after the last user message is
+    /// dropped; with sources, the client's history says what stays.
     pub regenerate: bool,
     /// The UI message id the answer belongs to: it is stored with that message's next
     /// ordinal as its source.
@@ -138,7 +139,16 @@ pub async fn prepare_with(
     } else {
         request.sources.clone()
     };
-    let merged = merge(&stored, &sources, request.regenerate);
+    let merged = merge(&stored, &request_messages, &sources, request.regenerate);
+    let aligned = sources.iter().any(Option::is_some);
+    if aligned && merged.new.is_empty() && !request.regenerate {
+        return Err(ApiError::InvalidRequest {
+            field: Some("messages".into()),
+            message:
+                "messages: the session already holds every message sent; add one or regenerate"
+                    .into(),
+        });
+    }
     let history: Vec<Message> = stored[..merged.keep].iter().map(Message::from).collect();
     let new: Vec<(Message, Option<String>)> = merged
         .new
@@ -170,11 +180,14 @@ pub async fn prepare_with(
         index: request.index.then_some(index),
         object,
         new: new_stored,
-        replace_from: (request.regenerate && request.from.is_none()).then_some(merged.keep),
-        answer_source: request
-            .answer_ui_id
-            .as_deref()
-            .map(|ui| source_id(ui, next_ordinal(&stored[..merged.keep], ui))),
+        replace_from: (merged.replace && request.from.is_none()).then_some(merged.keep),
+        answer_source: request.answer_ui_id.as_deref().map(|ui| {
+            let held = stored[..merged.keep]
+                .iter()
+                .filter_map(|m| m.source.as_deref());
+            let sent = new.iter().filter_map(|(_, s)| s.as_deref());
+            source_id(ui, next_ordinal(held.chain(sent), ui))
+        }),
         persist: request.persist,
         ttl_ms: cfg.ttl_ms,
         keep: cfg.max_messages,

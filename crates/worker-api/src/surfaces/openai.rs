@@ -83,13 +83,7 @@ async fn everything(settings: &Settings, env: &Env) -> Vec<(ListedModel, bool)> 
 /// that carries `anthropic-version` (the Anthropic SDKs' `models.list`).
 pub async fn models(c: Call<'_>) -> Result<Response, ApiError> {
     let listed = everything(&c.settings, c.env).await;
-    if c.req
-        .headers()
-        .get("anthropic-version")
-        .ok()
-        .flatten()
-        .is_some()
-    {
+    if wants_anthropic(&c) {
         let models: Vec<(String, String)> = listed
             .into_iter()
             .map(|(m, _)| (m.id.clone(), m.id))
@@ -106,10 +100,21 @@ pub async fn models(c: Call<'_>) -> Result<Response, ApiError> {
     Ok(http::json(200, &json!({ "object": "list", "data": data }))?)
 }
 
+/// Whether the request comes from an Anthropic SDK (it carries `anthropic-version`).
+fn wants_anthropic(c: &Call<'_>) -> bool {
+    c.req
+        .headers()
+        .get("anthropic-version")
+        .ok()
+        .flatten()
+        .is_some()
+}
+
 /// `GET /v1/models/{id}`; the id may be percent-encoded (`@cf%2Fmeta%2F...`). Only a
-/// provider's own models need asking it.
-pub async fn model(settings: &Settings, env: &Env, raw_id: &str) -> Result<Response, ApiError> {
-    let id = percent_decode(raw_id);
+/// provider's own models need asking it. In Anthropic's shape for an Anthropic SDK.
+pub async fn model(c: Call<'_>) -> Result<Response, ApiError> {
+    let (settings, env) = (&c.settings, c.env);
+    let id = percent_decode(c.param());
     let configured = listed_models(&settings.tenant, settings.env_model.as_deref());
     let found = match configured.iter().find(|m| m.id == id) {
         Some(m) => Some((m.clone(), false)),
@@ -126,6 +131,10 @@ pub async fn model(settings: &Settings, env: &Env, raw_id: &str) -> Result<Respo
         None => None,
     };
     match found {
+        Some((m, _)) if wants_anthropic(&c) => Ok(http::json(
+            200,
+            &gateway::surface::anthropic::model_body(&m.id, &m.id),
+        )?),
         Some((m, stale)) => Ok(http::json(200, &model_json(&m, stale))?),
         None => Err(ApiError::ModelNotListed { model: id }),
     }

@@ -23,7 +23,7 @@ pub async fn handle(c: Call<'_>) -> Result<Response, ApiError> {
         ..
     } = c;
     let body = read_json_body(&mut req, settings.tenant.max_request_bytes).await?;
-    let r = responses_request::parse(&body)?;
+    let mut r = responses_request::parse(&body)?;
     let mut conv = r.conv;
     let sessions_on = settings.tenant.sessions.is_some();
     if r.previous_response_id.is_some() && !sessions_on {
@@ -40,7 +40,15 @@ pub async fn handle(c: Call<'_>) -> Result<Response, ApiError> {
     } else {
         response_id(&ex.trace_id)
     };
+    r.echo.stored = store;
     let session = if store || r.previous_response_id.is_some() {
+        // Instructions apply to this request only: they are neither stored nor carried over.
+        let instructions = r
+            .echo
+            .instructions
+            .as_deref()
+            .is_some_and(|i| !i.is_empty())
+            .then(|| conv.messages.remove(0));
         let request = SessionRequest {
             id: id.clone(),
             from: r.previous_response_id,
@@ -50,7 +58,13 @@ pub async fn handle(c: Call<'_>) -> Result<Response, ApiError> {
             index: false,
             persist: store,
         };
-        sessions::prepare_with(env, &settings, ex.principal.as_ref(), &mut conv, request).await?
+        let turn =
+            sessions::prepare_with(env, &settings, ex.principal.as_ref(), &mut conv, request)
+                .await?;
+        if let Some(system) = instructions {
+            conv.messages.insert(0, system);
+        }
+        turn
     } else {
         None
     };
