@@ -35,6 +35,12 @@
 //   toolCalls     tool calls to return (classic: tool_calls; openai: message.tool_calls)
 //   asResponse    return a fetch Response instead of a plain object / ReadableStream
 //   anyModel      (in "*" only) true: every model id is known (see below)
+//   unknownModel  true: reject as an unknown model (5007), even for a known id
+//   hang          true: run() never resolves (a timeout the caller must enforce)
+//   failTimes     N: the first N calls to this model reject (with `error`, default 3040
+//                 capacity), later ones succeed; counted per model for the binding's lifetime
+//   overLength    (embedding models) "truncate": cut texts past the model's input limit
+//                 instead of rejecting them (see "Embedding models" below)
 //
 // Known models: the real Workers AI ids in KNOWN_MODELS, every key of the scenario map,
 // anything under `@cf/test/`, and any id when "*" has anyModel. Any other id rejects with
@@ -50,8 +56,27 @@
 // With a `recorder` URL bound, every call (model, inputs, options) is POSTed there before it
 // is answered, so tests can assert on gateway.id and gateway.metadata.
 //
-// With AI_SIM_UPSTREAM set (e.g. http://127.0.0.1:11434/v1 for Ollama), calls are forwarded
-// to that OpenAI-compatible server instead, so a local model gives real answers.
+// With AI_SIM_UPSTREAM set (e.g. http://127.0.0.1:11434/v1 for Ollama), chat calls are
+// forwarded to that OpenAI-compatible server instead, so a local model gives real answers
+// (embedding models are always answered here).
+//
+// Embedding models (EMBEDDING_MODELS): `run(model, {text: string | string[], pooling?})` answers
+// {shape: [n, dims], data: number[][], pooling} and no usage, like the real binding
+// (cloudflare-docs src/content/workers-ai-models/bge-*.json; workerd's AI types
+// Ai_Cf_Baai_Bge_*_Output; developers.cloudflare.com/workers-ai/models/bge-base-en-v1.5 and
+// /ai/models/@cf/baai/bge-m3). Limits: at most 100 texts, each non-empty (schema maxItems and
+// minLength; rejected with 5006 input-validation errors, whose "oneOf at '/' not met" prefix is
+// what Workers AI sends, the detail wording is ours), and an empty list (allowed by the schema,
+// refused here so callers never send one); a text over the model's "Maximum Input Tokens" (512
+// for bge-*-en-v1.5; 8192 assumed for bge-m3, whose page gives only a 60,000 token context
+// window) rejects with "3006: Request is too large ..." unless `overLength: "truncate"` (or
+// bge-m3's `truncate_inputs: true`). Tokens are estimated as the gateway does
+// (crates/gateway/src/usage.rs: ceil(ASCII chars / 4) + 1 per other char). Vectors are
+// deterministic feature hashes that keep lexical similarity: lowercased word tokens (a plural
+// "s"/"ies" stripped; common stop words weigh 0.25) and word bigrams (0.5), each hashed with
+// FNV-1a (seeded with the model id and pooling, so models and poolings are incompatible, as
+// the real ones are) to a signed bucket, then L2-normalised and rounded to float32. Same text
+// -> same vector; texts sharing words -> higher cosine; unrelated texts -> near 0.
 //
 // Tools and structured output. When the scenario dictates no answer (no `text` string, no
 // `tokens`, `echoCount` or `toolCalls`; a model's `text: null` undoes a "*" text), the answer
@@ -121,7 +146,7 @@ function scenarioMap(scenarios) {
 }
 
 function isKnown(all, model) {
-  return KNOWN_MODELS.includes(model) || Object.hasOwn(all, model) || model.startsWith("@cf/test/") || all["*"]?.anyModel === true;
+  return KNOWN_MODELS.includes(model) || Object.hasOwn(EMBEDDING_MODELS, model) || Object.hasOwn(all, model) || model.startsWith("@cf/test/") || all["*"]?.anyModel === true;
 }
 
 /** The echoCount answer: "messages=<N>" (plus " roles=a,b,c" when echoCount is "roles"). */
@@ -529,6 +554,97 @@ async function forward(upstream, env, model, inputs) {
   return inputs.stream ? res.body : res.json();
 }
 
+// ---- Embedding models (see the header) ----
+
+export const EMBEDDING_MODELS = {
+  "@cf/baai/bge-small-en-v1.5": { dims: 384, maxTokens: 512 },
+  "@cf/baai/bge-base-en-v1.5": { dims: 768, maxTokens: 512 },
+  "@cf/baai/bge-large-en-v1.5": { dims: 1024, maxTokens: 512 },
+  "@cf/baai/bge-m3": { dims: 1024, maxTokens: 8192 },
+};
+export const EMBEDDING_MAX_TEXTS = 100;
+const STOP_WORDS = new Set(("a an and are as at be but by can do does for from has have how i if in into is it its " +
+  "me my no not of on or our so than that the their them then there these they this to was we were what when where " +
+  "which who why will with you your").split(" "));
+const failCounts = new Map();
+
+/** The gateway's token estimate: ceil(ASCII chars / 4) + one per other character. */
+export function estimateEmbeddingTokens(text) {
+  let ascii = 0, other = 0;
+  for (const c of text) c.codePointAt(0) < 128 ? ascii++ : other++;
+  return Math.ceil(ascii / 4) + other;
+}
+
+function truncateToTokens(text, max) {
+  let ascii = 0, other = 0, out = "";
+  for (const c of text) {
+    c.codePointAt(0) < 128 ? ascii++ : other++;
+    if (Math.ceil(ascii / 4) + other > max) break;
+    out += c;
+  }
+  return out;
+}
+
+function fnv1a(str) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < str.length; i++) h = Math.imul(h ^ str.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+function stem(w) {
+  if (w.length > 4 && w.endsWith("ies")) return `${w.slice(0, -3)}y`;
+  if (w.length > 3 && w.endsWith("s") && !/(ss|us|is)$/.test(w)) return w.slice(0, -1);
+  return w;
+}
+
+/** The stand-in's embedding of `text`: deterministic, lexical, unit length, float32 values. */
+export function embedText(text, dims, seed = "") {
+  const v = new Float64Array(dims);
+  const add = (feature, weight) => {
+    const h = fnv1a(`${seed}\u0000${feature}`);
+    v[h % dims] += (fnv1a(`\u0001${seed}${feature}`) & 1 ? -1 : 1) * weight;
+  };
+  const words = (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) || []).map(stem);
+  words.forEach((w, i) => {
+    add(w, STOP_WORDS.has(w) ? 0.25 : 1);
+    const next = words[i + 1];
+    if (next && !(STOP_WORDS.has(w) && STOP_WORDS.has(next))) add(`${w} ${next}`, 0.5);
+  });
+  if (!words.length) add(`\u0002${text.trim()}`, 1);
+  const norm = Math.hypot(...v) || 1;
+  return Array.from(v, (x) => Math.fround(x / norm));
+}
+
+function badInput(detail) {
+  return new InferenceUpstreamError(`5006: Error: oneOf at '/' not met, ${detail}`);
+}
+
+function embeddings(s, model, inputs) {
+  const spec = EMBEDDING_MODELS[model];
+  if (!inputs || typeof inputs !== "object" || inputs.text === undefined) {
+    if (model === "@cf/baai/bge-m3" && inputs?.contexts) throw new Error("ai-sim: bge-m3 query/contexts input is not simulated; send {text}");
+    throw badInput("required properties at '/' are 'text'");
+  }
+  const list = Array.isArray(inputs.text);
+  const texts = list ? inputs.text : [inputs.text];
+  if (texts.some((t) => typeof t !== "string")) throw badInput("Type mismatch of '/text'");
+  if (texts.length > EMBEDDING_MAX_TEXTS) throw badInput(`Array at '/text' has ${texts.length} items, more than maxItems ${EMBEDDING_MAX_TEXTS}`);
+  if (!texts.length) throw badInput("Array at '/text' is empty");
+  const empty = texts.findIndex((t) => !t.length);
+  if (empty >= 0) throw badInput(`String at '/text${list ? `/${empty}` : ""}' is shorter than minLength 1`);
+  const pooling = inputs.pooling ?? "mean";
+  if (pooling !== "mean" && pooling !== "cls") throw badInput("Value of '/pooling' is not one of 'mean', 'cls'");
+  const truncate = s.overLength === "truncate" || (model === "@cf/baai/bge-m3" && inputs.truncate_inputs === true);
+  const data = texts.map((t, i) => {
+    const n = estimateEmbeddingTokens(t);
+    if (n <= spec.maxTokens) return embedText(t, spec.dims, `${model}/${pooling}`);
+    if (!truncate) throw new InferenceUpstreamError(`3006: Request is too large: text ${i} is about ${n} tokens, ${model} takes at most ${spec.maxTokens}`);
+    return embedText(truncateToTokens(t, spec.maxTokens), spec.dims, `${model}/${pooling}`);
+  });
+  const out = { shape: [data.length, spec.dims], data, pooling };
+  return s.asResponse ? Response.json(out) : out;
+}
+
 export class Ai {
   constructor(env) {
     this.env = env || {};
@@ -539,14 +655,21 @@ export class Ai {
     if (env.recorder) {
       await fetch(env.recorder, { method: "POST", body: JSON.stringify({ model, inputs, options: options ?? null }) });
     }
-    if (env.upstream) return forward(env.upstream, env, model, inputs);
+    const embedding = Object.hasOwn(EMBEDDING_MODELS, model);
+    if (env.upstream && !embedding) return forward(env.upstream, env, model, inputs);
 
     const all = scenarioMap(env.scenarios);
     const s = { ...(all["*"] || {}), ...(all[model] || {}) };
     if (s.remoteOnly) throw new Error("Binding AI needs to be run remotely");
-    if (!isKnown(all, model)) throw new InferenceUpstreamError(`5007: No such model ${model} or task`);
+    if (s.unknownModel || !isKnown(all, model)) throw new InferenceUpstreamError(`5007: No such model ${model} or task`);
     await sleep(s.latencyMs || 0);
-    if (s.error) throw new InferenceUpstreamError(s.error);
+    if (s.hang) await never();
+    if (Number.isInteger(s.failTimes)) {
+      const n = (failCounts.get(model) ?? 0) + 1;
+      failCounts.set(model, n);
+      if (n <= s.failTimes) throw new InferenceUpstreamError(s.error || "3040: Capacity temporarily exceeded, please try again.");
+    } else if (s.error) throw new InferenceUpstreamError(s.error);
+    if (embedding) return embeddings(s, model, inputs);
     const answer = answerPieces(s, inputs);
     const traceId = options?.gateway?.metadata?.traceId ?? null;
     const report = progressReporter(env.progress, { traceId, call: crypto.randomUUID(), model });

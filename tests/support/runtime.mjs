@@ -1,6 +1,7 @@
 // Runs the built worker (build/index.js + index_bg.wasm) in workerd through Miniflare, with
-// local KV, Durable Objects and the Workers AI stand-in bound as `AI`. Used by the e2e tests
-// and by the local dev server (dev/serve.mjs). Not shipped.
+// local KV, Durable Objects, D1 and Queues, the Workers AI stand-in bound as `AI` and Vectorize
+// stand-ins (vectorize-sim.mjs). Used by the e2e tests and by the local dev server
+// (dev/serve.mjs). Not shipped.
 import { Miniflare } from "miniflare";
 import { createInterface } from "node:readline";
 import http from "node:http";
@@ -9,6 +10,7 @@ import path from "node:path";
 import fs from "node:fs";
 import { parse as parseToml } from "smol-toml";
 import { mintToken } from "./jwt.mjs";
+import { VectorizeSim, vectorizeWorkerOptions } from "./vectorize-sim.mjs";
 
 export { mintToken };
 
@@ -16,6 +18,7 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 export const COMPATIBILITY_DATE = "2026-04-26";
 export const COMPATIBILITY_FLAGS = ["enable_request_signal"];
 const SIM_PATH = path.join(ROOT, "tests/support/ai-sim.mjs");
+const ANALYTICS_SIM_PATH = path.join(ROOT, "tests/support/analytics-sim.mjs");
 
 /**
  * Starts the gateway.
@@ -35,6 +38,31 @@ const SIM_PATH = path.join(ROOT, "tests/support/ai-sim.mjs");
  * @param {number} [o.inspectorPort] open workerd's V8 inspector (DevTools protocol) on this
  *                                 127.0.0.1 port; GET /json lists one target per worker
  *                                 (bench/profile.mjs)
+ * @param {object} [o.vectorize]   Vectorize stand-ins: binding -> { dimensions, metric
+ *                                 ("cosine" default | "euclidean" | "dot-product"),
+ *                                 metadataIndexes: {prop: "string"|"number"|"boolean"},
+ *                                 indexName (default: the binding), mutationDelayMs (default 0:
+ *                                 writes are queryable at once), topKWithValuesOrMetadata (20) }
+ * @param {VectorizeSim} [o.vectorizeSim] an existing stand-in service (VectorizeSim.start(...),
+ *                                 or gw.vectorizeSim of an earlier gateway) to bind instead of a
+ *                                 new one: its indexes outlive this gateway (a restart keeps
+ *                                 them); close() leaves it running. Without `vectorize`, every
+ *                                 index it holds is bound under its own name.
+ * @param {string} [o.vectorizePersist] keep the indexes in files under this folder (default:
+ *                                 <persistRoot>/vectorize when persistRoot is set)
+ * @param {object} [o.d1Databases]  Miniflare's D1: binding -> database id
+ * @param {object} [o.queueProducers] Miniflare's Queues: binding -> queue name (or {queueName,
+ *                                 deliveryDelay})
+ * @param {object} [o.queueConsumers] queue name -> {maxBatchSize, maxBatchTimeout, maxRetries,
+ *                                 deadLetterQueue, retryDelay}: the gateway consumes them itself
+ * @param {string} [o.analytics]  bind a USAGE_ANALYTICS Analytics Engine dataset of this name
+ *                                 (tests/support/analytics-sim.mjs: it checks the documented
+ *                                 limits and logs each data point; gw.analyticsPoints() reads them)
+ * @param {boolean|string} [o.assets] Workers Static Assets in front of the worker, as the
+ *                                 wrangler [assets] table serves them: true = assets/ (the
+ *                                 operator console at /console/), or a folder. A path that is a
+ *                                 file there is answered from it (with assets/_headers rules;
+ *                                 .assetsignore honoured) and never reaches the worker.
  */
 export async function startGateway(o) {
   const buildDir = o.buildDir ?? path.join(ROOT, "build");
@@ -62,6 +90,21 @@ export async function startGateway(o) {
     if (o.upstreamKey) aiBindings.upstreamKey = o.upstreamKey;
   }
   const persist = o.persistRoot ? { defaultPersistRoot: o.persistRoot } : {};
+  const vdefs = o.vectorize ?? (o.vectorizeSim ? Object.fromEntries([...o.vectorizeSim.indexes.keys()].map((n) => [n, {}])) : {});
+  let vsim = o.vectorizeSim ?? null;
+  const ownSim = !vsim && Object.keys(vdefs).length > 0;
+  if (ownSim) {
+    const persistDir = o.vectorizePersist ?? (o.persistRoot ? path.join(o.persistRoot, "vectorize") : undefined);
+    vsim = new VectorizeSim({ persistDir });
+    await vsim.listen();
+  }
+  if (o.vectorize) for (const [binding, def] of Object.entries(o.vectorize)) vsim.define(def.indexName ?? binding, def);
+  const vw = vsim ? vectorizeWorkerOptions(vsim, vdefs) : null;
+  const indexOf = (binding) => {
+    if (!Object.hasOwn(vdefs, binding)) throw new Error(`no Vectorize binding ${binding} (bound: ${Object.keys(vdefs).join(", ") || "none"})`);
+    return vdefs[binding]?.indexName ?? binding;
+  };
+  const native = Object.fromEntries(["d1Databases", "queueProducers", "queueConsumers"].filter((k) => o[k]).map((k) => [k, o[k]]));
   const mf = new Miniflare({
     host: "127.0.0.1",
     port: o.port ?? 0,
@@ -82,19 +125,30 @@ export async function startGateway(o) {
         // Request.signal aborts when the client disconnects (logged as clientDisconnected).
         compatibilityFlags: COMPATIBILITY_FLAGS,
         bindings: { TENANT: o.tenant, ...(o.vars ?? {}) },
-        wrappedBindings: o.omitAi ? {} : { AI: { scriptName: "ai-sim", bindings: aiBindings } },
+        wrappedBindings: {
+          ...(o.omitAi ? {} : { AI: { scriptName: "ai-sim", bindings: aiBindings } }),
+          ...(vw?.wrappedBindings ?? {}),
+          ...(o.analytics ? { USAGE_ANALYTICS: { scriptName: "analytics-sim", bindings: { dataset: o.analytics } } } : {}),
+        },
+        ...native,
+        ...(o.assets ? { assets: staticAssets(o.assets) } : {}),
         kvNamespaces: o.kvNamespaces ?? { BUDGET_KV: "budget-kv", AUTH_KV: "auth-kv" },
         ...(o.ratelimits ? { ratelimits: o.ratelimits } : {}),
         durableObjects: o.durableObjects ?? {
           BUDGET_LEDGER: { className: "BudgetLedger", useSQLite: true },
           SESSIONS: { className: "ChatSession", useSQLite: true },
+          USAGE_HISTORY: { className: "UsageHistory", useSQLite: true },
         },
       },
-      {
+      // A module bound only as a wrapped binding (its non-function exports would not start as
+      // a worker of its own, so it is left out when nothing binds it).
+      ...(o.omitAi ? [] : [{
         name: "ai-sim",
         modules: [{ type: "ESModule", path: SIM_PATH }],
         modulesRoot: path.dirname(SIM_PATH),
-      },
+      }]),
+      ...(vw ? [vw.worker] : []),
+      ...(o.analytics ? [{ name: "analytics-sim", modules: [{ type: "ESModule", path: ANALYTICS_SIM_PATH }], modulesRoot: path.dirname(ANALYTICS_SIM_PATH) }] : []),
     ],
   });
   const url = await mf.ready;
@@ -144,6 +198,13 @@ export async function startGateway(o) {
       };
       return { daily: await sum("d"), monthly: await sum("m"), keys: (await kv.list({ prefix: "budget/" })).keys.map((k) => k.name) };
     },
+    /** The Analytics Engine data points written so far (with o.analytics), oldest first. */
+    analyticsPoints() {
+      return logs.flatMap((l) => {
+        const i = l.indexOf('{"analyticsDataPoint"');
+        return i < 0 ? [] : [JSON.parse(l.slice(i)).analyticsDataPoint];
+      });
+    },
     /** Every AI call the stand-in received, oldest first: { model, inputs, options }. */
     aiCalls() {
       return [...calls];
@@ -186,9 +247,37 @@ export async function startGateway(o) {
       if (r.status !== 201) throw new Error(`POST /admin/keys answered ${r.status}: ${r.text}`);
       return r.body;
     },
+    /** The Vectorize stand-in service (pass it as `vectorizeSim` to a new gateway to restart). */
+    vectorizeSim: vsim,
+    /** Every vector the index behind `binding` holds: [{id, namespace?, values, metadata?}]. */
+    vectors(binding) {
+      return vsim.vectors(indexOf(binding));
+    },
+    /** The requests the index behind `binding` received: [{op, body, at}] (body as sent). */
+    vectorizeRequests(binding) {
+      return vsim.requests(indexOf(binding));
+    },
+    /**
+     * Makes every call to the index behind `binding` fail as the real binding does when the
+     * service fails: true -> Error("VECTOR_QUERY_ERROR: Status + 503") (per operation);
+     * {code, error, status} -> "<OP>_ERROR (code = N): error"; {latencyMs}; {hang: true};
+     * false -> working again.
+     */
+    vectorizeDown(binding, fault = true) {
+      vsim.fault(indexOf(binding), fault);
+    },
+    /** The D1 database bound as `binding` (Miniflare's local D1). */
+    d1(binding) {
+      return mf.getD1Database(binding, "gateway");
+    },
+    /** The Queue producer bound as `binding` (send test messages to the gateway's consumer). */
+    queue(binding) {
+      return mf.getQueueProducer(binding, "gateway");
+    },
     async close() {
       await mf.dispose();
       recorder?.server.close();
+      if (ownSim) await vsim.close();
     },
   };
 }
@@ -209,7 +298,38 @@ export function optionsFromWranglerToml(configPath) {
     ),
     // [[ratelimits]] name = "...", namespace_id = "...", simple = { limit = N, period = 60 }
     ...(config.ratelimits?.length ? { ratelimits: Object.fromEntries(config.ratelimits.map((r) => [r.name, { simple: r.simple }])) } : {}),
+    ...queuesAndD1(config),
   };
+}
+
+/**
+ * [[d1_databases]] and [[queues.producers]] / [[queues.consumers]] as Miniflare options (only
+ * the ones a config declares). [[vectorize]] has no dimensions in wrangler.toml: see
+ * dev/serve.mjs (knowledgeOptions).
+ */
+function queuesAndD1(config) {
+  const out = {};
+  const d1 = config.d1_databases ?? [];
+  if (d1.length) out.d1Databases = Object.fromEntries(d1.map((d) => [d.binding, d.database_id ?? d.database_name]));
+  const producers = config.queues?.producers ?? [];
+  if (producers.length) {
+    out.queueProducers = Object.fromEntries(producers.map((p) => [p.binding, { queueName: p.queue, ...(p.delivery_delay === undefined ? {} : { deliveryDelay: p.delivery_delay }) }]));
+  }
+  const consumers = config.queues?.consumers ?? [];
+  if (consumers.length) {
+    const keys = { max_batch_size: "maxBatchSize", max_batch_timeout: "maxBatchTimeout", max_retries: "maxRetries", dead_letter_queue: "deadLetterQueue", retry_delay: "retryDelay" };
+    out.queueConsumers = Object.fromEntries(consumers.map((c) => [c.queue, Object.fromEntries(Object.entries(keys).filter(([k]) => c[k] !== undefined).map(([k, v]) => [v, c[k]]))]));
+  }
+  return out;
+}
+
+/**
+ * Miniflare's `assets` option for startGateway's `assets` (true: ROOT/assets), as wrangler
+ * derives it from [assets] (directory; a Worker script, so unmatched paths reach it).
+ */
+function staticAssets(dir) {
+  const directory = dir === true ? path.join(ROOT, "assets") : path.resolve(ROOT, dir);
+  return { directory, routerConfig: { has_user_worker: true }, assetConfig: { html_handling: "auto-trailing-slash", not_found_handling: "none" } };
 }
 
 /**
