@@ -36,6 +36,10 @@ inputs_hash() {
     } | LC_ALL=C sort | while IFS= read -r f; do printf '%s %s\n' "$(sha <"$f")" "$f"; done
   } | sha
 }
+# The operator console's vendor files (assets/console/vendor/, served by [assets]): built from
+# the pinned npm packages when missing or stale, in well under a second otherwise.
+node assets/build-console.mjs
+
 STAMP="$(inputs_hash)"
 if [ -z "${FORCE_BUILD:-}" ] && [ -f build/index.js ] && [ -f build/index_bg.wasm ] \
   && [ "$(cat build/.stamp 2>/dev/null)" = "$STAMP" ]; then

@@ -61,7 +61,7 @@ describe("budgets per key and per end user: 50 requests in flight, Durable Objec
       const entry = usage.body.keys.find((x) => x.id === k.id);
       assert.deepEqual(
         { id: entry.id, name: entry.name, daily: entry.daily, monthly: entry.monthly },
-        { id: k.id, name: "burst", daily: { used: r.reported, limit: LIMIT }, monthly: { used: r.reported, limit: LIMIT * 30 } },
+        { id: k.id, name: "burst", daily: { used: r.reported, limit: LIMIT, remaining: LIMIT - r.reported }, monthly: { used: r.reported, limit: LIMIT * 30, remaining: LIMIT * 30 - r.reported } },
       );
     } finally {
       await gw.close();
@@ -144,8 +144,8 @@ describe("nested budgets: tenant AND key AND user must admit; the 429 names whic
       await holdAndRefuse(gw, bearer(k.key), "tenant", { ledgers: ["acme", `acme/key/${k.id}`] });
       const used = (await gw.ledger("acme")).day_used;
       const usage = (await gw.admin("GET", "/admin/usage")).body;
-      assert.deepEqual(usage.tenant, { daily: { used, limit: 400 }, monthly: { used, limit: 100000 } });
-      assert.deepEqual(usage.keys.find((x) => x.id === k.id).daily, { used, limit: 100000 });
+      assert.deepEqual(usage.tenant, { daily: { used, limit: 400, remaining: 400 - used }, monthly: { used, limit: 100000, remaining: 100000 - used } });
+      assert.deepEqual(usage.keys.find((x) => x.id === k.id).daily, { used, limit: 100000, remaining: 100000 - used });
     } finally {
       await gw.close();
     }

@@ -124,7 +124,7 @@ describe("POST /admin/keys/{id}/rotate", () => {
     const usage = await gw.admin("GET", "/admin/usage");
     const entries = usage.body.keys.filter((x) => x.id === k.id);
     assert.equal(entries.length, 1, usage.text);
-    assert.deepEqual(entries[0].daily, { used: total, limit: 100000 });
+    assert.deepEqual(entries[0].daily, { used: total, limit: 100000, remaining: 100000 - total });
     const logs = [await chatOn(gw, "chat", bearer(r.body.key)), await chatOn(gw, "chat", bearer(k.key))];
     for (const x of logs) assert.equal((await gw.logFor(x.trace)).keyId, k.id, "both secrets log the same key id");
   });

@@ -73,7 +73,40 @@ pub fn iso8601(ms: i64) -> String {
     )
 }
 
+/// `YYYY-MM-DD` of a day (days since 1970-01-01).
+pub fn day_string(day: i64) -> String {
+    let (y, m, d) = civil_from_days(day);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// The day (days since 1970-01-01) of a `YYYY-MM-DD` date, if it is one (real month and day).
+pub fn parse_day(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let part = s.get(r)?;
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if !(1..=12).contains(&m) || d == 0 {
+        return None;
+    }
+    let day = days_from_civil(i64::from(y), m, d);
+    // A day past the month's end would roll over into the next month.
+    (civil_from_days(day) == (i64::from(y), m, d)).then_some(day)
+}
+
 /// Days since 1970-01-01 to (year, month 1-12, day 1-31), proleptic Gregorian (H. Hinnant's algorithm).
+/// The first day of the month `day` (days since 1970-01-01) is in.
+pub fn month_start(day: i64) -> i64 {
+    let (y, m, _) = civil_from_days(day);
+    days_from_civil(y, m, 1)
+}
+
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
@@ -209,5 +242,41 @@ mod tests {
             seconds_until(ms(2026, 11, 22, 23, 59, 59), ms(2026, 11, 23, 0, 0, 0)),
             1
         );
+    }
+
+    #[test]
+    fn month_start_is_the_first_of_the_month() {
+        let d = |s: &str| parse_day(s).unwrap();
+        assert_eq!(month_start(d("2026-12-05")), d("2026-12-01"));
+        assert_eq!(month_start(d("2026-12-01")), d("2026-12-01"));
+        assert_eq!(month_start(d("2024-02-29")), d("2024-02-01"));
+        assert_eq!(month_start(d("2026-01-31")), d("2026-01-01"));
+    }
+
+    #[test]
+    fn days_read_and_written_as_dates() {
+        assert_eq!(day_string(0), "1970-01-01");
+        assert_eq!(day_string(20_791), "2026-12-04");
+        assert_eq!(parse_day("2026-12-04"), Some(20_791));
+        assert_eq!(parse_day("1970-01-01"), Some(0));
+        assert_eq!(parse_day("2024-02-29"), Some(19_782));
+        for bad in [
+            "2026-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-01-00",
+            "2026-1-01",
+            "26-12-04",
+            "2026/12/04",
+            "2026-12-0x",
+            "",
+            "2026-12-041",
+            "+026-12-04",
+        ] {
+            assert_eq!(parse_day(bad), None, "{bad}");
+        }
+        for day in [-1, 0, 59, 365, 20_791, 100_000] {
+            assert_eq!(parse_day(&day_string(day)), Some(day));
+        }
     }
 }

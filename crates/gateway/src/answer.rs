@@ -4,6 +4,7 @@
 
 use crate::conversation::ToolCall;
 use crate::events::{FinishReason, ModelEvent, ToolCallDelta};
+use crate::pricing::ModelPrice;
 use crate::usage::{OutputEstimate, TokenReport, Usage};
 
 /// A finished answer, for surfaces that answer with one JSON body.
@@ -33,6 +34,8 @@ pub struct AnswerFold {
     estimate: OutputEstimate,
     capped: bool,
     output_seen: bool,
+    /// The answering model's price (`None`: unpriced, the cost is unknown).
+    price: Option<ModelPrice>,
 }
 
 impl AnswerFold {
@@ -49,7 +52,13 @@ impl AnswerFold {
             estimate: OutputEstimate::default(),
             capped: false,
             output_seen: false,
+            price: None,
         }
+    }
+
+    /// The same fold, billing its tokens at `price` (`None`: the cost is unknown).
+    pub fn priced(self, price: Option<ModelPrice>) -> Self {
+        Self { price, ..self }
     }
 
     /// Counts `s` against the cap; returns how much of it may pass.
@@ -148,21 +157,23 @@ impl AnswerFold {
         }
     }
 
-    /// The tokens to bill: the model's report, estimates for what it did not report. A capped
-    /// answer bills the estimate of what was kept (the model's own count, if any, covered
-    /// output that was never relayed).
+    /// The tokens to bill, with their cost: the model's report, estimates for what it did not
+    /// report. A capped answer bills the estimate of what was kept (the model's own count, if
+    /// any, covered output that was never relayed).
     pub fn report(&self) -> TokenReport {
         let completion = self.estimate.tokens();
         if self.capped {
             let prompt = self.usage.and_then(|u| u.prompt_tokens);
-            return TokenReport {
+            let capped = TokenReport {
                 prompt: prompt.unwrap_or(self.prompt_estimate),
                 completion,
                 total: prompt.unwrap_or(self.prompt_estimate) + completion,
                 estimated: true,
+                ..TokenReport::default()
             };
+            return capped.priced(self.price);
         }
-        TokenReport::from_usage(self.usage, self.prompt_estimate, completion)
+        TokenReport::from_usage(self.usage, self.prompt_estimate, completion).priced(self.price)
     }
 
     /// The whole answer (tool calls in index order; calls without an id are `call_<index>`).
@@ -212,6 +223,7 @@ mod tests {
             prompt_tokens: Some(7),
             completion_tokens: Some(1),
             total_tokens: Some(8),
+            cached_tokens: None,
         }));
         assert_eq!(f.apply(ModelEvent::Done), Some(ModelEvent::Done));
         let r = f.report();
@@ -232,6 +244,7 @@ mod tests {
             prompt_tokens: Some(5),
             completion_tokens: Some(3),
             total_tokens: Some(8),
+            cached_tokens: None,
         }));
         assert_eq!(f.finish_reason(), FinishReason::Length);
         assert_eq!(f.report().total, 8);

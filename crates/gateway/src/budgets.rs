@@ -1,9 +1,11 @@
 //! Which budgets a request must fit, nested: the tenant's, and the calling key's or end user's.
 //! Each is a ledger named with the tenant first, so no tenant or owner can name another's.
 
-use budget::Limits;
+use budget::{Amount, Limits, Price, Refusal, Unit, UNLIMITED};
+use serde_json::{json, Map, Value};
 
 use crate::credential::Principal;
+use crate::pricing::{usd, PriceTable};
 use crate::tenant::{BudgetStoreKind, TenantConfig};
 
 /// Who a budget belongs to, as refusals name it.
@@ -55,7 +57,7 @@ pub fn budgets_of(tenant: &TenantConfig, principal: Option<&Principal>) -> Vec<B
             scope: Scope::Tenant,
             ledger: id.to_string(),
             store: b.store,
-            limits: Limits::tokens(b.daily, b.monthly),
+            limits: b.limits(),
         });
     }
     match principal {
@@ -67,21 +69,94 @@ pub fn budgets_of(tenant: &TenantConfig, principal: Option<&Principal>) -> Vec<B
             scope: Scope::Key,
             ledger: format!("{id}/key/{}", escape_owner(key)),
             store,
-            limits: Limits::tokens(b.daily, b.monthly),
+            limits: b.limits(),
         }),
         Some(Principal::User {
             sub,
-            daily_budget: Some(d),
+            daily_budget,
+            daily_budget_micros,
             ..
-        }) => out.push(BudgetScope {
-            scope: Scope::User,
-            ledger: format!("{id}/user/{}", escape_owner(sub)),
-            store,
-            limits: Limits::tokens(*d, d.saturating_mul(31)),
-        }),
+        }) if daily_budget.is_some() || daily_budget_micros.is_some() => {
+            let month = |d: &Option<u64>| d.map(|d| d.saturating_mul(31));
+            out.push(BudgetScope {
+                scope: Scope::User,
+                ledger: format!("{id}/user/{}", escape_owner(sub)),
+                store,
+                limits: crate::tenant_budget::limits(
+                    *daily_budget,
+                    month(daily_budget),
+                    *daily_budget_micros,
+                    month(daily_budget_micros),
+                ),
+            });
+        }
         _ => {}
     }
     out
+}
+
+/// The worst-case price of a chain (each side the most any of its models charges), or the
+/// first model without a price.
+pub fn chain_price(chain: &[String], pricing: &PriceTable) -> Result<Price, String> {
+    chain.iter().try_fold(Price::default(), |worst, m| {
+        pricing
+            .price(m)
+            .map(|p| worst.max(p.reserve()))
+            .ok_or_else(|| m.clone())
+    })
+}
+
+/// Whether any of `scopes` limits cost.
+pub fn limits_cost(scopes: &[BudgetScope]) -> bool {
+    scopes
+        .iter()
+        .any(|s| s.limits.daily.micros != UNLIMITED || s.limits.monthly.micros != UNLIMITED)
+}
+
+/// One ledger's limited windows for `GET /admin/usage`: `daily`, `monthly` (tokens) and
+/// `dailyUsd`, `monthlyUsd` (decimal strings of dollars), each `{used, limit, remaining}`, only
+/// those with a limit. `used` (and `remaining`) are null when the store cannot say (KV).
+pub fn budget_windows(limits: Limits, used: Option<(Amount, Amount)>) -> Value {
+    let mut out = Map::new();
+    let windows = [
+        ("daily", "dailyUsd", limits.daily, used.map(|u| u.0)),
+        ("monthly", "monthlyUsd", limits.monthly, used.map(|u| u.1)),
+    ];
+    for (tokens_key, usd_key, limit, used) in windows {
+        if limit.tokens != UNLIMITED {
+            let used = used.map(|u| u.tokens);
+            out.insert(
+                tokens_key.into(),
+                json!({"used": used, "limit": limit.tokens,
+                       "remaining": used.map(|u| limit.tokens.saturating_sub(u))}),
+            );
+        }
+        if limit.micros != UNLIMITED {
+            let used = used.map(|u| u.micros);
+            out.insert(
+                usd_key.into(),
+                json!({"used": used.map(usd), "limit": usd(limit.micros),
+                       "remaining": used.map(|u| usd(limit.micros.saturating_sub(u)))}),
+            );
+        }
+    }
+    Value::Object(out)
+}
+
+/// A budget refusal in words, in its unit (tokens, or dollars for a cost limit).
+pub fn refusal_message(r: &Refusal, scope: &str) -> String {
+    let (what, amount): (&str, fn(u64) -> String) = match r.unit {
+        Unit::Tokens => ("token", |n| format!("{n} tokens")),
+        Unit::Usd => ("cost", |m| format!("${}", usd(m))),
+    };
+    format!(
+        "{what} budget exceeded: the {scope}'s {} limit is {}, {} used or held, this request needs {}; it resets at {}",
+        r.window,
+        amount(r.limit),
+        amount(r.used),
+        amount(r.requested),
+        r.resets_at
+    )
 }
 
 #[cfg(test)]
@@ -110,6 +185,7 @@ mod tests {
             sub: sub.into(),
             scopes: vec![],
             daily_budget,
+            daily_budget_micros: None,
         }
     }
 
@@ -119,8 +195,9 @@ mod tests {
         let got = budgets_of(
             &t,
             Some(&key(Some(ClientBudget {
-                daily: 5,
-                monthly: 50,
+                daily: Some(5),
+                monthly: Some(50),
+                ..ClientBudget::default()
             }))),
         );
         assert_eq!(
@@ -162,6 +239,25 @@ mod tests {
             }]
         );
         assert!(budgets_of(&t, Some(&user("u", None))).is_empty());
+        // A dollar budget alone is a budget too; its month allows every day of it.
+        let dollars = Principal::User {
+            sub: "u".into(),
+            scopes: vec![],
+            daily_budget: None,
+            daily_budget_micros: Some(2_000_000),
+        };
+        assert_eq!(
+            budgets_of(&t, Some(&dollars))[0].limits,
+            crate::tenant_budget::limits(None, None, Some(2_000_000), Some(62_000_000))
+        );
+        let key_usd = key(Some(ClientBudget {
+            monthly_micros: Some(9),
+            ..ClientBudget::default()
+        }));
+        assert_eq!(
+            budgets_of(&t, Some(&key_usd))[0].limits,
+            crate::tenant_budget::limits(None, None, None, Some(9))
+        );
         assert_eq!(
             budgets_of(&t, Some(&user("u", Some(u64::MAX))))[0].limits,
             Limits::tokens(u64::MAX, u64::MAX)
@@ -170,6 +266,110 @@ mod tests {
         assert_eq!(
             (Scope::Tenant.as_str(), Scope::Key.as_str()),
             ("tenant", "key")
+        );
+    }
+
+    #[test]
+    fn a_chain_reserves_at_its_dearest_model_and_names_an_unpriced_one() {
+        let pricing = PriceTable::default();
+        let chain = |m: &[&str]| m.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            chain_price(
+                &chain(&[
+                    "@cf/meta/llama-3.1-8b-instruct",
+                    "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
+                ]),
+                &pricing
+            ),
+            Ok(Price {
+                input: 293_000,
+                output: 2_253_000
+            })
+        );
+        assert_eq!(
+            chain_price(
+                &chain(&["@cf/meta/llama-3.2-1b-instruct", "@cf/x", "@cf/y"]),
+                &pricing
+            ),
+            Err("@cf/x".to_string())
+        );
+        assert_eq!(chain_price(&[], &pricing), Ok(Price::default()));
+    }
+
+    #[test]
+    fn cost_limits_are_found_in_either_window() {
+        let scope = |limits| BudgetScope {
+            scope: Scope::Key,
+            ledger: "l".into(),
+            store: BudgetStoreKind::DurableObject,
+            limits,
+        };
+        assert!(!limits_cost(&[scope(Limits::tokens(1, 2))]));
+        assert!(!limits_cost(&[]));
+        let l = crate::tenant_budget::limits;
+        assert!(limits_cost(&[
+            scope(Limits::tokens(1, 2)),
+            scope(l(None, None, Some(1), None))
+        ]));
+        assert!(limits_cost(&[scope(l(None, None, None, Some(1)))]));
+    }
+
+    #[test]
+    fn refusals_speak_in_their_unit() {
+        let r = Refusal {
+            window: budget::BudgetWindow::Daily,
+            unit: Unit::Usd,
+            limit: 5_000_000,
+            used: 4_999_000,
+            requested: 2_000,
+            resets_at: "2026-12-05T00:00:00Z".into(),
+            retry_after_secs: 10,
+        };
+        assert_eq!(
+            refusal_message(&r, "key"),
+            "cost budget exceeded: the key's daily limit is $5.000000, $4.999000 used or held, this request needs $0.002000; it resets at 2026-12-05T00:00:00Z"
+        );
+        let t = Refusal {
+            unit: Unit::Tokens,
+            window: budget::BudgetWindow::Monthly,
+            limit: 100,
+            used: 90,
+            requested: 20,
+            ..r
+        };
+        assert_eq!(
+            refusal_message(&t, "tenant"),
+            "token budget exceeded: the tenant's monthly limit is 100 tokens, 90 tokens used or held, this request needs 20 tokens; it resets at 2026-12-05T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn usage_windows_show_only_what_is_limited() {
+        let l = crate::tenant_budget::limits(Some(100), None, Some(5_000_000), Some(9_000_000));
+        let used = (
+            Amount {
+                tokens: 30,
+                micros: 1_250_000,
+            },
+            Amount {
+                tokens: 90,
+                micros: 9_500_000,
+            },
+        );
+        assert_eq!(
+            budget_windows(l, Some(used)),
+            serde_json::json!({
+                "daily": {"used": 30, "limit": 100, "remaining": 70},
+                "dailyUsd": {"used": "1.250000", "limit": "5.000000", "remaining": "3.750000"},
+                "monthlyUsd": {"used": "9.500000", "limit": "9.000000", "remaining": "0.000000"},
+            })
+        );
+        assert_eq!(
+            budget_windows(Limits::tokens(1, 2), None),
+            serde_json::json!({
+                "daily": {"used": null, "limit": 1, "remaining": null},
+                "monthly": {"used": null, "limit": 2, "remaining": null},
+            })
         );
     }
 }

@@ -19,11 +19,62 @@ pub const DEFAULT_SCOPES: &[&str] = &["chat", "models"];
 /// Every scope there is.
 pub const SCOPES: &[&str] = &["chat", "models"];
 
-/// Per-window token limits of one key or user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Per-window limits of one key, in tokens and in micro-dollars (`dailyUsd`, `monthlyUsd`:
+/// decimal strings of dollars in JSON); a limit left out does not limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ClientBudget {
-    pub daily: u64,
-    pub monthly: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly: Option<u64>,
+    #[serde(
+        default,
+        rename = "dailyUsd",
+        skip_serializing_if = "Option::is_none",
+        with = "usd_field"
+    )]
+    pub daily_micros: Option<u64>,
+    #[serde(
+        default,
+        rename = "monthlyUsd",
+        skip_serializing_if = "Option::is_none",
+        with = "usd_field"
+    )]
+    pub monthly_micros: Option<u64>,
+}
+
+impl ClientBudget {
+    /// The ledger limits.
+    pub fn limits(&self) -> budget::Limits {
+        crate::tenant_budget::limits(
+            self.daily,
+            self.monthly,
+            self.daily_micros,
+            self.monthly_micros,
+        )
+    }
+}
+
+/// Micro-dollars as a decimal string of dollars in JSON (`"1.500000"`).
+mod usd_field {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(m) => s.serialize_str(&crate::pricing::usd(*m)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            None => Ok(None),
+            Some(t) => crate::pricing::parse_micros(&t)
+                .map(Some)
+                .ok_or_else(|| serde::de::Error::custom("not an amount of USD")),
+        }
+    }
 }
 
 /// The longest credential (key or end-user token) the gateway reads; longer ones are refused
@@ -130,7 +181,10 @@ pub enum Principal {
     User {
         sub: String,
         scopes: Vec<String>,
+        /// The `budget` claim: tokens per day.
         daily_budget: Option<u64>,
+        /// The `budgetUsd` claim: micro-dollars per day.
+        daily_budget_micros: Option<u64>,
     },
 }
 
@@ -299,8 +353,8 @@ struct JwtHeader {
 /// Verifies an end-user token for `tenant_id` at `now_s` against the current secret and, during
 /// a secret rotation, the previous one (`secrets`, current first; empty ones are skipped):
 /// HS256 only, a valid signature, `sub`, `aud` equal to the tenant, `exp` in the future but at
-/// most 24 h ahead, `nbf` passed, and `budget`, when present, a whole number of tokens (`0`
-/// admits nothing). The client learns nothing about which check failed; the log gets the reason.
+/// most 24 h ahead, `nbf` passed, `budget`, when present, a whole number of tokens per day
+/// (`0` admits nothing), and `budgetUsd` a decimal amount of dollars per day. The client learns nothing about which check failed; the log gets the reason.
 pub fn verify_user_token(
     token: &str,
     secrets: &[&[u8]],
@@ -382,10 +436,15 @@ pub fn verify_user_token(
         None | Some(Value::Null) => None,
         Some(b) => Some(b.as_u64().ok_or(F::BadClaim)?),
     };
+    let daily_budget_micros = match claims.get("budgetUsd") {
+        None | Some(Value::Null) => None,
+        Some(b) => Some(crate::pricing::micros(b, "budgetUsd").map_err(|_| F::BadClaim)?),
+    };
     Ok(Principal::User {
         sub: sub.to_string(),
         scopes,
         daily_budget,
+        daily_budget_micros,
     })
 }
 
@@ -423,8 +482,10 @@ pub fn looks_like_credential(value: &str) -> bool {
 
 /// The first query parameter of a URL that would carry a credential: its (percent-decoded,
 /// lowercased) name is one of the usual names, or its value is shaped like a gateway key or a
-/// JWT, whatever its name. Pairs are split on `&` and `;`.
-pub fn credential_param(url: &str) -> Option<String> {
+/// JWT, whatever its name. Pairs are split on `&` and `;`. `data_names` are names the route
+/// reads as data (`key` is a key id filter on `/admin/usage/history`): only their values are
+/// judged.
+pub fn credential_param(url: &str, data_names: &[&str]) -> Option<String> {
     let query = url.split_once('?').map_or("", |(_, q)| q);
     let query = query.split_once('#').map_or(query, |(q, _)| q);
     query.split(['&', ';']).find_map(|pair| {
@@ -432,7 +493,8 @@ pub fn credential_param(url: &str) -> Option<String> {
         // In a query, `+` is a space.
         let name = percent_decode(&raw.replace('+', " ")).to_ascii_lowercase();
         let value = percent_decode(&value.replace('+', " "));
-        (CREDENTIAL_PARAMS.contains(&name.trim()) || looks_like_credential(&value)).then_some(name)
+        let name_says = CREDENTIAL_PARAMS.contains(&name.trim()) && !data_names.contains(&raw);
+        (name_says || looks_like_credential(&value)).then_some(name)
     })
 }
 

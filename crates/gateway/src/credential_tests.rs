@@ -46,7 +46,8 @@ fn a_good_token_names_the_user_its_budget_and_scopes() {
         Ok(Principal::User {
             sub: "user-7".into(),
             scopes: vec!["chat".into(), "models".into()],
-            daily_budget: Some(5000)
+            daily_budget: Some(5000),
+            daily_budget_micros: None,
         })
     );
     let mut c = claims();
@@ -210,6 +211,23 @@ fn claims_at_their_boundaries() {
             ..
         })
     ));
+    // `budgetUsd`: dollars per day, as a number or a decimal string.
+    for v in [json!(1.25), json!("1.25")] {
+        assert!(matches!(
+            verify(&hs256(with("budgetUsd", v))),
+            Ok(Principal::User {
+                daily_budget_micros: Some(1_250_000),
+                ..
+            })
+        ));
+    }
+    for bad in [json!(-1), json!("lots"), json!(true), json!(0.0000001)] {
+        assert_eq!(
+            verify(&hs256(with("budgetUsd", bad.clone()))),
+            Err(AuthFailure::BadClaim),
+            "{bad}"
+        );
+    }
 }
 
 #[test]
@@ -395,8 +413,9 @@ fn principals_scopes_and_labels() {
 
 #[test]
 fn credentials_in_the_query_are_found_however_spelled() {
-    let check =
-        |url: &str, want: Option<&str>| assert_eq!(credential_param(url).as_deref(), want, "{url}");
+    let check = |url: &str, want: Option<&str>| {
+        assert_eq!(credential_param(url, &[]).as_deref(), want, "{url}")
+    };
     check("https://g/chat", None);
     check("https://g/chat?stream=1&model=x", None);
     check("https://g/chat?api_key=k", Some("api_key"));
@@ -421,4 +440,17 @@ fn credentials_in_the_query_are_found_however_spelled() {
     check("https://g/chat?v=abc.def.ghi", None);
     check("https://g/chat?v=eyJ!.a.b", None);
     check("https://g/chat?model=@cf/meta/llama-3.1-8b", None);
+}
+
+#[test]
+fn a_route_that_reads_a_name_as_data_still_refuses_credential_values() {
+    let history = |url: &str| credential_param(url, &["key"]);
+    assert_eq!(history("https://g/h?key=0123456789ab&groupBy=day"), None);
+    // Only the exact name is data: a spelling the route does not read is still refused.
+    assert_eq!(history("https://g/h?%6Bey=k").as_deref(), Some("key"));
+    assert_eq!(history("https://g/h?token=k").as_deref(), Some("token"));
+    assert_eq!(
+        history("https://g/h?key=gwk_0123456789ab_secret").as_deref(),
+        Some("key")
+    );
 }

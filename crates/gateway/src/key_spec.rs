@@ -36,6 +36,38 @@ fn whole(
     }
 }
 
+/// A key's `budget`: tokens (`daily`, `monthly`) and dollars (`dailyUsd`, `monthlyUsd`), any of
+/// them, at least one; each > 0 and daily <= monthly in each unit.
+fn read_budget(b: &Obj<'_>) -> Result<ClientBudget, Error> {
+    b.known(&["daily", "monthly", "dailyUsd", "monthlyUsd"])?;
+    let rule =
+        "needs at least one of daily, monthly, dailyUsd, monthlyUsd; each > 0 and daily <= monthly";
+    let tokens = |k: &str| whole(b.raw(k), "budget", 1, u64::MAX, rule);
+    let usd = |k: &str| -> Result<Option<u64>, Error> {
+        match b.get(k) {
+            None => Ok(None),
+            Some(v) => match crate::pricing::micros(v, &b.path_of(k))? {
+                0 => Err(invalid("budget", rule)),
+                m => Ok(Some(m)),
+            },
+        }
+    };
+    let budget = ClientBudget {
+        daily: tokens("daily")?,
+        monthly: tokens("monthly")?,
+        daily_micros: usd("dailyUsd")?,
+        monthly_micros: usd("monthlyUsd")?,
+    };
+    let ordered = |d: Option<u64>, m: Option<u64>| d.zip(m).is_none_or(|(d, m)| d <= m);
+    if budget == ClientBudget::default()
+        || !ordered(budget.daily, budget.monthly)
+        || !ordered(budget.daily_micros, budget.monthly_micros)
+    {
+        return Err(invalid("budget", rule));
+    }
+    Ok(budget)
+}
+
 impl KeySpec {
     /// Checks a `POST /admin/keys` body at `now_s` (unix seconds).
     pub fn from_body(body: &[u8], now_s: u64) -> Result<Self, Error> {
@@ -57,19 +89,7 @@ impl KeySpec {
         }
         let budget = match o.object("budget")? {
             None => None,
-            Some(b) => {
-                let b = Obj::new(b, "budget");
-                b.known(&["daily", "monthly"])?;
-                let rule = "needs daily > 0, monthly > 0 and daily <= monthly";
-                let daily = whole(b.raw("daily"), "budget", 1, u64::MAX, rule)?;
-                let monthly = whole(b.raw("monthly"), "budget", 1, u64::MAX, rule)?;
-                match (daily, monthly) {
-                    (Some(daily), Some(monthly)) if daily <= monthly => {
-                        Some(ClientBudget { daily, monthly })
-                    }
-                    _ => return Err(invalid("budget", rule)),
-                }
-            }
+            Some(b) => Some(read_budget(&Obj::new(b, "budget"))?),
         };
         let rate_limit = whole(
             o.raw("rateLimit"),
@@ -125,8 +145,9 @@ mod tests {
             Ok(KeySpec {
                 scopes: vec!["models".into()],
                 budget: Some(ClientBudget {
-                    daily: 5,
-                    monthly: 5,
+                    daily: Some(5),
+                    monthly: Some(5),
+                    ..ClientBudget::default()
                 }),
                 expires_at: Some(NOW + 1),
                 rate_limit: Some(100_000),
@@ -167,20 +188,50 @@ mod tests {
             r#"{"name":"x","scopes":"chat"}"#,
             Err("scopes: invalid type: string \"chat\", expected a sequence"),
         );
-        let rule = "budget: needs daily > 0, monthly > 0 and daily <= monthly";
+        let rule = "budget: needs at least one of daily, monthly, dailyUsd, monthlyUsd; each > 0 and daily <= monthly";
         for b in [
             r#"{"daily":0,"monthly":100}"#,
             r#"{"daily":200,"monthly":100}"#,
-            r#"{"daily":1}"#,
+            r#"{}"#,
+            r#"{"daily":null}"#,
             r#"{"daily":-1,"monthly":1}"#,
             r#"{"daily":"1","monthly":1}"#,
+            r#"{"dailyUsd":0}"#,
+            r#"{"dailyUsd":"2.5","monthlyUsd":2}"#,
         ] {
             check(&format!(r#"{{"name":"x","budget":{b}}}"#), Err(rule));
         }
         check(
-            r#"{"name":"x","budget":{"daily":1,"monthly":1,"weekly":1}}"#,
-            Err("budget.weekly: unknown field `weekly`, expected `daily` or `monthly`"),
+            r#"{"name":"x","budget":{"dailyUsd":"-1"}}"#,
+            Err("budget.dailyUsd: `-1` is not an amount of USD (a decimal like 0.25, at most 6 decimals, not negative)"),
         );
+        check(
+            r#"{"name":"x","budget":{"daily":1,"monthly":1,"weekly":1}}"#,
+            Err("budget.weekly: unknown field `weekly`, expected one of `daily`, `monthly`, `dailyUsd`, `monthlyUsd`"),
+        );
+        // Any one limit is enough; dollars as numbers or strings.
+        let budget = |b: &str| {
+            KeySpec::from_body(format!(r#"{{"name":"x","budget":{b}}}"#).as_bytes(), NOW)
+                .unwrap()
+                .budget
+                .unwrap()
+        };
+        assert_eq!(
+            budget(r#"{"daily":1}"#),
+            ClientBudget {
+                daily: Some(1),
+                ..ClientBudget::default()
+            }
+        );
+        assert_eq!(
+            budget(r#"{"dailyUsd":1.5,"monthlyUsd":"1.5"}"#),
+            ClientBudget {
+                daily_micros: Some(1_500_000),
+                monthly_micros: Some(1_500_000),
+                ..ClientBudget::default()
+            }
+        );
+        assert_eq!(budget(r#"{"monthlyUsd":0.000001}"#).monthly_micros, Some(1));
         for r in ["0", "100001", "1.5", "\"5\""] {
             check(
                 &format!(r#"{{"name":"x","rateLimit":{r}}}"#),

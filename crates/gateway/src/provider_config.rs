@@ -117,6 +117,14 @@ impl<'a> ModelRef<'a> {
             _ => Self::Binding(reference),
         }
     }
+
+    /// Who serves it, as usage history names it: `workers-ai`, or the provider's name.
+    pub fn provider_name(&self) -> &'a str {
+        match self {
+            Self::Binding(_) => "workers-ai",
+            Self::Provider { provider, .. } => provider,
+        }
+    }
 }
 
 type Check<T> = Result<T, (String, String)>;

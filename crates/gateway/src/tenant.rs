@@ -4,10 +4,14 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::access::{check_auth, AuthConfig, OriginPattern, RawAuth};
+use crate::access::{check_auth, AuthConfig, OriginPattern};
 use crate::error::ConfigError;
-use crate::provider_config::{check_provider, ProviderConfig, RawProvider};
-use crate::session::{check_sessions, RawSessions, SessionConfig};
+use crate::history::Retention;
+use crate::pricing::PriceTable;
+use crate::provider_config::{check_provider, ProviderConfig};
+use crate::session::{check_sessions, SessionConfig};
+pub use crate::tenant_budget::{check_budget, BudgetConfig, BudgetStoreKind, RawBudget};
+pub use crate::tenant_raw::{RawCompat, RawCors, RawLimits, RawModels, RawTenantConfig, RawTier};
 
 /// Default for `limits.maxRequestBytes` when a tenant does not set it.
 pub const DEFAULT_MAX_REQUEST_BYTES: u32 = 64 * 1024;
@@ -25,43 +29,6 @@ pub const DEFAULT_MIN_OUTPUT_TOKENS: u32 = 64;
 pub const MIN_PROMPT_TOKENS: u64 = 8;
 /// Bytes of the smallest valid request body, `{"message":"x"}`.
 pub const MIN_REQUEST_BYTES: u32 = 15;
-
-/// The tenant config exactly as written, before any rule is checked.
-#[derive(Debug, Clone)]
-pub struct RawTenantConfig {
-    pub tenant_id: String,
-    pub ai_gateway_id: String,
-    pub models: RawModels,
-    pub model_allow_list: Vec<String>,
-    pub limits: RawLimits,
-    pub cors: RawCors,
-    pub budget: Option<RawBudget>,
-    pub providers: BTreeMap<String, RawProvider>,
-    pub auth: RawAuth,
-    pub sessions: Option<RawSessions>,
-    pub compat: RawCompat,
-}
-
-/// `[vars.TENANT.compat]`: how strict the OpenAI surface is.
-#[derive(Debug, Clone, Default)]
-pub struct RawCompat {
-    /// Drop (and list in `x-dropped-params`) parameters `/v1` would refuse.
-    pub drop_unsupported: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct RawModels {
-    pub chat: String,
-    pub fallbacks: Vec<String>,
-    pub tiers: BTreeMap<String, RawTier>,
-}
-
-/// A tier alias: one model ref, or an ordered preference list.
-#[derive(Debug, Clone)]
-pub enum RawTier {
-    One(String),
-    Many(Vec<String>),
-}
 
 /// A checked tier: its model refs in order of preference (never empty). Serialized as a
 /// string when it has one entry.
@@ -84,28 +51,6 @@ impl Serialize for Tier {
     }
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct RawLimits {
-    pub max_request_bytes: Option<i64>,
-    pub max_output_tokens: Option<i64>,
-    pub attempt_timeout_ms: Option<i64>,
-    pub keep_alive_seconds: Option<i64>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct RawCors {
-    pub allowed_origins: Vec<String>,
-    pub allow_credentials: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct RawBudget {
-    pub daily: i64,
-    pub monthly: i64,
-    pub store: Option<String>,
-    pub min_output_tokens: Option<i64>,
-}
-
 /// A tenant id: lowercase letters, digits and `-`, 1 to 63 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TenantId(String);
@@ -120,25 +65,6 @@ impl std::fmt::Display for TenantId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
-}
-
-/// Where a tenant's budget counters live.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum BudgetStoreKind {
-    /// One SQLite-backed Durable Object per tenant: exact under concurrency.
-    DurableObject,
-    /// Workers KV: cheap, eventually consistent, can overshoot (see docs/budgets.md).
-    Kv,
-}
-
-/// A checked token budget: both limits are > 0 and daily <= monthly.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BudgetConfig {
-    pub daily: u64,
-    pub monthly: u64,
-    pub store: BudgetStoreKind,
 }
 
 /// A tenant config whose every rule holds; the rest of the gateway trusts it.
@@ -168,6 +94,10 @@ pub struct TenantConfig {
     pub providers: BTreeMap<String, ProviderConfig>,
     /// `compat.dropUnsupported`: `/v1` drops what it would refuse, and says so.
     pub drop_unsupported: bool,
+    /// Prices: the tenant's `pricing` entries over the built-in ones.
+    pub pricing: PriceTable,
+    /// How long usage history rows are kept (`usageHistory`).
+    pub usage_history: Retention,
 }
 
 impl TenantConfig {
@@ -295,6 +225,21 @@ impl TenantConfig {
                 default
             })
         };
+        let defaults = Retention::default();
+        let usage_history = Retention {
+            daily_days: number(
+                "usageHistory.dailyDays",
+                raw.usage_history.0,
+                defaults.daily_days,
+                3650,
+            ),
+            hourly_days: number(
+                "usageHistory.hourlyDays",
+                raw.usage_history.1,
+                defaults.hourly_days,
+                90,
+            ),
+        };
         let max_request_bytes = number(
             "limits.maxRequestBytes",
             limits.max_request_bytes,
@@ -384,6 +329,8 @@ impl TenantConfig {
             sessions,
             providers,
             drop_unsupported: raw.compat.drop_unsupported,
+            pricing: raw.pricing,
+            usage_history,
         })
     }
 
@@ -396,7 +343,8 @@ impl TenantConfig {
         // shrunk to (the output cap, when that is smaller).
         let need = MIN_PROMPT_TOKENS + u64::from(self.smallest_output_cap());
         if let Some(b) = &self.budget {
-            for (path, limit) in [("budget.daily", b.daily), ("budget.monthly", b.monthly)] {
+            let limits = [("budget.daily", b.daily), ("budget.monthly", b.monthly)];
+            for (path, limit) in limits.into_iter().filter_map(|(p, l)| Some((p, l?))) {
                 if limit < need {
                     found.push(ConfigError::new(
                         source,
@@ -406,6 +354,25 @@ impl TenantConfig {
                              least budget.minOutputTokens ({}), at least {need}; raise the budget or \
                              lower budget.minOutputTokens",
                             self.smallest_output_cap()
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(b) = self.budget.as_ref().filter(|b| b.limits_cost()) {
+            let path = if b.daily_micros.is_some() {
+                "budget.dailyUsd"
+            } else {
+                "budget.monthlyUsd"
+            };
+            for model in self.models_named() {
+                if self.pricing.price(model).is_none() {
+                    found.push(ConfigError::new(
+                        source,
+                        path,
+                        format!(
+                            "a cost budget needs a price for every model; `{model}` has none: add \
+                             it to pricing"
                         ),
                     ));
                 }
@@ -424,6 +391,24 @@ impl TenantConfig {
         found
     }
 
+    /// Every model the config names (chat, fallbacks, tiers), once each, in that order.
+    pub fn models_named(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        let named = std::iter::once(self.chat_model.as_str())
+            .chain(self.fallback_models.iter().map(String::as_str))
+            .chain(
+                self.tiers
+                    .values()
+                    .flat_map(|t| t.0.iter().map(String::as_str)),
+            );
+        for m in named {
+            if !out.contains(&m) {
+                out.push(m);
+            }
+        }
+        out
+    }
+
     /// The least output a request is ever admitted with: `budget.minOutputTokens`, or
     /// `limits.maxOutputTokens` when that is smaller.
     pub fn smallest_output_cap(&self) -> u32 {
@@ -434,39 +419,6 @@ impl TenantConfig {
     pub fn allows_origin(&self, origin: &str) -> bool {
         self.allowed_origins.iter().any(|o| o.matches(origin))
     }
-}
-
-fn check_budget(source: &str, raw: RawBudget) -> Result<BudgetConfig, ConfigError> {
-    let err = |path: &str, message: String| ConfigError::new(source, path, message);
-    let daily = u64::try_from(raw.daily)
-        .ok()
-        .filter(|d| *d > 0)
-        .ok_or_else(|| err("budget.daily", "must be > 0".into()))?;
-    let monthly = u64::try_from(raw.monthly)
-        .ok()
-        .filter(|m| *m > 0)
-        .ok_or_else(|| err("budget.monthly", "must be > 0".into()))?;
-    if daily > monthly {
-        return Err(err(
-            "budget.daily",
-            format!("{daily} must not exceed budget.monthly ({monthly})"),
-        ));
-    }
-    let store = match raw.store.as_deref() {
-        None | Some("durable-object") => BudgetStoreKind::DurableObject,
-        Some("kv") => BudgetStoreKind::Kv,
-        Some(other) => {
-            return Err(err(
-                "budget.store",
-                format!("`{other}` is not one of `durable-object`, `kv`"),
-            ));
-        }
-    };
-    Ok(BudgetConfig {
-        daily,
-        monthly,
-        store,
-    })
 }
 
 fn positive(value: Option<i64>, default: u32, max: u32) -> Result<u32, String> {
@@ -535,14 +487,6 @@ fn check_model_ref(s: &str) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// serde_json appends "at line L column C"; the path already says where.
-pub(crate) fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message.to_string(),
-    }
 }
 
 #[cfg(test)]

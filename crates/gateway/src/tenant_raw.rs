@@ -9,11 +9,10 @@ use serde_json::{Map, Value};
 use crate::access::{RawAuth, RawRateLimits};
 use crate::error::{ConfigError, Error};
 use crate::json::{describe, Obj};
+use crate::pricing::PriceTable;
 use crate::provider_config::RawProvider;
 use crate::session::RawSessions;
-use crate::tenant::{
-    RawBudget, RawCompat, RawCors, RawLimits, RawModels, RawTenantConfig, RawTier,
-};
+use crate::tenant_budget::RawBudget;
 
 /// A config error at `path` from a JSON read error (`"<path>: <message>"`).
 fn config_error(source: &str, e: Error) -> ConfigError {
@@ -56,7 +55,7 @@ fn map_at<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>, Error>
 /// Parses the tenant config JSON (a string or an object) into its raw shape.
 pub fn read(source: &str, json: &str) -> Result<RawTenantConfig, ConfigError> {
     let value: Value = serde_json::from_str(json)
-        .map_err(|e| ConfigError::new(source, "", crate::tenant::strip_position(&e.to_string())))?;
+        .map_err(|e| ConfigError::new(source, "", strip_position(&e.to_string())))?;
     let map = map_at(&value, ".").map_err(|_| {
         ConfigError::new(
             source,
@@ -81,6 +80,8 @@ fn raw_tenant(map: &Map<String, Value>) -> Result<RawTenantConfig, Error> {
         "auth",
         "sessions",
         "compat",
+        "pricing",
+        "usageHistory",
     ])?;
     let models = match o.object("models")? {
         Some(m) => raw_models(m)?,
@@ -140,14 +141,24 @@ fn raw_tenant(map: &Map<String, Value>) -> Result<RawTenantConfig, Error> {
             None => None,
             Some(b) => {
                 let b = Obj::new(b, "budget");
-                b.known(&["daily", "monthly", "store", "minOutputTokens"])?;
+                b.known(&[
+                    "daily",
+                    "monthly",
+                    "dailyUsd",
+                    "monthlyUsd",
+                    "store",
+                    "minOutputTokens",
+                ])?;
+                let usd = |k: &str| {
+                    b.get(k)
+                        .map(|v| crate::pricing::micros(v, &b.path_of(k)))
+                        .transpose()
+                };
                 Some(RawBudget {
-                    daily: b
-                        .i64("daily")?
-                        .ok_or_else(|| missing(&b, "budget", "daily"))?,
-                    monthly: b
-                        .i64("monthly")?
-                        .ok_or_else(|| missing(&b, "budget", "monthly"))?,
+                    daily: b.i64("daily")?,
+                    monthly: b.i64("monthly")?,
+                    daily_micros: usd("dailyUsd")?,
+                    monthly_micros: usd("monthlyUsd")?,
                     store: b.string("store")?,
                     min_output_tokens: b.i64("minOutputTokens")?,
                 })
@@ -187,6 +198,18 @@ fn raw_tenant(map: &Map<String, Value>) -> Result<RawTenantConfig, Error> {
                     drop_unsupported: c.bool("dropUnsupported")?.unwrap_or(false),
                 }
             }
+        },
+        usage_history: match o.object("usageHistory")? {
+            None => (None, None),
+            Some(h) => {
+                let h = Obj::new(h, "usageHistory");
+                h.known(&["dailyDays", "hourlyDays"])?;
+                (h.i64("dailyDays")?, h.i64("hourlyDays")?)
+            }
+        },
+        pricing: match o.object("pricing")? {
+            None => crate::pricing::PriceTable::default(),
+            Some(p) => crate::pricing::PriceTable::read(p)?,
         },
     })
 }
@@ -324,4 +347,66 @@ pub(crate) fn raw_provider(p: &Map<String, Value>, path: &str) -> Result<RawProv
         max_attempts: o.i64("maxAttempts")?,
         collect_log: o.bool("collectLog")?,
     })
+}
+
+/// The tenant config exactly as written, before any rule is checked.
+#[derive(Debug, Clone)]
+pub struct RawTenantConfig {
+    pub tenant_id: String,
+    pub ai_gateway_id: String,
+    pub models: RawModels,
+    pub model_allow_list: Vec<String>,
+    pub limits: RawLimits,
+    pub cors: RawCors,
+    pub budget: Option<RawBudget>,
+    pub providers: BTreeMap<String, RawProvider>,
+    pub auth: RawAuth,
+    pub sessions: Option<RawSessions>,
+    pub compat: RawCompat,
+    pub pricing: PriceTable,
+    /// `usageHistory`: days of daily and hourly rows kept.
+    pub usage_history: (Option<i64>, Option<i64>),
+}
+
+/// `[vars.TENANT.compat]`: how strict the OpenAI surface is.
+#[derive(Debug, Clone, Default)]
+pub struct RawCompat {
+    /// Drop (and list in `x-dropped-params`) parameters `/v1` would refuse.
+    pub drop_unsupported: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawModels {
+    pub chat: String,
+    pub fallbacks: Vec<String>,
+    pub tiers: BTreeMap<String, RawTier>,
+}
+
+/// A tier alias: one model ref, or an ordered preference list.
+#[derive(Debug, Clone)]
+pub enum RawTier {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RawLimits {
+    pub max_request_bytes: Option<i64>,
+    pub max_output_tokens: Option<i64>,
+    pub attempt_timeout_ms: Option<i64>,
+    pub keep_alive_seconds: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RawCors {
+    pub allowed_origins: Vec<String>,
+    pub allow_credentials: bool,
+}
+
+/// serde_json appends "at line L column C"; the path already says where.
+pub(crate) fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
 }

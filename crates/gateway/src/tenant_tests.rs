@@ -105,8 +105,10 @@ fn valid_config_has_defaults() {
     assert_eq!(
         c.budget,
         Some(BudgetConfig {
-            daily: 10,
-            monthly: 100,
+            daily: Some(10),
+            monthly: Some(100),
+            daily_micros: None,
+            monthly_micros: None,
             store: BudgetStoreKind::DurableObject
         })
     );
@@ -264,4 +266,43 @@ fn cors_wildcard_and_exact() {
     assert!(with(r#"{"cors": {"allowedOrigins": ["*"]}}"#)
         .unwrap()
         .allows_origin("https://any.example"));
+}
+
+#[test]
+fn a_cost_budget_needs_a_price_for_every_model_named() {
+    let c = with(r#"{"budget": {"daily": null, "monthly": null, "dailyUsd": 5}}"#).unwrap();
+    let found: Vec<String> = c.unservable("t").iter().map(ToString::to_string).collect();
+    assert_eq!(
+        found,
+        vec![
+            "t: budget.dailyUsd: a cost budget needs a price for every model; `@cf/a` has none: add it to pricing",
+            "t: budget.dailyUsd: a cost budget needs a price for every model; `@cf/b` has none: add it to pricing",
+        ]
+    );
+    assert_eq!(c.models_named(), vec!["@cf/a", "@cf/b"]);
+    let c = with(
+        r#"{"budget": {"daily": null, "monthly": null, "monthlyUsd": "20"}, "pricing": {"@cf/a": {"input": 0.1, "output": 0.2},
+            "@cf/b": {"input": 0.3}}}"#,
+    )
+    .unwrap();
+    assert!(c.unservable("t").is_empty());
+    assert_eq!(
+        c.budget.as_ref().map(|b| b.monthly_micros),
+        Some(Some(20_000_000))
+    );
+    assert_eq!(
+        c.pricing.price("@cf/b").map(|p| (p.input, p.output)),
+        Some((300_000, 0))
+    );
+    // Token budgets need no prices.
+    let c = with(r#"{"budget": {"daily": 100, "monthly": 1000}}"#).unwrap();
+    assert!(c.unservable("t").is_empty());
+    check_err(
+        r#"{"budget": {"dailyUsd": "five"}}"#,
+        "tenants/acme: budget.dailyUsd: `five` is not an amount of USD (a decimal like 0.25, at most 6 decimals, not negative)",
+    );
+    check_err(
+        r#"{"pricing": {"@cf/a": {"output": 1}}}"#,
+        "tenants/acme: pricing.@cf/a.input: is required",
+    );
 }

@@ -9,15 +9,19 @@
 //! scripts a little, which is the safe side for budgets. A prompt costs the estimate of
 //! everything sent (`Conversation::prompt_estimate`).
 
-use serde::{Deserialize, Serialize};
+use serde::{Serialize, Serializer};
 use serde_json::Value;
 
+use crate::pricing::{usd, ModelPrice, Tokens};
+
 /// Token counts as the model reported them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {
     pub prompt_tokens: Option<u64>,
     pub completion_tokens: Option<u64>,
     pub total_tokens: Option<u64>,
+    /// Prompt tokens served from the provider's cache (`prompt_tokens_details.cached_tokens`).
+    pub cached_tokens: Option<u64>,
 }
 
 impl Usage {
@@ -28,6 +32,9 @@ impl Usage {
             prompt_tokens: count("prompt_tokens"),
             completion_tokens: count("completion_tokens"),
             total_tokens: count("total_tokens"),
+            cached_tokens: v
+                .pointer("/prompt_tokens_details/cached_tokens")
+                .and_then(Value::as_u64),
         };
         (u != Self::default()).then_some(u)
     }
@@ -38,18 +45,73 @@ impl Usage {
             prompt_tokens: later.prompt_tokens.or(self.prompt_tokens),
             completion_tokens: later.completion_tokens.or(self.completion_tokens),
             total_tokens: later.total_tokens.or(self.total_tokens),
+            cached_tokens: later.cached_tokens.or(self.cached_tokens),
         }
     }
 }
 
-/// The counts the gateway bills and reports: always complete, flagged when estimated.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// What an answer cost: micro-dollars, or unknown because a model that took part has no price.
+/// Nothing billed costs nothing (`Known(0)`); unknown is never shown as zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cost {
+    Known(u64),
+    Unknown,
+}
+
+impl Default for Cost {
+    fn default() -> Self {
+        Self::Known(0)
+    }
+}
+
+impl Cost {
+    /// Micro-dollars, when known.
+    pub fn micros(self) -> Option<u64> {
+        match self {
+            Self::Known(m) => Some(m),
+            Self::Unknown => None,
+        }
+    }
+
+    /// As `x-cost-usd` says it: dollars with 6 decimals, or `unknown`.
+    pub fn header(self) -> String {
+        self.micros().map_or_else(|| "unknown".into(), usd)
+    }
+
+    pub fn plus(self, o: Self) -> Self {
+        match (self, o) {
+            (Self::Known(a), Self::Known(b)) => Self::Known(a.saturating_add(b)),
+            _ => Self::Unknown,
+        }
+    }
+}
+
+/// `costUsd`: a decimal string, or `null` when unknown.
+fn cost_usd<S: Serializer>(cost: &Cost, s: S) -> Result<S::Ok, S::Error> {
+    match cost.micros() {
+        Some(m) => s.serialize_str(&usd(m)),
+        None => s.serialize_none(),
+    }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// The counts the gateway bills and reports: always complete, flagged when estimated, with
+/// what they cost (estimated counts give an estimated cost).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenReport {
     pub prompt: u64,
     pub completion: u64,
     pub total: u64,
     pub estimated: bool,
+    /// Prompt tokens the provider served from its cache (part of `prompt`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cached: u64,
+    #[serde(rename = "costUsd", serialize_with = "cost_usd")]
+    pub cost: Cost,
 }
 
 impl TokenReport {
@@ -83,16 +145,37 @@ impl TokenReport {
             completion,
             total,
             estimated,
+            cached: u.cached_tokens.unwrap_or(0).min(prompt),
+            cost: Cost::Known(0),
         }
     }
 
-    /// Adds another attempt's tokens (every fallback attempt is billed).
+    /// The counts a price applies to.
+    pub fn tokens(&self) -> Tokens {
+        Tokens {
+            prompt: self.prompt,
+            cached: self.cached,
+            completion: self.completion,
+        }
+    }
+
+    /// The same counts with their cost at `price` (`Unknown` without a price).
+    pub fn priced(self, price: Option<ModelPrice>) -> Self {
+        Self {
+            cost: price.map_or(Cost::Unknown, |p| Cost::Known(p.cost(self.tokens()))),
+            ..self
+        }
+    }
+
+    /// Adds another attempt's tokens and cost (every fallback attempt is billed).
     pub fn plus(self, other: Self) -> Self {
         Self {
             prompt: self.prompt + other.prompt,
             completion: self.completion + other.completion,
             total: self.total + other.total,
             estimated: self.estimated || other.estimated,
+            cached: self.cached + other.cached,
+            cost: self.cost.plus(other.cost),
         }
     }
 }
@@ -157,6 +240,7 @@ mod tests {
             prompt_tokens: p,
             completion_tokens: c,
             total_tokens: t,
+            cached_tokens: None,
         })
     }
 
@@ -166,6 +250,7 @@ mod tests {
             completion,
             total,
             estimated,
+            ..TokenReport::default()
         }
     }
 
@@ -213,5 +298,55 @@ mod tests {
             r(1, 2, 3, false).plus(r(10, 20, 30, true)),
             r(11, 22, 33, true)
         );
+        let price = ModelPrice {
+            input: 1_000_000,
+            output: 2_000_000,
+            cached_input: None,
+        };
+        let a = r(1, 2, 3, false).priced(Some(price));
+        assert_eq!(a.cost, Cost::Known(5));
+        assert_eq!(
+            a.plus(r(10, 0, 10, false).priced(Some(price))).cost,
+            Cost::Known(15)
+        );
+        // One unpriced attempt makes the whole cost unknown, never zero.
+        assert_eq!(a.plus(r(1, 1, 2, false).priced(None)).cost, Cost::Unknown);
+        assert_eq!(r(0, 0, 0, false).priced(None).plus(a).cost, Cost::Unknown);
+        // Nothing billed costs nothing.
+        assert_eq!(TokenReport::default().plus(a).cost, Cost::Known(5));
+    }
+
+    #[test]
+    fn cached_tokens_are_read_and_capped_at_the_prompt() {
+        let v = serde_json::json!({"prompt_tokens": 10, "completion_tokens": 2,
+            "prompt_tokens_details": {"cached_tokens": 4}});
+        let u = Usage::from_json(&v).unwrap();
+        assert_eq!(u.cached_tokens, Some(4));
+        assert_eq!(TokenReport::from_usage(Some(u), 0, 0).cached, 4);
+        let over = Usage {
+            cached_tokens: Some(40),
+            ..u
+        };
+        assert_eq!(TokenReport::from_usage(Some(over), 0, 0).cached, 10);
+        assert_eq!(u.refine(Usage::default()).cached_tokens, Some(4));
+        assert_eq!(Usage::default().refine(u).cached_tokens, Some(4));
+    }
+
+    #[test]
+    fn costs_serialize_as_decimal_strings_or_null() {
+        let mut t = r(1, 2, 3, true);
+        t.cost = Cost::Known(1234);
+        assert_eq!(
+            serde_json::to_value(t).unwrap(),
+            serde_json::json!({"prompt":1,"completion":2,"total":3,"estimated":true,"costUsd":"0.001234"})
+        );
+        t.cost = Cost::Unknown;
+        t.cached = 1;
+        assert_eq!(
+            serde_json::to_value(t).unwrap(),
+            serde_json::json!({"prompt":1,"completion":2,"total":3,"estimated":true,"cached":1,"costUsd":null})
+        );
+        assert_eq!(Cost::Known(5_000_000).header(), "5.000000");
+        assert_eq!(Cost::Unknown.header(), "unknown");
     }
 }

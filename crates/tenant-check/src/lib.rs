@@ -185,6 +185,15 @@ pub fn check_wrangler_toml(
             }
         }
     }
+    // Usage history is on with its binding; a retention setting without one would do nothing.
+    let history_bound = binds_durable_object(&doc, "USAGE_HISTORY", "UsageHistory");
+    let history_set = tenant_json.get("usageHistory").is_some();
+    if (history_bound || history_set) && !(history_bound && migrates(&doc, "UsageHistory")) {
+        errors.push(wr(
+            "durable_objects.bindings",
+            "usage history needs name = \"USAGE_HISTORY\", class_name = \"UsageHistory\" and a migration with new_sqlite_classes = [\"UsageHistory\"]".into(),
+        ));
+    }
     check_auth_bindings(&tenant, &doc, &wr, &mut errors);
     if errors.is_empty() {
         Ok(Checked { tenant, name })
@@ -345,6 +354,37 @@ simple = { limit = 60, period = 60 }
     #[test]
     fn table() {
         check(|s| s.to_string(), "");
+        let history = "usage history needs name = \"USAGE_HISTORY\", class_name = \"UsageHistory\" and a migration with new_sqlite_classes = [\"UsageHistory\"]";
+        check(
+            |s| {
+                s.replace(
+                    "[vars.TENANT]\n",
+                    "[vars.TENANT]\nusageHistory = { dailyDays = 30 }\n",
+                )
+            },
+            &format!("tenants/acme: wrangler.toml: durable_objects.bindings: {history}"),
+        );
+        check(
+            |s| {
+                format!("{s}\n[[durable_objects.bindings]]\nname = \"USAGE_HISTORY\"\nclass_name = \"UsageHistory\"\n")
+            },
+            &format!("tenants/acme: wrangler.toml: durable_objects.bindings: {history}"),
+        );
+        check(
+            |s| {
+                format!("{s}\n[[durable_objects.bindings]]\nname = \"USAGE_HISTORY\"\nclass_name = \"UsageHistory\"\n\n[[migrations]]\ntag = \"v9\"\nnew_sqlite_classes = [\"UsageHistory\"]\n")
+            },
+            "",
+        );
+        check(
+            |s| {
+                s.replace(
+                    "[vars.TENANT]\n",
+                    "[vars.TENANT]\nusageHistory = { hourlyDays = 91 }\n",
+                )
+            },
+            "tenants/acme: usageHistory.hourlyDays: must be <= 90",
+        );
         check(
             |s| s.replace("daily = 2000", "daily = 0"),
             "tenants/acme: budget.daily: must be > 0",
@@ -360,7 +400,7 @@ simple = { limit = 60, period = 60 }
             "tenants/acme: wrangler.toml: vars.MODEL_ID: model `@cf/z` is not allowed for this tenant");
         check(|s| s.replace("new_sqlite_classes", "new_classes"), "tenants/acme: wrangler.toml: migrations: budget.store is durable-object: add a migration with new_sqlite_classes = [\"BudgetLedger\"]");
         check(|s| s.replace("monthly = 10000", "monthly = 10000\nstore = \"kv\""), "tenants/acme: wrangler.toml: kv_namespaces: budget.store is kv: bind binding = \"BUDGET_KV\" with the namespace id");
-        check(|s| s.replace("tenantId = \"acme\"\n", "tenantId = \"acme\"\ncolour = 1\n"), "tenants/acme: colour: unknown field `colour`, expected one of `tenantId`, `aiGatewayId`, `models`, `modelAllowList`, `limits`, `cors`, `budget`, `providers`, `auth`, `sessions`, `compat`");
+        check(|s| s.replace("tenantId = \"acme\"\n", "tenantId = \"acme\"\ncolour = 1\n"), "tenants/acme: colour: unknown field `colour`, expected one of `tenantId`, `aiGatewayId`, `models`, `modelAllowList`, `limits`, `cors`, `budget`, `providers`, `auth`, `sessions`, `compat`, `pricing`, `usageHistory`");
         check(
             |s| {
                 s.replace("[vars.TENANT]", "[vars.OTHER]")

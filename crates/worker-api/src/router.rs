@@ -96,6 +96,7 @@ pub const ROUTES: &[Route] = &[
     route!("/admin/keys/{id}", "DELETE", native, Admin, |c| ops::admin::revoke(c.env, &c.settings, c.param()).await),
     route!("/admin/keys/{id}/rotate", "POST", native, Admin, |c| ops::admin::rotate(c).await),
     route!("/admin/usage", "GET", native, Admin, |c| ops::admin::usage(c.env, &c.settings).await),
+    route!("/admin/usage/history", "GET", native, Admin, |c| ops::history::routes::handle(c).await),
     route!("/chat", "POST", native, Client("chat"), |c| surfaces::chat::handle(c).await),
     route!("/ui/chat", "POST", ui, Client("chat"), |c| surfaces::ui::handle(c).await),
     route!("/sessions", "GET", native, Client("chat"), |c| sessions::routes::list(c.env, &c.settings, c.ex).await),
@@ -132,6 +133,9 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
     let mut ex = Exchange::new(req.inner().signal(), trace_id, started_ms);
     ex.log.method.clone_from(&method);
     let matched = matching(&path);
+    let metered = matched
+        .as_ref()
+        .is_some_and(|(p, _)| ops::history::METERED.contains(p));
     ex.log.route = log_name(matched.as_ref().map(|(p, _)| *p), &path);
     // An Anthropic SDK (it sends `anthropic-version`) reads Anthropic's error body on any
     // /v1 route (the model list, a 404), not only on /v1/messages.
@@ -151,7 +155,12 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
         _ => None,
     };
     // A credential in the URL ends up in logs and caches: refused on every route.
-    let in_query = gateway::credential::credential_param(req.url());
+    // `/admin/usage/history` reads `key` as a key id filter (its values are still judged).
+    let data_names: &[&str] = match matched {
+        Some(("/admin/usage/history", _)) => &["key"],
+        _ => &[],
+    };
+    let in_query = gateway::credential::credential_param(req.url(), data_names);
     let result = match (&settings, matched) {
         (Ok(s), _) if in_query.is_some() => {
             ex.log.tenant_id = s.tenant.tenant_id.to_string();
@@ -205,6 +214,14 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
         ex.log.latency_ms = now_ms().saturating_sub(started_ms);
         ex.log.client_disconnected = ex.client_signal.aborted();
         worker::console_log!("{}", ex.log.to_line());
+        // Preflights and refused methods never reached a model route: not usage.
+        let counted = metered
+            && ex.log.method != "OPTIONS"
+            && ex.log.error_code.as_deref() != Some("method_not_allowed");
+        if let (true, Ok(s)) = (counted, &settings) {
+            let (env, settings, log) = (env.clone(), Rc::clone(s), ex.log.clone());
+            ctx.wait_until(async move { ops::history::record(&env, &settings.tenant, &log).await });
+        }
     }
     resp
 }

@@ -22,6 +22,8 @@ const USAGE: TokenReport = TokenReport {
     completion: 2,
     total: 5,
     estimated: false,
+    cached: 0,
+    cost: crate::usage::Cost::Known(0),
 };
 
 fn finished(finish: FinishReason) -> StreamEnd {

@@ -187,6 +187,8 @@ mod tests {
         completion: 2,
         total: 3,
         estimated: false,
+        cached: 0,
+        cost: crate::usage::Cost::Known(1234),
     };
 
     fn run(events: &[ModelEvent], end: StreamEnd) -> String {
@@ -226,7 +228,7 @@ mod tests {
             concat!(
                 "event: token\ndata: {\"text\":\"a\\nb\"}\n\n",
                 "event: tool_call\ndata: {\"id\":\"c1\",\"name\":\"f\",\"arguments\":\"{\\\"x\\\":1}\"}\n\n",
-                "event: done\ndata: {\"finish\":\"tool_calls\",\"model\":\"m\",\"fallback\":true,\"usage\":{\"prompt\":1,\"completion\":2,\"total\":3,\"estimated\":false},\"latencyMs\":10,\"ttftMs\":4,\"traceId\":\"t\",\"sessionId\":\"s\"}\n\n",
+                "event: done\ndata: {\"finish\":\"tool_calls\",\"model\":\"m\",\"fallback\":true,\"usage\":{\"prompt\":1,\"completion\":2,\"total\":3,\"estimated\":false,\"costUsd\":\"0.001234\"},\"latencyMs\":10,\"ttftMs\":4,\"traceId\":\"t\",\"sessionId\":\"s\"}\n\n",
             )
         );
     }

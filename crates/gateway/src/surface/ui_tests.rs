@@ -23,6 +23,8 @@ const USAGE: TokenReport = TokenReport {
     completion: 2,
     total: 5,
     estimated: false,
+    cached: 0,
+    cost: crate::usage::Cost::Known(1234),
 };
 
 fn finished(finish: FinishReason) -> StreamEnd {
@@ -73,7 +75,7 @@ fn call(index: u32, id: Option<&str>, name: Option<&str>, args: &str) -> ModelEv
 }
 
 fn usage_part() -> Value {
-    json!({"type":"data-usage","data":{"usage":{"prompt":3,"completion":2,"total":5,"estimated":false},
+    json!({"type":"data-usage","data":{"usage":{"prompt":3,"completion":2,"total":5,"estimated":false,"costUsd":"0.001234"},
         "model":"m","fallback":false,"traceId":"t1","latencyMs":9,"ttftMs":3}})
 }
 
@@ -100,7 +102,7 @@ fn a_text_stream_byte_for_byte() {
             "data: {\"type\":\"text-delta\",\"id\":\"txt-0\",\"delta\":\"lo \\\"q\\\"\\n\"}\n\n",
             "data: {\"type\":\"text-end\",\"id\":\"txt-0\"}\n\n",
             "data: {\"type\":\"finish-step\"}\n\n",
-            "data: {\"type\":\"data-usage\",\"data\":{\"usage\":{\"prompt\":3,\"completion\":2,\"total\":5,\"estimated\":false},\"model\":\"m\",\"fallback\":false,\"traceId\":\"t1\",\"latencyMs\":9,\"ttftMs\":3}}\n\n",
+            "data: {\"type\":\"data-usage\",\"data\":{\"usage\":{\"prompt\":3,\"completion\":2,\"total\":5,\"estimated\":false,\"costUsd\":\"0.001234\"},\"model\":\"m\",\"fallback\":false,\"traceId\":\"t1\",\"latencyMs\":9,\"ttftMs\":3}}\n\n",
             "data: {\"type\":\"finish\",\"finishReason\":\"stop\"}\n\n",
             "data: [DONE]\n\n",
         )
@@ -302,7 +304,7 @@ fn a_whole_answer_is_the_assistant_ui_message() {
             {"type":"text","text":"It is sunny.","state":"done"},
             {"type":"tool-weather","toolCallId":"c1","state":"input-available","input":{"city":"Oslo"}},
             {"type":"tool-noop","toolCallId":"c2","state":"input-available","input":{}}],
-          "metadata":{"usage":{"prompt":3,"completion":2,"total":5,"estimated":false},"model":"m",
+          "metadata":{"usage":{"prompt":3,"completion":2,"total":5,"estimated":false,"costUsd":"0.001234"},"model":"m",
             "fallback":false,"traceId":"t1","latencyMs":9,"ttftMs":3,"maxTokensReduced":7,
             "finishReason":"tool-calls"}})
     );

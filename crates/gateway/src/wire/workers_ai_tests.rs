@@ -27,6 +27,7 @@ fn usage(p: u64, c: u64, t: u64) -> ModelEvent {
         prompt_tokens: Some(p),
         completion_tokens: Some(c),
         total_tokens: Some(t),
+        cached_tokens: None,
     })
 }
 
@@ -146,7 +147,7 @@ fn stream_table() {
     check(
         "data: {\"response\":\"\",\"usage\":{\"completion_tokens\":3}}\n\ndata: {\"choices\":[],\"usage\":null}\n\ndata: [DONE]\n\n",
         Ok(vec![
-            ModelEvent::Usage(Usage { prompt_tokens: None, completion_tokens: Some(3), total_tokens: None }),
+            ModelEvent::Usage(Usage { prompt_tokens: None, completion_tokens: Some(3), total_tokens: None, cached_tokens: None }),
             ModelEvent::Done,
         ]),
     );
@@ -162,6 +163,7 @@ fn whole_answers_of_both_shapes() {
         prompt_tokens: Some(p),
         completion_tokens: Some(1),
         total_tokens: Some(p + 1),
+        cached_tokens: None,
     };
     assert_eq!(
         whole(

@@ -5,9 +5,13 @@ use gateway::surface::AnswerMeta;
 use gateway::usage::TokenReport;
 use worker::Response;
 
-/// What an answer's usage costs a budget.
+/// What an answer's usage costs a budget: its tokens, and its cost where known (a request
+/// under a cost budget always has a known cost: unpriced models are refused before).
 pub fn spent(usage: TokenReport) -> Amount {
-    Amount::tokens(usage.total)
+    Amount {
+        tokens: usage.total,
+        micros: usage.cost.micros().unwrap_or(0),
+    }
 }
 
 /// The gateway's facts about an answer, as `x-` headers (token counts when known).
@@ -33,6 +37,7 @@ pub fn answer_headers(
             "x-tokens-estimated",
             if u.estimated { "true" } else { "false" },
         )?;
+        h.set("x-cost-usd", &u.cost.header())?;
         h.set("x-latency-ms", &meta.latency_ms.to_string())?;
     }
     Ok(())

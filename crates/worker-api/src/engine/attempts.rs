@@ -126,7 +126,8 @@ impl Attempts {
             route: self.route,
         };
         let deadline = now_ms() + timeout_ms;
-        let fold = AnswerFold::new(self.prompt_estimate, self.cap, true);
+        let fold = AnswerFold::new(self.prompt_estimate, self.cap, true)
+            .priced(tenant.pricing.price(model));
         let output = match within(deadline, backend.run(&call, &route)).await {
             None => return Err((AttemptFailure::timeout(timeout_ms), None)),
             Some(Err(f)) => return Err((f, None)),

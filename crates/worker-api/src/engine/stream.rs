@@ -32,6 +32,7 @@ use crate::clock::now_ms;
 use crate::exchange::Exchange;
 use crate::http::error::ApiError;
 use crate::js::js_error_message;
+use crate::ops;
 use crate::sessions::{self, SessionTurn};
 
 /// Chunks the client's stream holds: the gateway's whole buffer (a burst of small chunks goes
@@ -107,6 +108,7 @@ impl Task {
             max_tokens_reduced,
         } = admitted;
         let keep_alive_ms = attempts.settings.tenant.keep_alive_ms;
+        let (env, settings) = (attempts.env.clone(), Rc::clone(&attempts.settings));
         let shared: Shared = Rc::new(RefCell::new(None));
         let feed: Closure<Feed> = {
             let shared = Rc::clone(&shared);
@@ -259,6 +261,7 @@ impl Task {
         // A reset connection may never cancel the stream (the response was never taken).
         log.client_disconnected = pump.client_gone() || signal.aborted();
         worker::console_log!("{}", log.to_line());
+        ops::history::record(&env, &settings.tenant, &log).await;
     }
 }
 
@@ -333,6 +336,7 @@ impl Books {
         log.latency_ms = latency_ms;
         log.client_disconnected = pump.client_gone();
         worker::console_log!("{}", log.to_line());
+        ops::history::record(&env, &self.attempts.settings.tenant, log).await;
     }
 
     /// Stores the session turn, writes the end event and settles the books.

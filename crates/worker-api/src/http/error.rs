@@ -44,13 +44,14 @@ pub enum ApiError {
     AllModelsFailed { failure: ChainFailure },
     #[error("the AI binding is missing: add [ai] binding = \"AI\" to wrangler.toml")]
     AiMissing(String),
-    #[error("token budget exceeded: the {scope}'s {} limit is {} tokens, {} are used or held, this request needs {}; it resets at {}",
-        refusal.window, refusal.limit, refusal.used, refusal.requested, refusal.resets_at)]
+    #[error("{}", gateway::budgets::refusal_message(refusal, scope))]
     BudgetExceeded {
         refusal: budget::Refusal,
         /// Which budget refused: `tenant`, `key` or `user`.
         scope: &'static str,
     },
+    #[error("the model `{model}` has no price and a cost budget applies to this request: pick a priced model, or the operator adds its price to the tenant's pricing table")]
+    ModelUnpriced { model: String },
     #[error("a valid API key or end-user token is required")]
     Unauthorized(gateway::credential::AuthFailure),
     #[error("the credential is {size} bytes; at most 8192 are accepted")]
@@ -69,6 +70,10 @@ pub enum ApiError {
     SessionNotFound { id: String },
     #[error("the session store is unavailable; try again shortly")]
     SessionStore(String),
+    #[error("usage history is off: this worker has no USAGE_HISTORY Durable Object binding (docs/usage.md)")]
+    HistoryOff,
+    #[error("the usage history store is unavailable; try again shortly")]
+    HistoryStore(String),
     #[error("the budget store is unavailable; try again shortly")]
     BudgetStore(String),
     #[error("the client closed the connection before its request body arrived")]
@@ -96,6 +101,7 @@ impl ApiError {
             Self::AllModelsFailed { failure } => failure.status_and_code(),
             Self::AiMissing(_) => (503, "ai_unavailable"),
             Self::BudgetExceeded { .. } => (429, "budget_exceeded"),
+            Self::ModelUnpriced { .. } => (400, "model_unpriced"),
             Self::Unauthorized(_) => (401, "unauthorized"),
             Self::CredentialTooLarge { .. } => (431, "credential_too_large"),
             Self::AuthThrottled { .. } => (429, "rate_limited"),
@@ -106,6 +112,8 @@ impl ApiError {
             Self::SessionNotFound { .. } => (404, "session_not_found"),
             Self::SessionStore(_) => (503, "session_unavailable"),
             Self::BudgetStore(_) => (503, "budget_unavailable"),
+            Self::HistoryOff => (501, "history_off"),
+            Self::HistoryStore(_) => (503, "history_unavailable"),
             Self::ClientClosed(_) => (499, "client_closed"),
             Self::Internal(_) => (500, "internal_error"),
         }
@@ -117,6 +125,7 @@ impl ApiError {
             Self::Config(e) => Some(e.to_string()),
             Self::AllModelsFailed { failure } => serde_json::to_string(&failure.attempts).ok(),
             Self::BudgetStore(m)
+            | Self::HistoryStore(m)
             | Self::Internal(m)
             | Self::AiMissing(m)
             | Self::ClientClosed(m) => Some(m.clone()),
@@ -133,7 +142,9 @@ impl ApiError {
             Self::UnsupportedParameter { param: f, .. }
             | Self::UnsupportedContent { field: f, .. }
             | Self::CredentialsInQuery { param: f } => p.field = Some(f.clone()),
-            Self::ModelNotAllowed { model } | Self::ModelNotListed { model } => {
+            Self::ModelNotAllowed { model }
+            | Self::ModelNotListed { model }
+            | Self::ModelUnpriced { model } => {
                 p.model = Some(model.clone());
             }
             Self::PayloadTooLarge { limit, .. } => p.limit_bytes = Some(*limit),

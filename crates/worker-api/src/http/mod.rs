@@ -13,7 +13,7 @@ use crate::http::error::ApiError;
 /// Response headers a browser client may read.
 const EXPOSED_HEADERS: &str =
     "x-trace-id, x-model-id, x-fallback, x-tokens-prompt, x-tokens-completion, \
-x-tokens-used, x-tokens-estimated, x-latency-ms, x-budget-remaining-daily, \
+x-tokens-used, x-tokens-estimated, x-cost-usd, x-latency-ms, x-budget-remaining-daily, \
 x-budget-remaining-monthly, x-ratelimit-limit, x-ratelimit-remaining, x-session-id, retry-after, \
 x-max-tokens-reduced, x-dropped-params, x-vercel-ai-ui-message-stream, x-request-id, request-id";
 
@@ -38,6 +38,24 @@ pub async fn body_text(resp: &Response) -> Result<String, String> {
 pub async fn response_text(resp: &web_sys::Response) -> Result<String, wasm_bindgen::JsValue> {
     let text = JsFuture::from(resp.text()?).await?;
     Ok(text.as_string().unwrap_or_default())
+}
+
+/// POSTs `body` (JSON) to a Durable Object and reads its answer whole: (status, text).
+pub async fn call_object(
+    stub: &worker::Stub,
+    url: &str,
+    body: &str,
+) -> Result<(u16, String), String> {
+    let mut init = worker::RequestInit::new();
+    init.with_method(worker::Method::Post)
+        .with_body(Some(wasm_bindgen::JsValue::from_str(body)));
+    let req = worker::Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
+    let resp = stub
+        .fetch_with_request(req)
+        .await
+        .map_err(|e| e.to_string())?;
+    let text = body_text(&resp).await?;
+    Ok((resp.status_code(), text))
 }
 
 /// A JSON response with the given status.

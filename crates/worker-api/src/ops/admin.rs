@@ -13,8 +13,10 @@ use crate::http;
 use crate::http::body::read_json_body;
 use crate::http::error::ApiError;
 use crate::http::incoming::Request;
+use crate::ops::history::store::HistoryOp;
 use crate::router::Call;
-use gateway::budgets::{budgets_of, Scope};
+use gateway::budgets::{budget_windows, budgets_of, Scope};
+use gateway::history_query::{top, HistoryQuery};
 
 fn invalid(field: &str, message: &str) -> ApiError {
     ApiError::InvalidRequest {
@@ -143,10 +145,6 @@ pub async fn rotate(c: Call<'_>) -> Result<Response, ApiError> {
     Ok(http::json(200, &body)?)
 }
 
-fn window(used: Option<u64>, limit: u64) -> Value {
-    json!({ "used": used, "limit": limit })
-}
-
 /// `GET /admin/usage`: the tenant's and each budgeted key's use in the current windows
 /// (`used` is null for KV stores, whose totals are spread over shards).
 pub async fn usage(env: &Env, settings: &Settings) -> Result<Response, ApiError> {
@@ -164,10 +162,7 @@ pub async fn usage(env: &Env, settings: &Settings) -> Result<Response, ApiError>
         .find(|b| b.scope == Scope::Tenant)
     {
         let used = read(b.ledger, b.store).await;
-        tenant_usage = json!({
-            "daily": window(used.map(|u| u.0.tokens), b.limits.daily.tokens),
-            "monthly": window(used.map(|u| u.1.tokens), b.limits.monthly.tokens),
-        });
+        tenant_usage = budget_windows(b.limits, used);
     }
     let mut per_key = Vec::new();
     for info in keys::list(env, tenant).await.map_err(ApiError::AuthStore)? {
@@ -185,14 +180,49 @@ pub async fn usage(env: &Env, settings: &Settings) -> Result<Response, ApiError>
             continue;
         };
         let used = read(b.ledger, b.store).await;
-        per_key.push(json!({
-            "id": info.id, "name": info.name, "revoked": info.revoked,
-            "daily": window(used.map(|u| u.0.tokens), budget.daily),
-            "monthly": window(used.map(|u| u.1.tokens), budget.monthly),
-        }));
+        let mut row = budget_windows(b.limits, used);
+        row["id"] = info.id.into();
+        row["name"] = info.name.into();
+        row["revoked"] = info.revoked.into();
+        per_key.push(row);
     }
+    let (month, users) = this_month(env, settings).await;
     Ok(http::json(
         200,
-        &json!({ "tenant": tenant_usage, "keys": per_key }),
+        &json!({ "tenant": tenant_usage, "keys": per_key, "month": month, "users": users }),
     )?)
+}
+
+/// This month's totals (every request, budgeted or not, with its cost) and the 20 end users
+/// who cost the most, from the usage history; nulls without a history store or when it fails.
+async fn this_month(env: &Env, settings: &Settings) -> (Value, Value) {
+    if !crate::ops::history::store::available(env) {
+        return (Value::Null, Value::Null);
+    }
+    let today = i64::try_from(now_ms() / 86_400_000).unwrap_or(i64::MAX);
+    let tenant = settings.tenant.tenant_id.as_str();
+    let mut out = [Value::Null, Value::Null];
+    for (slot, dims) in out.iter_mut().zip([&[][..], &["user"][..]]) {
+        let q = HistoryQuery::this_month(today, dims);
+        let (sql, params) = q.sql();
+        let op = HistoryOp::Query { sql, params };
+        let Ok(rows) = crate::ops::history::store::call(env, tenant, &op).await else {
+            continue;
+        };
+        let Ok(rows) = serde_json::from_value::<Vec<Vec<Value>>>(rows) else {
+            continue;
+        };
+        let answer = q.answer(&rows);
+        *slot = if dims.is_empty() {
+            answer["totals"].clone()
+        } else {
+            let mut rows = answer.clone();
+            if let Some(r) = rows["rows"].as_array_mut() {
+                r.retain(|row| !row["user"].is_null());
+            }
+            Value::Array(top(&rows, 20))
+        };
+    }
+    let [month, users] = out;
+    (month, users)
 }

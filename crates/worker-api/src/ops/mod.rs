@@ -1,4 +1,5 @@
-//! Operator routes: the admin API (keys, usage) and health.
+//! Operator routes: the admin API (keys, usage, usage history) and health.
 
 pub mod admin;
 pub mod health;
+pub mod history;
