@@ -16,6 +16,15 @@
 // --with-upstream (or DEV_UPSTREAM=1): an extra OAuth2 provider `corp`, against local stand-ins
 // or a real server (DEV_PROVIDER_BASE_URL, ...); see dev/with-upstream.mjs and docs/providers.md.
 //
+// Knowledge bases: when the wrangler.toml declares [[vectorize]] indexes, each is bound to the
+// Vectorize stand-in (tests/support/vectorize-sim.mjs), kept under .dev-state/<tenant>/vectorize/
+// (see knowledgeOptions below); [[d1_databases]] and [[queues.*]] run in Miniflare's own D1 and
+// Queues (runtime.mjs, optionsFromWranglerToml). Without them nothing changes.
+//
+// The operator console (assets/console/, Workers Static Assets as in the [assets] table) is
+// served by the gateway itself at <gateway>/console/ and its URL printed; its vendor files
+// (uPlot) are built first when missing or stale (assets/build-console.mjs).
+//
 // Unless the tenant runs in open mode (auth.mode = "open"), every run gets a random
 // ADMIN_TOKEN, revokes the dev keys of earlier runs, makes a new one with POST /admin/keys and
 // prints it on a line starting with `API key:`; the printed curl lines and demo page URL use
@@ -24,10 +33,13 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { parse as parseToml } from "smol-toml";
 import { startGateway, optionsFromWranglerToml, ROOT } from "../tests/support/runtime.mjs";
+import { EMBEDDING_MODELS } from "../tests/support/ai-sim.mjs";
 import { serveStatic } from "./static.mjs";
 import { addDevProvider } from "./with-upstream.mjs";
 import { buildVendor } from "../examples/web-chat/build-vendor.mjs";
+import { buildConsole } from "../assets/build-console.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -89,13 +101,21 @@ if (web && TENANT && typeof TENANT === "object") {
   TENANT.cors = { ...TENANT.cors, allowedOrigins: [...new Set([...own, ...pageOrigins])] };
 }
 
+const knowledge = knowledgeOptions(parseToml(fs.readFileSync(configPath, "utf8")), TENANT);
+try {
+  await buildConsole(); // assets/console/vendor/ (git-ignored): made when missing or stale
+} catch (e) {
+  console.error(`could not build the console's vendor files (${e.message}); its charts will not load`);
+}
 const gw = await startGateway({
   ...tenantOptions,
+  ...knowledge,
   vars: {
     ...tenantOptions.vars,
     ...(ADMIN_TOKEN ? { ADMIN_TOKEN } : {}),
     ...(process.env.CLIENT_TOKEN_SECRET ? { CLIENT_TOKEN_SECRET: process.env.CLIENT_TOKEN_SECRET } : {}),
   },
+  assets: true, // assets/: the operator console at /console/
   port: Number(values.port),
   persistRoot: path.join(ROOT, ".dev-state", values.tenant || "demo"),
   scenarios: process.env.AI_SIM_SCENARIOS ? JSON.parse(process.env.AI_SIM_SCENARIOS) : {},
@@ -131,10 +151,17 @@ const query = pageParams.toString();
 const pageUrl = web && `${web.url}/${query ? `?${query}` : ""}`;
 const auth = KEY ? ` -H "authorization: Bearer ${KEY}"` : "";
 
+const indexes = Object.entries(knowledge.vectorize ?? {}).map(([b, d]) => `${b} (${d.dimensions} dims, ${d.metric})`).join(", ");
+const consoleSignIn = ADMIN_TOKEN
+  ? "sign in with the admin token below"
+  : tenantOptions.vars.ADMIN_TOKEN
+    ? `sign in with ${providerAdmin === tenantOptions.vars.ADMIN_TOKEN ? providerAdmin : "the ADMIN_TOKEN from .dev.vars"}`
+    : "needs an ADMIN_TOKEN: open mode makes none; set one in .dev.vars";
 const ai = process.env.AI_SIM_UPSTREAM ? `forwarded to ${process.env.AI_SIM_UPSTREAM}` : "the local stand-in (tests/support/ai-sim.mjs)";
 console.log(`
 Gateway for tenant "${TENANT?.tenantId}" (${path.relative(ROOT, configPath)}) on ${gw.url}
-AI binding: ${ai}${pageUrl ? `\nDemo chat page: ${pageUrl}   (its origin is allowed for this run)` : ""}${devProvider ? `\n${devProvider.describe(gw.url, { admin: providerAdmin, auth })}\n` : ""}
+Operator console: ${gw.url}/console/   (${consoleSignIn})
+AI binding: ${ai}${indexes ? `\nVectorize stand-ins (tests/support/vectorize-sim.mjs): ${indexes}` : ""}${pageUrl ? `\nDemo chat page: ${pageUrl}   (its origin is allowed for this run)` : ""}${devProvider ? `\n${devProvider.describe(gw.url, { admin: providerAdmin, auth })}\n` : ""}
 ${OPEN ? `Auth: open mode: anyone who can reach ${gw.url} can spend the budget (no key needed)` : `Admin token (this run only): ${ADMIN_TOKEN}`}
 ${KEY ? `API key: ${KEY}\n` : ""}
   curl ${gw.url}/health
@@ -146,6 +173,36 @@ Ctrl-C to stop.`);
 
 for (const sig of ["SIGINT", "SIGTERM"]) {
   process.on(sig, () => Promise.all([gw.close(), web?.close(), devProvider?.close()]).finally(() => process.exit(0)));
+}
+
+/**
+ * The startGateway options binding a tenant's Vectorize indexes to the stand-in: {} unless the
+ * wrangler.toml declares [[vectorize]] (binding, index_name). wrangler.toml does not hold an
+ * index's dimensions or metadata indexes (they are set by `wrangler vectorize create` and
+ * `create-metadata-index`), so they come from the tenant config when it says, else defaults:
+ * - dimensions: `knowledge.<kb>.dimensions`, else those of `knowledge.<kb>.embeddingModel`
+ *   (EMBEDDING_MODELS in ai-sim.mjs), for the kb whose `index` / `vectorize` / `binding` names the
+ *   binding (or the only kb); else 768 (bge-base-en-v1.5);
+ * - metric: that kb's `metric`, else "cosine";
+ * - metadataIndexes: that kb's `metadataIndexes`, else {kb, aud, docId} as strings.
+ * Adjust here once the knowledge config is settled; `defs` passed in directly win
+ * ({BINDING: {dimensions, metric, metadataIndexes}}, as startGateway's `vectorize`).
+ */
+function knowledgeOptions(config, tenant, defs = {}) {
+  const declared = config?.vectorize ?? [];
+  if (!declared.length && !Object.keys(defs).length) return {};
+  const kbs = Object.values(tenant?.knowledge ?? {});
+  const vectorize = {};
+  for (const v of declared) {
+    const kb = kbs.find((k) => [k?.index, k?.vectorize, k?.binding].includes(v.binding)) ?? (kbs.length === 1 ? kbs[0] : {});
+    vectorize[v.binding] = {
+      dimensions: kb.dimensions ?? EMBEDDING_MODELS[kb.embeddingModel]?.dims ?? 768,
+      metric: kb.metric ?? "cosine",
+      metadataIndexes: kb.metadataIndexes ?? { kb: "string", aud: "string", docId: "string" },
+      indexName: v.index_name ?? v.binding,
+    };
+  }
+  return { vectorize: { ...vectorize, ...defs } };
 }
 
 /** `.dev.vars` (KEY=value lines, # comments, optional quotes) as an object; {} when absent. */
