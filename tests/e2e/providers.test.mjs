@@ -88,7 +88,7 @@ describe("OAuth2 client credentials", () => {
     assert.equal(r.body.model, "corp/gpt-test");
     assert.equal(r.body.fallback, false);
     assert.equal(r.res.headers.get("x-model-id"), "corp/gpt-test");
-    assert.deepEqual(r.body.usage, { prompt: 11, completion: 7, total: 18, estimated: false }, "usage is the upstream's");
+    assert.deepEqual(r.body.usage, { prompt: 11, completion: 7, total: 18, estimated: false, costUsd: null }, "usage is the upstream's");
     const reqs = up.chatRequests(r.trace);
     assert.equal(reqs.length, 1);
     const [req] = reqs;
@@ -122,7 +122,7 @@ describe("OAuth2 client credentials", () => {
     assert.equal(done.event, "done");
     assert.equal(done.data.finish, "stop");
     assert.equal(done.data.model, "corp/gpt-test");
-    assert.deepEqual(done.data.usage, { prompt: 11, completion: 7, total: 18, estimated: false });
+    assert.deepEqual(done.data.usage, { prompt: 11, completion: 7, total: 18, estimated: false, costUsd: null });
     const [req] = up.chatRequests(r.trace);
     assert.equal(req.body.stream, true);
     assert.deepEqual(req.body.stream_options, { include_usage: true });
