@@ -2,10 +2,11 @@
 // included), c=1 p50 latency and c=16 throughput, for /chat (JSON and SSE) and, where the
 // build has it, /v1/chat/completions.
 //
-//   node bench/builds.mjs NAME=DIR [NAME=DIR ...]     e.g. before=/tmp/before/build after=build
+//   node bench/builds.mjs NAME=DIR[:nohistory] [...]  e.g. before=/tmp/before/build after=build
 //
 // Every build runs in its own workerd on the same AI stand-in (32-token answer, no delay).
 // Numbers from a shared 2-core machine are noisy: compare ratios within one run.
+import fs from "node:fs";
 import path from "node:path";
 import { startGateway, testTenant, ROOT } from "../tests/support/runtime.mjs";
 import { workerdPids, cpuSeconds, quantile, load, drain } from "./lib.mjs";
@@ -16,8 +17,10 @@ const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 300);
 const ANSWER = Array.from({ length: 32 }, (_, i) => `word${i}`).join(" ");
 
 const builds = process.argv.slice(2).map((a) => {
-  const [name, dir] = a.split("=");
-  return { name, dir: path.resolve(ROOT, dir) };
+  // NAME=DIR:nohistory runs the build without its USAGE_HISTORY binding (what the rollups cost).
+  const [name, spec] = a.split("=");
+  const [dir, flag] = spec.split(":");
+  return { name, dir: path.resolve(ROOT, dir), noHistory: flag === "nohistory" };
 });
 if (!builds.length) {
   console.error("usage: node bench/builds.mjs NAME=BUILD_DIR [NAME=BUILD_DIR ...]");
@@ -35,8 +38,16 @@ const rows = [];
 const notes = [];
 for (const b of builds) {
   const before = new Set(workerdPids());
-  const start = (tenant) => startGateway({ buildDir: b.dir, tenant, scenarios: { "*": { text: ANSWER, anyModel: true } }, recordCalls: false });
-  const tenant = testTenant({ limits: { maxRequestBytes: 4096, maxOutputTokens: 256, attemptTimeoutMs: 5000 } });
+  // A build from before usage history (issue 20) has no UsageHistory class: bind it only where it exists.
+  const objects = (history) => ({
+    BUDGET_LEDGER: { className: "BudgetLedger", useSQLite: true },
+    SESSIONS: { className: "ChatSession", useSQLite: true },
+    ...(history ? { USAGE_HISTORY: { className: "UsageHistory", useSQLite: true } } : {}),
+  });
+  const hasHistory = !b.noHistory && fs.readFileSync(path.join(b.dir, "index.js"), "utf8").includes("UsageHistory");
+  const start = (tenant) => startGateway({ buildDir: b.dir, tenant, scenarios: { "*": { text: ANSWER, anyModel: true } }, recordCalls: false, durableObjects: objects(hasHistory) });
+  // A model with a built-in price, so a build with cost accounting prices every answer.
+  const tenant = testTenant({ models: { chat: "@cf/meta/llama-3.1-8b-instruct", fallbacks: [] }, limits: { maxRequestBytes: 4096, maxOutputTokens: 256, attemptTimeoutMs: 5000 } });
   let gw = await start(tenant);
   // A build from before client authentication refuses the tenant's `auth` (open mode): run it without.
   const health = await fetch(`${gw.url}/health`);

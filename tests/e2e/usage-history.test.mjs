@@ -11,7 +11,7 @@
 // - Bad queries: 400 invalid_request naming the parameter; no admin token: 404; no USAGE_HISTORY
 //   binding: 501 history_off (and GET /admin/usage says null for the month).
 //
-// Rows are written ~50 ms after a request, in waitUntil: every check polls with a deadline.
+// Rows are written ~200 ms after a request, in waitUntil: every check polls with a deadline.
 // A run that crosses 00:00 UTC would split today's rows; these tests assume it does not.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";

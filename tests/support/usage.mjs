@@ -137,7 +137,7 @@ export async function history(gw, query, { csv = false, token } = {}) {
 
 /**
  * Polls today's history (grouped by day) until its totals hold `requests` requests and then
- * stay the same for one more poll (rows are written ~50 ms after a request, in waitUntil);
+ * stay the same for one more poll (rows are written ~200 ms after a request, in waitUntil);
  * returns the totals, or fails after `ms`.
  */
 export async function settledHistory(gw, requests, ms = 15_000) {

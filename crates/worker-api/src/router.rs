@@ -219,8 +219,12 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
             && ex.log.method != "OPTIONS"
             && ex.log.error_code.as_deref() != Some("method_not_allowed");
         if let (true, Ok(s)) = (counted, &settings) {
-            let (env, settings, log) = (env.clone(), Rc::clone(s), ex.log.clone());
-            ctx.wait_until(async move { ops::history::record(&env, &settings.tenant, &log).await });
+            if ops::history::note(&env, &s.tenant, &ex.log) {
+                let (env, settings) = (env.clone(), Rc::clone(s));
+                ctx.wait_until(async move {
+                    ops::history::write_pending(&env, &settings.tenant).await;
+                });
+            }
         }
     }
     resp

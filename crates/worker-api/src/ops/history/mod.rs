@@ -1,8 +1,9 @@
 //! Usage history: every model request's event, gathered for a moment in the isolate and written to the tenant's history store as rollup rows, off the request's path (`waitUntil`).
 //!
 //! One isolate serves one tenant (its worker's `TENANT`), so one buffer holds one tenant's
-//! events. The first request to find no write under way writes, after `GATHER_MS`, everything
-//! gathered by then, and keeps writing until the buffer is empty; the others only add to it.
+//! events. The first request to find no write under way writes (in its `waitUntil`), after
+//! `GATHER_MS`, everything gathered by then, and keeps writing until the buffer is empty; the
+//! others only add to it, synchronously, with no task of their own.
 //! A batch the store refuses twice is reported in the log (`usageHistoryError`) with its count.
 
 pub mod routes;
@@ -21,7 +22,7 @@ use worker::{AnalyticsEngineDataPointBuilder, AnalyticsEngineDataset, Delay, Env
 use crate::clock::now_ms;
 
 /// How long a write waits for more events to carry.
-const GATHER_MS: u64 = 50;
+const GATHER_MS: u64 = 200;
 
 /// The most events one write carries.
 const MAX_BATCH: usize = 1000;
@@ -44,10 +45,11 @@ thread_local! {
 /// The optional Analytics Engine dataset that gets one data point per metered request.
 pub const ANALYTICS_BINDING: &str = "USAGE_ANALYTICS";
 
-/// Adds a finished request (its log line) to the history and, with an Analytics Engine
-/// binding, writes its data point; returns once the history is written, or at once when
-/// another request's write will carry it. Nothing without the bindings.
-pub async fn record(env: &Env, tenant: &TenantConfig, log: &RequestLog) {
+/// Notes a finished request (its log line): writes its Analytics Engine data point when the
+/// binding is there, and adds its event to the isolate's history buffer. True when this
+/// request must run the write (`write_pending`, in `waitUntil`): the buffer had no writer.
+/// Every other request only adds to the buffer, with no task of its own.
+pub fn note(env: &Env, tenant: &TenantConfig, log: &RequestLog) -> bool {
     let provider = log.model.as_deref().map_or("", |m| {
         ModelRef::parse(m, &tenant.providers).provider_name()
     });
@@ -59,13 +61,24 @@ pub async fn record(env: &Env, tenant: &TenantConfig, log: &RequestLog) {
         );
     }
     if !store::available(env) {
-        return;
+        return false;
     }
     let event = UsageEvent::from_log(log, now_ms(), provider);
     PENDING.with(|p| p.borrow_mut().push(event));
-    if WRITING.with(|w| w.replace(true)) {
-        return;
+    !WRITING.with(|w| w.replace(true))
+}
+
+/// `note`, then the write when this request is the writer; for callers already off the
+/// request's path (a stream's background task).
+pub async fn record(env: &Env, tenant: &TenantConfig, log: &RequestLog) {
+    if note(env, tenant, log) {
+        write_pending(env, tenant).await;
     }
+}
+
+/// The writer: after `GATHER_MS`, writes everything gathered, and goes on until the buffer is
+/// empty (events added meanwhile are carried by the next round).
+pub async fn write_pending(env: &Env, tenant: &TenantConfig) {
     Delay::from(Duration::from_millis(GATHER_MS)).await;
     loop {
         let batch: Vec<UsageEvent> = PENDING.with(|p| {
