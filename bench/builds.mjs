@@ -14,6 +14,9 @@ import { workerdPids, cpuSeconds, quantile, load, drain } from "./lib.mjs";
 const N = Number(process.env.BENCH_REQUESTS ?? 2000);
 const C = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 300);
+// Warm-up requests per case before measuring (BENCH_WARMUP); the first case also carries the
+// tier-up compile of a fresh module, which a longer warm-up takes out of the numbers.
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 200);
 const ANSWER = Array.from({ length: 32 }, (_, i) => `word${i}`).join(" ");
 
 const builds = process.argv.slice(2).map((a) => {
@@ -69,7 +72,7 @@ for (const b of builds) {
         notes.push(`${b.name} ${c.name}: skipped (${e.message}; this build has no such route?)`);
         continue;
       }
-      await load(send, 200, C); // warm-up
+      await load(send, WARMUP, C); // warm-up
       const seq = await load(send, SEQUENTIAL, 1);
       const cpu0 = cpuSeconds(pids);
       const par = await load(send, N, C);

@@ -8,6 +8,11 @@
 //   POST /v1/chat/completions   forward the request body to `${env.UPSTREAM}/chat/completions`
 //                               (the OpenAI-compatible upstream stand-in) and pass the answer
 //                               through: the floor of the HTTP provider path.
+//   POST /relay/v1/chat/completions  the relay floor (bench/relay-floor.mjs): calls the same
+//                               upstream, parses its JSON or each SSE event and writes an
+//                               OpenAI answer of its own: the least a relay that re-encodes does.
+import { relay } from "./relay-floor.mjs";
+
 export default {
   async fetch(request, env) {
     const { pathname } = new URL(request.url);
@@ -30,6 +35,7 @@ export default {
         headers: { "content-type": res.headers.get("content-type") ?? "application/json" },
       });
     }
+    if (request.method === "POST" && pathname === "/relay/v1/chat/completions") return relay(request, env);
     return new Response("not found", { status: 404 });
   },
 };

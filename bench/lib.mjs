@@ -82,10 +82,12 @@ export function quantile(sorted, q) {
  * Sends `total` requests made by `makeRequest(i, lane)` (a function returning a Promise that
  * resolves when the whole response body has been read) with `concurrency` in flight; `lane`
  * (0 .. concurrency-1) is the client lane that sends it, one request at a time.
- * Returns latencies in ms and the wall time in s.
+ * Returns latencies in ms (sorted), completion times in ms from the start (`ends`, in order of
+ * completion) and the wall time in s.
  */
 export async function load(makeRequest, total, concurrency) {
   const latencies = [];
+  const ends = [];
   let next = 0;
   let failures = 0;
   const started = performance.now();
@@ -98,13 +100,15 @@ export async function load(makeRequest, total, concurrency) {
       } catch {
         failures++;
       }
-      latencies.push(performance.now() - t0);
+      const t1 = performance.now();
+      latencies.push(t1 - t0);
+      ends.push(t1 - started);
     }
   }
   await Promise.all(Array.from({ length: concurrency }, (_, l) => lane(l)));
   const wall = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  return { latencies, wall, failures };
+  return { latencies, ends, wall, failures };
 }
 
 /** Reads a response body to its end and fails on a non-2xx status. */
@@ -202,9 +206,12 @@ export function startUpstream(scenarios, track = (stop) => stop) {
 /**
  * Miniflare with bench/floor-worker.mjs and the Workers AI stand-in (`scenarios`), its
  * `UPSTREAM` bound to `upstreamUrl`: resolves to { url, pids (its new workerd processes), stop }.
- * `inspectorPort` opens workerd's V8 inspector (bench/profile.mjs).
+ * `inspectorPort` opens workerd's V8 inspector (bench/profile.mjs). `unusedWasm` (a .wasm
+ * file's path or bytes) is bundled with the worker as a module it imports and never instantiates: workerd
+ * compiles every wasm module when it loads a worker, so this floor shows what the module's
+ * presence alone costs at a cold start.
  */
-export async function startFloor({ upstreamUrl, scenarios, inspectorPort, track = (stop) => stop }) {
+export async function startFloor({ upstreamUrl, scenarios, inspectorPort, unusedWasm, track = (stop) => stop }) {
   const before = new Set(workerdPids());
   const mf = new Miniflare({
     host: "127.0.0.1",
@@ -218,7 +225,17 @@ export async function startFloor({ upstreamUrl, scenarios, inspectorPort, track 
       {
         name: "floor",
         modules: true,
-        scriptPath: path.join(HERE, "floor-worker.mjs"),
+        ...(unusedWasm
+          ? {
+              modulesRoot: HERE,
+              modules: [
+                { type: "ESModule", path: path.join(HERE, "floor-with-wasm.mjs"), contents: 'import "./unused.wasm";\nexport { default } from "./floor-worker.mjs";\n' },
+                { type: "ESModule", path: path.join(HERE, "floor-worker.mjs") },
+                { type: "ESModule", path: path.join(HERE, "relay-floor.mjs") },
+                { type: "CompiledWasm", path: path.join(HERE, "unused.wasm"), contents: Buffer.isBuffer(unusedWasm) ? unusedWasm : fs.readFileSync(unusedWasm) },
+              ],
+            }
+          : { scriptPath: path.join(HERE, "floor-worker.mjs") }),
         compatibilityDate: COMPATIBILITY_DATE,
         compatibilityFlags: COMPATIBILITY_FLAGS,
         bindings: { UPSTREAM: upstreamUrl ?? "http://127.0.0.1:9/v1" },
