@@ -265,7 +265,8 @@ describe("/v1/chat/completions", () => {
     assertError(get, 405, "invalid_request_error", "method_not_allowed");
     assert.match(get.headers.get("allow") || "", /POST/);
     assertError(await call(gw, {}, { path: "/v1/models" }), 405, "invalid_request_error", "method_not_allowed");
-    assertError(await call(gw, undefined, { method: "GET", path: "/v1/embeddings" }), 404, "invalid_request_error", "not_found");
+    assertError(await call(gw, undefined, { method: "GET", path: "/v1/embeddings" }), 405, "invalid_request_error", "method_not_allowed");
+    assertError(await call(gw, undefined, { method: "GET", path: "/v1/audio/speech" }), 404, "invalid_request_error", "not_found");
   });
 
   for (const [model, code] of [["@cf/test/midfail", "ai_error"], ["@cf/test/abort", "ai_error"], ["@cf/test/hang", "ai_timeout"]]) {

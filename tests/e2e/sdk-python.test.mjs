@@ -36,7 +36,7 @@ before(async () => {
     tenant: testTenant({
       // An explicit model's chain is [model, chat model, fallbacks]; the chat model always fails.
       models: { chat: "@cf/test/primary", fallbacks: ["@cf/test/backup"], tiers: { fast: "@cf/test/fast" } },
-      modelAllowList: ["@cf/test/primary", "@cf/test/backup", "@cf/test/fast", "@cf/test/plain", "@cf/test/tools", "@cf/test/json", "@cf/test/sim", "@cf/test/midfail", "@cf/nope/missing"],
+      modelAllowList: ["@cf/test/primary", "@cf/test/backup", "@cf/test/fast", "@cf/test/plain", "@cf/test/tools", "@cf/test/json", "@cf/test/sim", "@cf/test/midfail", "@cf/nope/missing", "@cf/baai/bge-small-en-v1.5"],
       limits: { maxRequestBytes: 16384, maxOutputTokens: 256, attemptTimeoutMs: 3000 },
     }),
     scenarios: {
@@ -57,7 +57,7 @@ after(async () => {
   await budgetGw?.close();
 });
 
-test("openai-python: models, non-stream, stream, tools, response_format, typed errors, mid-stream failure, fallback", async () => {
+test("openai-python: models, non-stream, stream, tools, response_format, typed errors, mid-stream failure, fallback, embeddings", async () => {
   const env = {
     ...process.env,
     GATEWAY_URL: gw.url,
@@ -78,6 +78,8 @@ test("openai-python: models, non-stream, stream, tools, response_format, typed e
     MODEL_UNLISTED: "@cf/test/unlisted",
     TIER_ALIAS: "fast",
     TIER_TARGET: "@cf/test/fast",
+    MODEL_EMBED: "@cf/baai/bge-small-en-v1.5",
+    EMBED_DIMS: "384",
     NO_PROXY: "127.0.0.1,localhost",
     no_proxy: "127.0.0.1,localhost",
     PYTHONDONTWRITEBYTECODE: "1",
@@ -109,4 +111,8 @@ test("openai-python: models, non-stream, stream, tools, response_format, typed e
   const userCall = gw.aiCalls().find((c) => Object.values(c.options?.gateway?.metadata ?? {}).includes("py-user"));
   assert.ok(userCall, "`user` reaches the AI Gateway metadata");
   assert.equal(userCall.inputs.max_tokens, 50, "max_completion_tokens");
+  // embeddings.create with 150 inputs: two calls of the binding's 100-text limit, in order.
+  const batches = gw.aiCallsFor(`${PREFIX}-embed-many`).map((c) => c.inputs.text);
+  assert.deepEqual(batches.map((b) => b.length).sort((a, b) => b - a), [100, 50]);
+  assert.deepEqual(batches.flat().sort(), Array.from({ length: 150 }, (_, i) => `text number ${i}`).sort());
 });

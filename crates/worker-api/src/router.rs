@@ -105,6 +105,7 @@ pub const ROUTES: &[Route] = &[
     route!("/v1/chat/completions", "POST", openai, Client("chat"), |c| surfaces::openai::completions(c).await),
     route!("/v1/responses", "POST", responses, Client("chat"), |c| surfaces::responses::handle(c).await),
     route!("/v1/messages", "POST", anthropic, Client("chat"), |c| surfaces::anthropic::handle(c).await),
+    route!("/v1/embeddings", "POST", openai, Client("chat"), |c| surfaces::embeddings::handle(c).await),
     route!("/v1/models", "GET", openai, Client("models"), |c| surfaces::openai::models(c).await),
     route!("/v1/models/{id*}", "GET", openai, Client("models"), |c| surfaces::openai::model(c).await),
     // Anything else under /v1 is a 404 in OpenAI's shape, which OpenAI clients read.

@@ -7,9 +7,11 @@ the model ids and aliases MODEL_PLAIN, MODEL_TOOLS, MODEL_JSON, MODEL_SIM (no sc
 the stand-in answers tools and response_format itself), MODEL_MIDFAIL, MODEL_FAILING
 (fails before any content: the chain falls back to MODEL_BACKUP), MODEL_FORBIDDEN (outside the
 allow-list), MODEL_MISSING (allowed, but no such model), MODEL_UNLISTED, TIER_ALIAS and
-TIER_TARGET. Retries are off so every error is the one the client raised.
+TIER_TARGET, and the embedding model MODEL_EMBED with its EMBED_DIMS. Retries are off so every
+error is the one the client raised.
 """
 
+import array
 import json
 import os
 
@@ -37,6 +39,7 @@ SIM = need("MODEL_SIM")
 MIDFAIL, FAILING, BACKUP = need("MODEL_MIDFAIL"), need("MODEL_FAILING"), need("MODEL_BACKUP")
 FORBIDDEN, MISSING, UNLISTED = need("MODEL_FORBIDDEN"), need("MODEL_MISSING"), need("MODEL_UNLISTED")
 TIER, TIER_TARGET = need("TIER_ALIAS"), need("TIER_TARGET")
+EMBED, EMBED_DIMS = need("MODEL_EMBED"), int(need("EMBED_DIMS"))
 
 HI = [{"role": "user", "content": "Hi"}]
 WEATHER_TOOL = {
@@ -261,3 +264,34 @@ def test_fallback_in_raw_headers():
         assert resp.headers["x-model-id"] == BACKUP
         text = "".join(ch.choices[0].delta.content or "" for ch in resp.parse() if ch.choices)
     assert text == BACKUP_TEXT
+
+
+def test_embeddings_string_list_and_batches():
+    # The SDK asks for base64 by default and decodes it; floats come as their shortest float32 text.
+    one = client().embeddings.create(model=EMBED, input="How do budgets work?", extra_headers=headers("embed-one"))
+    assert (one.object, one.model, len(one.data), one.data[0].index) == ("list", EMBED, 1, 0)
+    assert len(one.data[0].embedding) == EMBED_DIMS
+    assert one.usage.prompt_tokens == one.usage.total_tokens == 5
+    floats = client().embeddings.create(model=EMBED, input="How do budgets work?", encoding_format="float")
+    assert array.array("f", floats.data[0].embedding).tolist() == one.data[0].embedding
+    inputs = [f"text number {i}" for i in range(150)]
+    raw = client().embeddings.with_raw_response.create(model=EMBED, input=inputs, extra_headers=headers("embed-many"))
+    many = raw.parse()
+    assert [d.index for d in many.data] == list(range(150))
+    assert all(len(d.embedding) == EMBED_DIMS for d in many.data)
+    assert raw.headers["x-model-id"] == EMBED
+    assert int(raw.headers["x-tokens-prompt"]) == many.usage.prompt_tokens > 0
+    single = client().embeddings.create(model=EMBED, input=inputs[7])
+    assert single.data[0].embedding == many.data[7].embedding
+
+
+def test_embeddings_errors():
+    with pytest.raises(openai.NotFoundError) as e:
+        client().embeddings.create(model=MISSING, input="x")
+    assert e.value.code == "model_not_found"
+    with pytest.raises(openai.BadRequestError) as e:
+        client().embeddings.create(model=EMBED, input=[1, 2, 3])
+    assert (e.value.code, e.value.param) == ("unsupported_parameter", "input")
+    with pytest.raises(openai.RateLimitError) as e:
+        client(BUDGET_URL).embeddings.create(model=EMBED, input="x" * 1000)
+    assert (e.value.status_code, e.value.code) == (429, "budget_exceeded")

@@ -3,6 +3,8 @@
 
 pub mod anthropic;
 pub mod anthropic_request;
+pub mod embeddings;
+pub mod embeddings_answer;
 pub(crate) mod encode;
 pub mod native;
 pub mod native_request;

@@ -112,6 +112,36 @@ impl WorkersAi {
             binding: v.unchecked_into(),
         })
     }
+
+    /// Runs a model whose answer is one JSON object (embeddings) with `inputs` (JSON text),
+    /// and returns that answer as JSON text.
+    pub async fn run_json(
+        &self,
+        model: &str,
+        inputs: &str,
+        route: &GatewayRoute<'_>,
+    ) -> Result<String, AttemptFailure> {
+        let upstream = |v: JsValue| AttemptFailure::from_binding(&js_error_message(&v));
+        let inputs = js_sys::JSON::parse(inputs)
+            .map_err(|e| AttemptFailure::malformed(&js_error_message(&e)))?;
+        let options = to_js(&route.run_options())?;
+        let promise = self.binding.run(model, inputs, options).map_err(upstream)?;
+        let out = JsFuture::from(promise).await.map_err(upstream)?;
+        if has_fn(&out, "arrayBuffer") {
+            let resp: worker::web_sys::Response = out.unchecked_into();
+            let text = http::response_text(&resp)
+                .await
+                .map_err(|e| AttemptFailure::network(&js_error_message(&e)))?;
+            if !resp.ok() {
+                return Err(AttemptFailure::http(resp.status(), error_code(&text), None));
+            }
+            return Ok(text);
+        }
+        Ok(js_sys::JSON::stringify(&out)
+            .ok()
+            .and_then(|s| s.as_string())
+            .unwrap_or_default())
+    }
 }
 
 /// The call's inputs as a JS object: one `JSON.parse` of the serialized value, which costs less

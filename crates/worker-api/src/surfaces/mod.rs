@@ -3,6 +3,7 @@
 
 pub mod anthropic;
 pub mod chat;
+pub mod embeddings;
 pub mod openai;
 pub mod responses;
 pub mod ui;
