@@ -4,15 +4,17 @@
 #   2. wasm-bindgen-test for the worker's JS glue (in Node, via wasm-bindgen-test-runner),
 #   3. the release build and a check of every tenant under tenants/, then end-to-end tests
 #      against workerd (Miniflare) with the AI stand-in, including wrangler --dry-run deploys,
-#      the official OpenAI SDKs (Node and Python) and Vercel's AI SDK, and headless Chromium.
+#      the unchanged official clients of every surface (the openai SDKs' chat completions and
+#      Responses, Node and Python; the Anthropic SDKs, Node and Python; Vercel's AI SDK,
+#      streamText and useChat's DefaultChatTransport against /ui/chat), and headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "tools"
 bash scripts/tools.sh
-# Test-only tools: the official OpenAI Python SDK in .venv-sdk/ (pinned), and Debian's
-# Chromium for the browser test (which says why it skips if Chromium cannot be installed).
+# Test-only tools: the official OpenAI and Anthropic Python SDKs in .venv-sdk/ (pinned), and
+# Debian's Chromium for the browser test (which says why it skips if Chromium cannot be installed).
 bash scripts/sdk-venv.sh
 bash scripts/chromium.sh || echo "[tools] chromium unavailable: the browser test will skip and say why"
 
@@ -32,6 +34,9 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 
 step "release build"
 bash scripts/build.sh
+
+step "size ceiling (gzipped wasm, scripts/wasm-ceiling.txt)"
+bash scripts/wasm-ceiling.sh
 
 step "tenant configs (tenant-check)"
 cargo run -q -p tenant-check
