@@ -376,6 +376,16 @@ mod tests {
         );
     }
 
+    #[test]
+    fn shown_hides_only_unlimited_figures_and_full_is_the_whole_cap() {
+        // An unlimited unit minus any real usage stays at or above half of UNLIMITED.
+        assert_eq!(shown(UNLIMITED / 2 - 1), Some(UNLIMITED / 2 - 1));
+        assert_eq!(shown(UNLIMITED / 2), None);
+        let d = demand(100, 1024, 64, (1_000_000, 2_000_000));
+        assert_eq!(d.full(), room(1124, 100 + 2048));
+        assert_eq!(d.full(), d.amount(d.output));
+    }
+
     fn d_capped() -> Demand {
         Demand::exact(1, 100).capped(10)
     }

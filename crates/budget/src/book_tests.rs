@@ -243,3 +243,41 @@ fn cost_leases_admit_within_both_units() {
     );
     assert_eq!(b.admit(NOW, ask, BIG), None, "120 > 100 micro-dollars");
 }
+
+#[test]
+fn a_unit_the_lease_does_not_hold_never_counts_as_running_out() {
+    // A lease of micro-dollars only (no tokens granted): 10 % used is not half used.
+    let mut b = LeaseBook::default();
+    assert!(b.start_acquire());
+    let cost_only = Amount {
+        tokens: 0,
+        micros: 1_000,
+    };
+    let g = LeaseGrant {
+        granted: cost_only,
+        ..grant(0, NOW + 60_000)
+    };
+    b.finish_acquire("L1".into(), Some(g), BIG);
+    let a = b
+        .admit(
+            NOW,
+            Amount {
+                tokens: 0,
+                micros: 100,
+            },
+            BIG,
+        )
+        .unwrap();
+    assert!(!a.renew);
+    let a = b
+        .admit(
+            NOW,
+            Amount {
+                tokens: 0,
+                micros: 400,
+            },
+            BIG,
+        )
+        .unwrap();
+    assert!(a.renew, "500 of 1000 micro-dollars: half used");
+}

@@ -184,3 +184,29 @@ fn leases_and_reservations_never_admit_past_the_limit() {
         let _ = admitted_outside_leases;
     }
 }
+
+#[test]
+fn a_lease_for_cost_only_requests_is_granted_in_micro_dollars() {
+    // A token-unlimited budget: the lease holds no tokens, only micro-dollars.
+    let limits = Limits {
+        daily: Amount {
+            tokens: UNLIMITED,
+            micros: 1_000_000,
+        },
+        monthly: Amount::UNLIMITED,
+    };
+    let each = Amount {
+        tokens: 0,
+        micros: 10,
+    };
+    let mut l = UsageLedger::default();
+    let g = l.grant_lease(NOON, "L1", each, limits, NONE).unwrap();
+    assert_eq!(
+        g.granted,
+        Amount {
+            tokens: 0,
+            micros: 320
+        }
+    );
+    assert_eq!(l.held().micros, 320);
+}

@@ -266,3 +266,35 @@ fn ledgers_stored_before_cost_budgets_still_read() {
     let s = serde_json::to_string(&l2).unwrap();
     assert_eq!(serde_json::from_str::<UsageLedger>(&s).unwrap(), l2);
 }
+
+#[test]
+fn a_refusal_names_the_unit_that_overruns_not_one_that_fills_exactly() {
+    let limits = Limits {
+        daily: Amount {
+            tokens: 1_000,
+            micros: 1_000,
+        },
+        monthly: Amount::UNLIMITED,
+    };
+    let ask = Demand {
+        prompt: 100,
+        output: 400,
+        min_output: 400,
+        price: Price {
+            input: 1_000_000,
+            output: 2_000_000,
+        },
+    };
+    let mut l = UsageLedger::default();
+    let used = Amount {
+        tokens: 500,
+        micros: 200,
+    };
+    l.settle(NOON, "earlier", used, limits, NONE);
+    // 500 + 500 tokens fill the daily token limit exactly; 200 + 900 micro-dollars overrun.
+    let r = l.reserve(NOON, "a", ask, TTL, limits, NONE).unwrap_err();
+    assert_eq!(
+        (r.window, r.unit, r.limit, r.used, r.requested),
+        (BudgetWindow::Daily, Unit::Usd, 1_000, 200, 900)
+    );
+}

@@ -268,6 +268,8 @@ mod tests {
             "2026-1-01",
             "26-12-04",
             "2026/12/04",
+            "2026-12/04",
+            "2026/12-04",
             "2026-12-0x",
             "",
             "2026-12-041",
@@ -278,5 +280,24 @@ mod tests {
         for day in [-1, 0, 59, 365, 20_791, 100_000] {
             assert_eq!(parse_day(&day_string(day)), Some(day));
         }
+    }
+
+    #[test]
+    fn instants_print_to_the_second_and_windows_by_name() {
+        assert_eq!(
+            iso8601(ms(2026, 11, 22, 13, 2, 3) + 456),
+            "2026-11-22T13:02:03Z"
+        );
+        assert_eq!(
+            iso8601(ms(1970, 1, 1, 0, 0, 59) + 999),
+            "1970-01-01T00:00:59Z"
+        );
+        assert_eq!(
+            (
+                BudgetWindow::Daily.to_string(),
+                BudgetWindow::Monthly.to_string()
+            ),
+            ("daily".to_string(), "monthly".to_string())
+        );
     }
 }

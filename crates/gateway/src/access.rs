@@ -269,4 +269,76 @@ mod tests {
         };
         assert_eq!(check_auth(bad).unwrap_err().0, "auth.mode");
     }
+
+    #[test]
+    fn key_cache_and_rate_limits_take_their_whole_range_and_nothing_outside() {
+        let cache = |n| {
+            check_auth(RawAuth {
+                key_cache_seconds: Some(n),
+                ..Default::default()
+            })
+        };
+        assert_eq!(cache(1).unwrap().key_cache_s, 1);
+        assert_eq!(cache(30).unwrap().key_cache_s, 30);
+        assert_eq!(cache(60).unwrap().key_cache_s, 60);
+        assert_eq!(cache(0).unwrap_err().0, "auth.keyCacheSeconds");
+        let all = |n| {
+            check_auth(RawAuth {
+                rate_limits: RawRateLimits {
+                    per_key: Some(n),
+                    per_user: Some(n + 1),
+                    per_ip: Some(n + 2),
+                    failures_per_ip: Some(n + 3),
+                },
+                ..Default::default()
+            })
+        };
+        assert_eq!(
+            all(1).unwrap().rate_limits,
+            RateLimits {
+                per_key: Some(1),
+                per_user: Some(2),
+                per_ip: Some(3),
+                failures_per_ip: Some(4),
+            }
+        );
+        assert_eq!(
+            all(99_997).unwrap().rate_limits.failures_per_ip,
+            Some(100_000)
+        );
+        let one = |field: &str, n: i64| {
+            let mut r = RawRateLimits::default();
+            match field {
+                "perKey" => r.per_key = Some(n),
+                "perUser" => r.per_user = Some(n),
+                "perIp" => r.per_ip = Some(n),
+                _ => r.failures_per_ip = Some(n),
+            }
+            check_auth(RawAuth {
+                rate_limits: r,
+                ..Default::default()
+            })
+        };
+        for field in ["perKey", "perUser", "perIp", "failuresPerIp"] {
+            for bad in [0, -1, 100_001] {
+                assert_eq!(
+                    one(field, bad).unwrap_err().0,
+                    format!("auth.rateLimits.{field}"),
+                    "{field} = {bad}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_wildcard_needs_a_real_subdomain_and_only_star_is_any() {
+        let pages = OriginPattern::parse("https://*.pages.dev").unwrap();
+        assert!(!pages.matches("https://.pages.dev"));
+        assert!(pages.matches("https://a.pages.dev"));
+        assert!(!pages.is_any());
+        assert!(!OriginPattern::parse("https://app.example")
+            .unwrap()
+            .is_any());
+        assert!(OriginPattern::parse("*").unwrap().is_any());
+    }
 }

@@ -321,4 +321,21 @@ mod tests {
         assert_eq!(a.tool_calls[0].arguments, "{\"a\":1234");
         assert_eq!(a.finish, FinishReason::Length);
     }
+
+    #[test]
+    fn a_priced_fold_bills_its_tokens_and_an_unpriced_one_is_unknown() {
+        let price = ModelPrice {
+            input: 1_000_000,
+            output: 2_000_000,
+            cached_input: None,
+        };
+        let mut f = AnswerFold::new(10, 100, true).priced(Some(price));
+        f.apply(text("abcd"));
+        let r = f.report();
+        assert_eq!((r.prompt, r.completion), (10, 1));
+        assert_eq!(r.cost, crate::usage::Cost::Known(10 + 2));
+        let mut f = AnswerFold::new(10, 100, true);
+        f.apply(text("abcd"));
+        assert_eq!(f.report().cost, crate::usage::Cost::Unknown);
+    }
 }

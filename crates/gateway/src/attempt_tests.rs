@@ -403,3 +403,40 @@ fn every_way_a_chain_fails_has_its_status_code_and_words() {
     );
     assert!(matches!(plan.on(Input::FirstOutput), Decision::GiveUp(_)));
 }
+
+#[test]
+fn any_workers_ai_code_wins_over_the_http_status() {
+    // A code the table does not name is still a Workers AI code: a server error, whatever
+    // the status says.
+    assert_eq!(
+        FailureKind::from_http(429, Some("5000")),
+        FailureKind::ServerError
+    );
+    assert_eq!(
+        FailureKind::from_http(404, Some("1000: oops")),
+        FailureKind::ServerError
+    );
+    // Not a Workers AI code: the status decides.
+    assert_eq!(
+        FailureKind::from_http(429, Some("10000")),
+        FailureKind::RateLimited
+    );
+}
+
+#[test]
+fn a_repeated_first_output_keeps_the_commit_and_the_plan_keeps_its_attempts() {
+    let mut p = AttemptPlan::new(vec!["a".into(), "b".into()]);
+    assert_eq!(p.start(), call("a"));
+    assert_eq!(p.on(Input::FirstOutput), commit("a", false));
+    assert_eq!(p.on(Input::FirstOutput), commit("a", false));
+    assert!(p.attempts().is_empty());
+
+    let mut p = AttemptPlan::new(vec!["a".into(), "b".into()]);
+    p.start();
+    assert_eq!(p.on(http(503)), call("b"));
+    assert_eq!(p.attempts().0.len(), 1);
+    assert_eq!(p.attempts().0[0].model, "a");
+    assert_eq!(p.attempts().0[0].failure.status, Some(503));
+    assert_eq!(p.on(Input::FirstOutput), commit("b", true));
+    assert_eq!(p.on(Input::FirstOutput), commit("b", true));
+}

@@ -454,3 +454,47 @@ fn a_route_that_reads_a_name_as_data_still_refuses_credential_values() {
         Some("key")
     );
 }
+
+#[test]
+fn the_lifetime_cap_is_24_hours_and_credentials_at_most_8_kb() {
+    // docs/auth.md promises both figures; the constants are what the checks use.
+    assert!(verify(&hs256(with("exp", json!(NOW + 86_400)))).is_ok());
+    assert_eq!(
+        verify(&hs256(with("exp", json!(NOW + 86_401)))),
+        Err(AuthFailure::LifetimeTooLong)
+    );
+    assert_eq!(MAX_CREDENTIAL_BYTES, 8192);
+}
+
+#[test]
+fn key_budgets_read_and_write_dollars_as_decimal_strings() {
+    let b: ClientBudget =
+        serde_json::from_value(json!({"daily": 100, "dailyUsd": "1.5", "monthlyUsd": "20"}))
+            .unwrap();
+    assert_eq!(
+        b,
+        ClientBudget {
+            daily: Some(100),
+            monthly: None,
+            daily_micros: Some(1_500_000),
+            monthly_micros: Some(20_000_000),
+        }
+    );
+    assert_eq!(
+        serde_json::to_value(b).unwrap(),
+        json!({"daily": 100, "dailyUsd": "1.500000", "monthlyUsd": "20.000000"})
+    );
+    let none: ClientBudget = serde_json::from_value(json!({"dailyUsd": null})).unwrap();
+    assert_eq!(none, ClientBudget::default());
+    assert!(serde_json::from_value::<ClientBudget>(json!({"dailyUsd": "lots"})).is_err());
+}
+
+#[test]
+fn token_shaped_values_may_use_every_base64url_symbol() {
+    let check = |url: &str, want: Option<&str>| {
+        assert_eq!(credential_param(url, &[]).as_deref(), want, "{url}")
+    };
+    check("https://g/chat?v=eyJhb_ci.eyJz_dWIi.c2l_n", Some("v"));
+    check("https://g/chat?v=eyJhb-ci.eyJz-dWIi.c2l-n", Some("v"));
+    check("https://g/chat?v=eyJhb_ci.eyJz+dWIi.c2l_n", None);
+}

@@ -262,6 +262,8 @@ mod tests {
         check(u(None, Some(5), Some(15)), r(10, 5, 15, false));
         check(u(Some(10), None, Some(15)), r(10, 5, 15, false));
         check(u(None, None, Some(15)), r(100, 50, 150, true));
+        // A reported total wins even when it is not the sum of the reported parts.
+        check(u(Some(10), Some(5), Some(20)), r(10, 5, 20, false));
     }
 
     #[test]
@@ -312,6 +314,11 @@ mod tests {
         // One unpriced attempt makes the whole cost unknown, never zero.
         assert_eq!(a.plus(r(1, 1, 2, false).priced(None)).cost, Cost::Unknown);
         assert_eq!(r(0, 0, 0, false).priced(None).plus(a).cost, Cost::Unknown);
+        let cached = |n| TokenReport {
+            cached: n,
+            ..r(10, 1, 11, false)
+        };
+        assert_eq!(cached(2).plus(cached(3)).cached, 5);
         // Nothing billed costs nothing.
         assert_eq!(TokenReport::default().plus(a).cost, Cost::Known(5));
     }

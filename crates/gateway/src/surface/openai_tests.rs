@@ -236,3 +236,22 @@ fn chunks_are_the_bytes_of_the_whole_chunk() {
     .concat();
     assert_eq!(String::from_utf8(out).unwrap(), want);
 }
+
+#[test]
+fn error_types_follow_the_status() {
+    let t = |status| error_type(&Problem::new(status, "x", "m"));
+    assert_eq!(t(401), "authentication_error");
+    assert_eq!(t(403), "permission_error");
+    assert_eq!(t(429), "rate_limit_error");
+    for status in [500, 502, 503, 504, 529] {
+        assert_eq!(t(status), "api_error", "{status}");
+    }
+    for status in [400, 404, 413, 422] {
+        assert_eq!(t(status), "invalid_request_error", "{status}");
+    }
+    let body = error_body(&Problem::new(401, "unauthorized", "no key"), "t1");
+    assert_eq!(
+        body,
+        json!({"error": {"message": "no key", "type": "authentication_error", "param": null, "code": "unauthorized"}})
+    );
+}
