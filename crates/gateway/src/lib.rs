@@ -29,6 +29,8 @@ pub mod sse;
 pub mod surface;
 pub mod tenant;
 mod tenant_budget;
+mod tenant_knowledge;
+mod tenant_knowledge_check;
 mod tenant_raw;
 pub mod trace;
 pub mod turn;

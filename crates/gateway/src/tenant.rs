@@ -11,6 +11,10 @@ use crate::pricing::PriceTable;
 use crate::provider_config::{check_provider, ProviderConfig};
 use crate::session::{check_sessions, SessionConfig};
 pub use crate::tenant_budget::{check_budget, BudgetConfig, BudgetStoreKind, RawBudget};
+pub use crate::tenant_knowledge::{
+    resolve_preset, KnowledgeBase, MinScore, Preset, PresetRoute, RawKnowledgeBase, RawPreset,
+    EMBEDDING_MODELS,
+};
 pub use crate::tenant_raw::{RawCompat, RawCors, RawLimits, RawModels, RawTenantConfig, RawTier};
 
 /// Default for `limits.maxRequestBytes` when a tenant does not set it.
@@ -98,6 +102,10 @@ pub struct TenantConfig {
     pub pricing: PriceTable,
     /// How long usage history rows are kept (`usageHistory`).
     pub usage_history: Retention,
+    /// Knowledge bases by name (`knowledge.<kb>`).
+    pub knowledge: BTreeMap<String, KnowledgeBase>,
+    /// Presets by name (`presets.<name>`): names clients send as `model` for grounded answers.
+    pub presets: BTreeMap<String, Preset>,
 }
 
 impl TenantConfig {
@@ -177,6 +185,18 @@ impl TenantConfig {
             }
             tiers.insert(tier, Tier(list));
         }
+        // A preset's model that is no tier is a model ref, checked like a tier's entries.
+        let preset_refs: Vec<(String, &String)> = raw
+            .presets
+            .iter()
+            .filter(|(_, p)| !tiers.contains_key(&p.model))
+            .map(|(name, p)| (format!("presets.{name}.model"), &p.model))
+            .collect();
+        for (path, model) in &preset_refs {
+            if let Err(m) = check_model_ref(model) {
+                bad(path, m);
+            }
+        }
         let configured: Vec<(String, &String)> =
             std::iter::once(("models.chat".to_string(), &raw.models.chat))
                 .chain(
@@ -189,6 +209,7 @@ impl TenantConfig {
                 .chain(tiers.iter().flat_map(|(t, list)| {
                     list.0.iter().map(move |m| (format!("models.tiers.{t}"), m))
                 }))
+                .chain(preset_refs)
                 .collect();
         for (i, model) in raw.model_allow_list.iter().enumerate() {
             if let Err(m) = check_model_ref(model) {
@@ -307,6 +328,12 @@ impl TenantConfig {
             Some(Ok(b)) => Some(b),
             None => None,
         };
+        let cx = crate::tenant_knowledge_check::Context {
+            providers: &providers,
+            is_tier: &|t| tiers.contains_key(t),
+        };
+        let (knowledge, presets) =
+            crate::tenant_knowledge_check::check(raw.knowledge, raw.presets, &cx, &mut bad);
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -331,6 +358,8 @@ impl TenantConfig {
             drop_unsupported: raw.compat.drop_unsupported,
             pricing: raw.pricing,
             usage_history,
+            knowledge,
+            presets,
         })
     }
 
@@ -388,19 +417,29 @@ impl TenantConfig {
                 ),
             ));
         }
+        found.extend(crate::tenant_knowledge::unservable(
+            source,
+            &self.knowledge,
+            self.budget.as_ref(),
+            &self.pricing,
+            need,
+        ));
         found
     }
 
-    /// Every model the config names (chat, fallbacks, tiers), once each, in that order.
+    /// Every chat model the config names (chat, fallbacks, tiers, presets' models that are
+    /// no tier), once each, in that order.
     pub fn models_named(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
+        let presets = self.presets.values().map(|p| p.model.as_str());
         let named = std::iter::once(self.chat_model.as_str())
             .chain(self.fallback_models.iter().map(String::as_str))
             .chain(
                 self.tiers
                     .values()
                     .flat_map(|t| t.0.iter().map(String::as_str)),
-            );
+            )
+            .chain(presets.filter(|m| !self.tiers.contains_key(*m)));
         for m in named {
             if !out.contains(&m) {
                 out.push(m);
@@ -413,6 +452,11 @@ impl TenantConfig {
     /// `limits.maxOutputTokens` when that is smaller.
     pub fn smallest_output_cap(&self) -> u32 {
         self.min_output_tokens.min(self.max_output_tokens)
+    }
+
+    /// The preset a request's `model` names, if any (`resolve_preset`).
+    pub fn preset(&self, requested: Option<&str>) -> Option<PresetRoute<'_>> {
+        resolve_preset(&self.presets, &self.knowledge, requested)
     }
 
     /// Whether `origin` may receive a CORS grant (an exact entry, a `*.domain` pattern, or `*`).

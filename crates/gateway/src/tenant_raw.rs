@@ -13,6 +13,7 @@ use crate::pricing::PriceTable;
 use crate::provider_config::RawProvider;
 use crate::session::RawSessions;
 use crate::tenant_budget::RawBudget;
+use crate::tenant_knowledge::{RawKnowledgeBase, RawPreset};
 
 /// A config error at `path` from a JSON read error (`"<path>: <message>"`).
 fn config_error(source: &str, e: Error) -> ConfigError {
@@ -82,6 +83,8 @@ fn raw_tenant(map: &Map<String, Value>) -> Result<RawTenantConfig, Error> {
         "compat",
         "pricing",
         "usageHistory",
+        "knowledge",
+        "presets",
     ])?;
     let models = match o.object("models")? {
         Some(m) => raw_models(m)?,
@@ -210,6 +213,14 @@ fn raw_tenant(map: &Map<String, Value>) -> Result<RawTenantConfig, Error> {
         pricing: match o.object("pricing")? {
             None => crate::pricing::PriceTable::default(),
             Some(p) => crate::pricing::PriceTable::read(p)?,
+        },
+        knowledge: match o.object("knowledge")? {
+            None => Vec::new(),
+            Some(k) => crate::tenant_knowledge::read_knowledge(k)?,
+        },
+        presets: match o.object("presets")? {
+            None => Vec::new(),
+            Some(p) => crate::tenant_knowledge::read_presets(p)?,
         },
     })
 }
@@ -366,6 +377,10 @@ pub struct RawTenantConfig {
     pub pricing: PriceTable,
     /// `usageHistory`: days of daily and hourly rows kept.
     pub usage_history: (Option<i64>, Option<i64>),
+    /// `knowledge.<kb>` tables, by name.
+    pub knowledge: Vec<(String, RawKnowledgeBase)>,
+    /// `presets.<name>` tables, by name.
+    pub presets: Vec<(String, RawPreset)>,
 }
 
 /// `[vars.TENANT.compat]`: how strict the OpenAI surface is.

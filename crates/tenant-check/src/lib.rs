@@ -7,6 +7,8 @@ use gateway::tenant::{BudgetStoreKind, TenantConfig};
 use gateway::ConfigError;
 use serde_json::Value;
 
+mod knowledge;
+
 /// Newest `compatibility_date` the pinned workerd (2026-04-26) accepts.
 pub const MAX_COMPATIBILITY_DATE: &str = "2026-05-03";
 
@@ -195,6 +197,7 @@ pub fn check_wrangler_toml(
         ));
     }
     check_auth_bindings(&tenant, &doc, &wr, &mut errors);
+    knowledge::check_knowledge_bindings(&tenant, &doc, &wr, &mut errors);
     if errors.is_empty() {
         Ok(Checked { tenant, name })
     } else {
@@ -400,7 +403,7 @@ simple = { limit = 60, period = 60 }
             "tenants/acme: wrangler.toml: vars.MODEL_ID: model `@cf/z` is not allowed for this tenant");
         check(|s| s.replace("new_sqlite_classes", "new_classes"), "tenants/acme: wrangler.toml: migrations: budget.store is durable-object: add a migration with new_sqlite_classes = [\"BudgetLedger\"]");
         check(|s| s.replace("monthly = 10000", "monthly = 10000\nstore = \"kv\""), "tenants/acme: wrangler.toml: kv_namespaces: budget.store is kv: bind binding = \"BUDGET_KV\" with the namespace id");
-        check(|s| s.replace("tenantId = \"acme\"\n", "tenantId = \"acme\"\ncolour = 1\n"), "tenants/acme: colour: unknown field `colour`, expected one of `tenantId`, `aiGatewayId`, `models`, `modelAllowList`, `limits`, `cors`, `budget`, `providers`, `auth`, `sessions`, `compat`, `pricing`, `usageHistory`");
+        check(|s| s.replace("tenantId = \"acme\"\n", "tenantId = \"acme\"\ncolour = 1\n"), "tenants/acme: colour: unknown field `colour`, expected one of `tenantId`, `aiGatewayId`, `models`, `modelAllowList`, `limits`, `cors`, `budget`, `providers`, `auth`, `sessions`, `compat`, `pricing`, `usageHistory`, `knowledge`, `presets`");
         check(
             |s| {
                 s.replace("[vars.TENANT]", "[vars.OTHER]")
