@@ -1,4 +1,4 @@
-//! `ApiError`, the one error enum of the worker, and its two body formats (native, OpenAI).
+//! `ApiError`, the one error enum of the worker: its status, stable code and log detail, and the `Problem` each surface renders in its own error body.
 
 use gateway::attempt::ChainFailure;
 use gateway::problem::Problem;
