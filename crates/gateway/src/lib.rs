@@ -14,6 +14,7 @@ pub mod history;
 pub mod history_query;
 pub mod json;
 pub mod key_spec;
+pub mod knowledge_health;
 pub mod log;
 pub mod model;
 pub mod oauth;

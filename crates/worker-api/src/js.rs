@@ -1,4 +1,5 @@
-//! Reading JS values the runtime hands over: a thrown error's words, whether a method exists.
+//! Reading JS values the runtime hands over: a thrown error's words, whether a method or a
+//! value (a binding on `Env`) exists.
 
 use wasm_bindgen::JsValue;
 
@@ -22,4 +23,16 @@ pub fn has_fn(v: &JsValue, name: &str) -> bool {
     js_sys::Reflect::get(v, &JsValue::from_str(name))
         .map(|f| f.is_function())
         .unwrap_or(false)
+}
+
+/// `v[name]` unless it is `undefined` or `null` (a binding on `Env`).
+pub fn value(v: &JsValue, name: &str) -> Option<JsValue> {
+    js_sys::Reflect::get(v, &JsValue::from_str(name))
+        .ok()
+        .filter(|x| !x.is_undefined() && !x.is_null())
+}
+
+/// Whether `v` has a `name` that is neither `undefined` nor `null`.
+pub fn has_value(v: &JsValue, name: &str) -> bool {
+    value(v, name).is_some()
 }

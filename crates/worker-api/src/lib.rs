@@ -8,6 +8,7 @@ mod engine;
 mod exchange;
 mod http;
 mod js;
+mod knowledge;
 mod ops;
 mod providers;
 mod router;

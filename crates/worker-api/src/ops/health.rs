@@ -5,7 +5,6 @@
 use gateway::model::resolve_model;
 use gateway::ConfigError;
 use serde_json::{json, Value};
-use wasm_bindgen::JsValue;
 use worker::{Env, Response};
 
 use gateway::access::AuthMode;
@@ -30,9 +29,7 @@ pub fn build_version() -> String {
 }
 
 fn bound(env: &Env, name: &str) -> bool {
-    js_sys::Reflect::get(env, &JsValue::from_str(name))
-        .map(|v| !v.is_undefined() && !v.is_null())
-        .unwrap_or(false)
+    crate::js::has_value(env, name)
 }
 
 fn secret_set(env: &Env, name: &str) -> bool {
@@ -95,6 +92,9 @@ pub async fn handle(env: &Env, settings: &Settings) -> Result<Response, ApiError
         problems.push(format!(
             "sessions are enabled, but the `{SESSIONS_BINDING}` Durable Object binding (class ChatSession) is missing"
         ));
+    }
+    if !t.knowledge.is_empty() {
+        crate::knowledge::health::problems(env, &t.knowledge, &mut problems).await;
     }
     problems.extend(t.unservable("TENANT").iter().map(ToString::to_string));
     let plan = resolve_model(None, settings.env_model.as_deref(), t)?;
