@@ -17,7 +17,7 @@ use crate::error::Error;
 use crate::json::{describe, invalid, object_body, unknown_field, Obj};
 use crate::model::ModelPlan;
 use crate::provider_config::{ModelRef, ProviderConfig};
-use crate::tenant::check_model_id;
+use crate::tenant::{check_model_id, EMBEDDING_MODELS};
 use crate::usage::estimate_text_tokens;
 
 /// Every field the route accepts; anything else is `unsupported_parameter` (or dropped and
@@ -33,15 +33,6 @@ pub const MAX_BATCH_HTTP: usize = MAX_INPUTS;
 pub const PARALLEL_CALLS: usize = 4;
 const MAX_USER_LEN: usize = 256;
 const MAX_DIMENSIONS: i64 = 65_536;
-
-/// Workers AI embedding models the gateway knows, with the size of their vectors
-/// (developers.cloudflare.com/workers-ai/models/). Other `@cf/` ids are passed on as they are.
-pub const WORKERS_AI_MODELS: &[(&str, usize)] = &[
-    ("@cf/baai/bge-small-en-v1.5", 384),
-    ("@cf/baai/bge-base-en-v1.5", 768),
-    ("@cf/baai/bge-large-en-v1.5", 1024),
-    ("@cf/baai/bge-m3", 1024),
-];
 
 /// How the vectors are written in the answer.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -213,10 +204,12 @@ pub fn model_spec(model: &str, providers: &BTreeMap<String, ProviderConfig>) -> 
     match ModelRef::parse(model, providers) {
         ModelRef::Binding(id) => ModelSpec {
             max_batch: MAX_BATCH_WORKERS_AI,
-            dims: WORKERS_AI_MODELS
+            // The known models (one table with the knowledge config's); other `@cf/` ids are
+            // passed on as they are.
+            dims: EMBEDDING_MODELS
                 .iter()
                 .find(|(m, _)| *m == id)
-                .map(|&(_, d)| d),
+                .map(|&(_, d)| d as usize),
         },
         ModelRef::Provider { .. } => ModelSpec {
             max_batch: MAX_BATCH_HTTP,
