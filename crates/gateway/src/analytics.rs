@@ -1,7 +1,6 @@
 //! One Workers Analytics Engine data point per metered request: its fixed schema (docs/usage.md) built from the request's log line.
 
-use sha2::{Digest, Sha256};
-
+use crate::credential::sha256_hex;
 use crate::log::RequestLog;
 use crate::usage::Cost;
 
@@ -57,8 +56,9 @@ impl DataPoint {
 /// An end user as the data point names them: the first 16 hex digits of SHA-256 of
 /// `<tenant>:<user>`, so a dataset shared by tenants never shows a user id.
 pub fn user_hash(tenant: &str, user: &str) -> String {
-    let digest = Sha256::digest(format!("{tenant}:{user}").as_bytes());
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    let mut hex = sha256_hex(format!("{tenant}:{user}").as_bytes());
+    hex.truncate(16);
+    hex
 }
 
 #[cfg(test)]

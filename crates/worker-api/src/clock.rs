@@ -4,3 +4,8 @@
 pub fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }
+
+/// Today's UTC day, in days since 1970-01-01 (how usage history names days).
+pub fn today() -> i64 {
+    i64::try_from(now_ms() / 86_400_000).unwrap_or(i64::MAX)
+}

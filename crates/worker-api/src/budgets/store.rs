@@ -12,10 +12,8 @@ use budget::{
 use gateway::tenant::BudgetStoreKind;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use wasm_bindgen::JsValue;
 use worker::{
-    durable_object, DurableObject, Env, KvStore, Method, Request, RequestInit, Response,
-    SqlStorage, State, Stub,
+    durable_object, DurableObject, Env, KvStore, Method, Request, Response, SqlStorage, State, Stub,
 };
 
 use crate::clock::now_ms;
@@ -157,18 +155,13 @@ impl DoLedger {
     }
 
     async fn call<T: for<'de> Deserialize<'de>>(&self, op: &LedgerOp) -> Result<T, budget::Error> {
-        let err = |e: worker::Error| budget::Error::Store(e.to_string());
         let body = serde_json::to_string(op).map_err(|e| budget::Error::Store(e.to_string()))?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post)
-            .with_body(Some(JsValue::from_str(&body)));
-        let req = Request::new_with_init("https://budget-ledger/op", &init).map_err(err)?;
-        let resp = self.stub.fetch_with_request(req).await.map_err(err)?;
-        let text = http::body_text(&resp).await.map_err(budget::Error::Store)?;
-        if resp.status_code() != 200 {
+        let (status, text) = http::call_object(&self.stub, "https://budget-ledger/op", &body)
+            .await
+            .map_err(budget::Error::Store)?;
+        if status != 200 {
             return Err(budget::Error::Store(format!(
-                "ledger answered {}: {text}",
-                resp.status_code()
+                "ledger answered {status}: {text}"
             )));
         }
         serde_json::from_str(&text).map_err(|e| budget::Error::Store(e.to_string()))

@@ -194,35 +194,27 @@ pub async fn usage(env: &Env, settings: &Settings) -> Result<Response, ApiError>
 }
 
 /// This month's totals (every request, budgeted or not, with its cost) and the 20 end users
-/// who cost the most, from the usage history; nulls without a history store or when it fails.
+/// who cost the most, from one history read grouped by user (its totals are the month's);
+/// nulls without a history store or when it fails.
 async fn this_month(env: &Env, settings: &Settings) -> (Value, Value) {
     if !crate::ops::history::store::available(env) {
         return (Value::Null, Value::Null);
     }
-    let today = i64::try_from(now_ms() / 86_400_000).unwrap_or(i64::MAX);
+    let today = crate::clock::today();
     let tenant = settings.tenant.tenant_id.as_str();
-    let mut out = [Value::Null, Value::Null];
-    for (slot, dims) in out.iter_mut().zip([&[][..], &["user"][..]]) {
-        let q = HistoryQuery::this_month(today, dims);
-        let (sql, params) = q.sql();
-        let op = HistoryOp::Query { sql, params };
-        let Ok(rows) = crate::ops::history::store::call(env, tenant, &op).await else {
-            continue;
-        };
-        let Ok(rows) = serde_json::from_value::<Vec<Vec<Value>>>(rows) else {
-            continue;
-        };
-        let answer = q.answer(&rows);
-        *slot = if dims.is_empty() {
-            answer["totals"].clone()
-        } else {
-            let mut rows = answer.clone();
-            if let Some(r) = rows["rows"].as_array_mut() {
-                r.retain(|row| !row["user"].is_null());
-            }
-            Value::Array(top(&rows, 20))
-        };
+    let q = HistoryQuery::this_month(today, &["user"]);
+    let (sql, params) = q.sql();
+    let op = HistoryOp::Query { sql, params };
+    let Ok(rows) = crate::ops::history::store::call(env, tenant, &op).await else {
+        return (Value::Null, Value::Null);
+    };
+    let Ok(rows) = serde_json::from_value::<Vec<Vec<Value>>>(rows) else {
+        return (Value::Null, Value::Null);
+    };
+    let mut answer = q.answer(&rows);
+    let month = answer["totals"].take();
+    if let Some(r) = answer["rows"].as_array_mut() {
+        r.retain(|row| !row["user"].is_null());
     }
-    let [month, users] = out;
-    (month, users)
+    (month, Value::Array(top(&answer, 20)))
 }

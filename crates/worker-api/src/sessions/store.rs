@@ -4,11 +4,7 @@
 use gateway::conversation::Message;
 use gateway::session::{keep_newest, message_tokens, StoredMessage};
 use serde::{Deserialize, Serialize};
-use wasm_bindgen::JsValue;
-use worker::{
-    durable_object, DurableObject, Env, ListOptions, Method, Request, RequestInit, Response, State,
-    Stub,
-};
+use worker::{durable_object, DurableObject, Env, ListOptions, Request, Response, State, Stub};
 
 use crate::http;
 
@@ -83,21 +79,14 @@ impl SessionObject {
     ) -> worker::Result<Option<T>> {
         let body =
             serde_json::to_string(op).map_err(|e| worker::Error::RustError(e.to_string()))?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post)
-            .with_body(Some(JsValue::from_str(&body)));
-        let req = Request::new_with_init("https://chat-session/op", &init)?;
-        let resp = self.0.fetch_with_request(req).await?;
-        match resp.status_code() {
+        let (status, text) = http::call_object(&self.0, "https://chat-session/op", &body)
+            .await
+            .map_err(worker::Error::RustError)?;
+        match status {
             404 => Ok(None),
-            200 => {
-                let text = http::body_text(&resp)
-                    .await
-                    .map_err(worker::Error::RustError)?;
-                serde_json::from_str(&text)
-                    .map(Some)
-                    .map_err(|e| worker::Error::RustError(e.to_string()))
-            }
+            200 => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| worker::Error::RustError(e.to_string())),
             s => Err(worker::Error::RustError(format!(
                 "session store answered {s}"
             ))),

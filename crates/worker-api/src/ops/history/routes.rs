@@ -4,7 +4,7 @@ use gateway::history_query::HistoryQuery;
 use worker::Response;
 
 use super::store::{self, HistoryOp};
-use crate::clock::now_ms;
+use crate::clock::today;
 use crate::http::error::ApiError;
 use crate::router::Call;
 
@@ -15,7 +15,7 @@ pub async fn handle(c: Call<'_>) -> Result<Response, ApiError> {
     }
     let query = c.req.url().split_once('?').map_or("", |(_, q)| q);
     let query = query.split_once('#').map_or(query, |(q, _)| q);
-    let today = i64::try_from(now_ms() / 86_400_000).unwrap_or(i64::MAX);
+    let today = today();
     let q = HistoryQuery::parse(query, today, c.settings.tenant.usage_history)?;
     let (sql, params) = q.sql();
     let tenant = c.settings.tenant.tenant_id.as_str();
