@@ -106,6 +106,21 @@ pub fn chain_price(chain: &[String], pricing: &PriceTable) -> Result<Price, Stri
     })
 }
 
+/// The price a request over `chain` reserves at in `scopes`: the chain's dearest, or nothing
+/// when a model has no price and no scope limits cost (tokens alone are held then). `Err` names
+/// the unpriced model when a scope limits cost: such a request cannot be held exactly.
+pub fn reserve_price(
+    chain: &[String],
+    pricing: &PriceTable,
+    scopes: &[BudgetScope],
+) -> Result<Price, String> {
+    match chain_price(chain, pricing) {
+        Err(model) if limits_cost(scopes) => Err(model),
+        Err(_) => Ok(Price::default()),
+        ok => ok,
+    }
+}
+
 /// Whether any of `scopes` limits cost.
 pub fn limits_cost(scopes: &[BudgetScope]) -> bool {
     scopes
@@ -312,6 +327,43 @@ mod tests {
             scope(l(None, None, Some(1), None))
         ]));
         assert!(limits_cost(&[scope(l(None, None, None, Some(1)))]));
+    }
+
+    #[test]
+    fn an_unpriced_chain_is_refused_only_under_a_cost_limit() {
+        let pricing = PriceTable::default();
+        let scope = |limits| BudgetScope {
+            scope: Scope::Key,
+            ledger: "l".into(),
+            store: BudgetStoreKind::DurableObject,
+            limits,
+        };
+        let unpriced = ["@cf/x".to_string()];
+        let priced = ["@cf/meta/llama-3.1-8b-instruct".to_string()];
+        let tokens = [scope(Limits::tokens(1, 2))];
+        let cost = [scope(crate::tenant_budget::limits(
+            None,
+            None,
+            Some(1),
+            None,
+        ))];
+        assert_eq!(
+            reserve_price(&unpriced, &pricing, &tokens),
+            Ok(Price::default())
+        );
+        assert_eq!(
+            reserve_price(&unpriced, &pricing, &[]),
+            Ok(Price::default())
+        );
+        assert_eq!(
+            reserve_price(&unpriced, &pricing, &cost),
+            Err("@cf/x".into())
+        );
+        assert_eq!(
+            reserve_price(&priced, &pricing, &cost),
+            chain_price(&priced, &pricing)
+        );
+        assert_ne!(reserve_price(&priced, &pricing, &[]), Ok(Price::default()));
     }
 
     #[test]

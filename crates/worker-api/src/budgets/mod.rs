@@ -6,7 +6,7 @@ pub mod leases;
 pub mod store;
 
 use budget::{Amount, BudgetStore, Demand, Limits, Remaining};
-use gateway::budgets::{budgets_of, BudgetScope};
+use gateway::budgets::{budgets_of, reserve_price, BudgetScope};
 use gateway::credential::Principal;
 use gateway::log::RequestLog;
 use gateway::tenant::BudgetStoreKind;
@@ -51,17 +51,24 @@ fn now_i64() -> i64 {
     i64::try_from(now_ms()).unwrap_or(i64::MAX)
 }
 
-/// Reserves what `demand` needs in every budget the request must fit. A budget that cannot
-/// take the whole output cap but can take at least its floor shrinks it, and the budgets after
-/// it are asked for the smaller cap. Refuses with 429 naming the budget that cannot take even
-/// the floor, after releasing what it had already reserved.
+/// Reserves what `demand` needs in every budget the request must fit, at the price of
+/// `chain` (`demand.price` is set here; 400 `model_unpriced` when a cost budget applies and a
+/// model of the chain has no price). A budget that cannot take the whole output cap but can
+/// take at least its floor shrinks it, and the budgets after it are asked for the smaller cap.
+/// Refuses with 429 naming the budget that cannot take even the floor, after releasing what it
+/// had already reserved.
 pub async fn reserve(
     env: &Env,
     ctx: &Context,
     settings: &Settings,
     principal: Option<&Principal>,
+    chain: &[String],
     demand: Demand,
 ) -> Result<Holds, ApiError> {
+    let scopes = budgets_of(&settings.tenant, principal);
+    let price = reserve_price(chain, &settings.tenant.pricing, &scopes)
+        .map_err(|model| ApiError::ModelUnpriced { model })?;
+    let demand = Demand { price, ..demand };
     let mut holds = Holds {
         held: Vec::new(),
         output: demand.output,
@@ -71,7 +78,7 @@ pub async fn reserve(
         ledger: name,
         store: kind,
         limits,
-    } in budgets_of(&settings.tenant, principal)
+    } in scopes
     {
         let demand = demand.capped(holds.output);
         let amount = demand.full();

@@ -11,7 +11,6 @@ pub mod stream;
 use std::rc::Rc;
 
 use budget::{Demand, Price};
-use gateway::budgets::{budgets_of, chain_price, limits_cost};
 use gateway::conversation::Conversation;
 use gateway::model::ModelPlan;
 use gateway::provider_config::ModelRef;
@@ -95,21 +94,15 @@ async fn admit(
     let tenant = &settings.tenant;
     let prompt_estimate = conv.prompt_estimate();
     let wanted = u64::from(conv.output_cap(tenant.max_output_tokens));
-    // A cost budget reserves at the chain's dearest prices; it cannot price an unpriced model.
-    let price = match chain_price(&plan.chain, &tenant.pricing) {
-        Ok(p) => p,
-        Err(model) if limits_cost(&budgets_of(tenant, ex.principal.as_ref())) => {
-            return Err(ApiError::ModelUnpriced { model });
-        }
-        Err(_) => Price::default(),
-    };
     let demand = Demand {
         prompt: prompt_estimate,
         output: wanted,
         min_output: wanted.min(u64::from(tenant.min_output_tokens)),
-        price,
+        price: Price::default(),
     };
-    let held = budgets::reserve(env, ctx, settings, ex.principal.as_ref(), demand).await?;
+    // Held at the chain's dearest prices (a cost budget cannot hold an unpriced model).
+    let principal = ex.principal.as_ref();
+    let held = budgets::reserve(env, ctx, settings, principal, &plan.chain, demand).await?;
     let cap = held.output;
     let reduced = (cap < wanted).then_some(cap);
     ex.log.max_tokens_reduced = reduced;

@@ -5,7 +5,6 @@ use std::ops::Range;
 use budget::{Demand, Price};
 use futures::future::join_all;
 use gateway::attempt::AttemptFailure;
-use gateway::budgets::{budgets_of, chain_price, limits_cost};
 use gateway::call::GatewayRoute;
 use gateway::surface::embeddings::{self as rules, EmbeddingsRequest, ModelSpec};
 use gateway::surface::embeddings_answer::{self as answers, Batch, Unusable};
@@ -121,21 +120,14 @@ async fn reserve(
     model: &str,
     estimate: u64,
 ) -> Result<Holds, ApiError> {
-    let tenant = &settings.tenant;
-    let price = match chain_price(&[model.to_string()], &tenant.pricing) {
-        Ok(p) => p,
-        Err(model) if limits_cost(&budgets_of(tenant, ex.principal.as_ref())) => {
-            return Err(ApiError::ModelUnpriced { model });
-        }
-        Err(_) => Price::default(),
-    };
     let demand = Demand {
         prompt: estimate,
         output: 0,
         min_output: 0,
-        price,
+        price: Price::default(),
     };
-    budgets::reserve(env, ctx, settings, ex.principal.as_ref(), demand).await
+    let chain = [model.to_string()];
+    budgets::reserve(env, ctx, settings, ex.principal.as_ref(), &chain, demand).await
 }
 
 /// One request's calls: its inputs in batches, a few at a time, to one model.
