@@ -400,8 +400,14 @@ function resetChat() {
   setState("idle");
 }
 
-$("send-form").addEventListener("submit", (e) => {
+$("send-form").addEventListener("submit", async (e) => {
   e.preventDefault();
+  if (!chat && !sdkFailed) {
+    // Sent before vendor/ai.js finished loading (a slow network, a quick typist): wait for it.
+    showHint("Loading the chat client…");
+    await sdkLoading;
+    clearHint();
+  }
   const text = $("message").value.trim();
   if (turn) {
     showHint("Wait for the answer to finish, or press Stop.");
@@ -431,9 +437,16 @@ $("message").addEventListener("keydown", (e) => {
 $("stop").addEventListener("click", () => chat?.stop());
 $("reset").addEventListener("click", resetChat);
 
-try {
-  sdk = await import("./vendor/ai.js");
-  chat = newChat();
-} catch (e) {
-  showError(`The chat client (vendor/ai.js) did not load (${e.message}): run \`node examples/web-chat/build-vendor.mjs\` (scripts/dev.sh does) and reload.`);
-}
+// The page's `load` event does not wait for this import, so a message can be sent before it is
+// done: the submit handler above waits for `sdkLoading`.
+let sdkFailed = false;
+const sdkLoading = import("./vendor/ai.js").then(
+  (m) => {
+    sdk = m;
+    chat = newChat();
+  },
+  (e) => {
+    sdkFailed = true;
+    showError(`The chat client (vendor/ai.js) did not load (${e.message}): run \`node examples/web-chat/build-vendor.mjs\` (scripts/dev.sh does) and reload.`);
+  },
+);

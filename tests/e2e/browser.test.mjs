@@ -260,6 +260,32 @@ describe("demo chat page in headless Chromium", { skip, timeout: 180_000 }, () =
     await page.close();
   });
 
+  test("a message sent while the chat client (vendor/ai.js) is still loading waits for it, then is answered", async () => {
+    const page = await browser.newPage();
+    watch(page);
+    // Hold vendor/ai.js back until the message is sent: the page's `load` event does not wait
+    // for the dynamic import (a slow network, or a busy machine, did this in CI).
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    await page.setRequestInterception(true);
+    page.on("request", async (r) => {
+      if (new URL(r.url()).pathname.endsWith("/vendor/ai.js")) await held;
+      r.continue();
+    });
+    await page.goto(`${web.url}/?gateway=${encodeURIComponent(gw.url)}`, { waitUntil: "load" });
+    await page.type("#message", "Sent early");
+    await page.click("#send");
+    assert.equal(await text(page, "#hint"), "Loading the chat client…");
+    assert.equal(await page.evaluate(() => document.body.dataset.state), "idle");
+    release();
+    await page.waitForFunction(() => !["idle", "streaming"].includes(document.body.dataset.state), { timeout: 30_000 });
+    assert.equal(await page.evaluate(() => document.body.dataset.state), "done", await text(page, "#error"));
+    assert.equal(await text(page, ".msg.user .text"), "Sent early");
+    assert.equal(await text(page, ".msg.assistant .text"), ANSWER);
+    assert.equal(await text(page, "#hint"), "");
+    await page.close();
+  });
+
   test("a failure mid-stream keeps the partial answer and shows the error event", async () => {
     const page = await openPage(web.url);
     assert.equal(await sendAndWait(page, "Please fail", { model: "midfail" }), "error");
