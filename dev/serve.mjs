@@ -144,7 +144,33 @@ if (!OPEN) {
   }
 }
 
+// Fills each knowledge base that is still empty with this project's docs/ (docs/knowledge.md):
+// PUT every docs/*.md; ingestion runs in the worker's own queue consumer.
+const KB_SEEDED = [];
+if (ADMIN_TOKEN && TENANT?.knowledge) {
+  for (const kb of Object.keys(TENANT.knowledge)) {
+    try {
+      const listed = await gw.admin("GET", `/admin/knowledge/${kb}/documents?limit=1`);
+      if ((listed.body?.documents ?? []).length) continue;
+      const files = fs.readdirSync(path.join(ROOT, "docs")).filter((f) => f.endsWith(".md"));
+      for (const f of files) {
+        const res = await fetch(`${gw.url}/admin/knowledge/${kb}/documents/${path.basename(f, ".md")}`, {
+          method: "PUT",
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "text/markdown" },
+          body: fs.readFileSync(path.join(ROOT, "docs", f)),
+        });
+        if (res.status >= 300) console.error(`seeding knowledge base ${kb} with docs/${f}: ${res.status} ${await res.text()}`);
+      }
+      KB_SEEDED.push(`${kb} (${files.length} documents from docs/, indexing in the background)`);
+    } catch (e) {
+      console.error(`could not seed knowledge base ${kb}: ${e.message}`);
+    }
+  }
+}
+const firstKb = Object.keys(TENANT?.knowledge ?? {})[0];
+
 const pageParams = new URLSearchParams();
+if (firstKb) pageParams.set("knowledge", firstKb);
 if (gw.url !== "http://127.0.0.1:8787") pageParams.set("gateway", gw.url);
 if (KEY) pageParams.set("key", KEY);
 const query = pageParams.toString();
@@ -168,7 +194,9 @@ ${KEY ? `API key: ${KEY}\n` : ""}
   curl ${gw.url}/chat${auth} -H 'content-type: application/json' -d '{"message":"Hello!"}'
   curl -N ${gw.url}/chat${auth} -H 'content-type: application/json' -d '{"message":"Hello!","stream":true}'
   curl ${gw.url}/v1/chat/completions${auth} -H 'content-type: application/json' -d '{"model":"fast","messages":[{"role":"user","content":"Hello!"}]}'
-
+${firstKb ? `  curl ${gw.url}/chat${auth} -H 'content-type: application/json' -d '{"message":"How do budgets work?","knowledge":"${firstKb}"}'
+` : ""}${KB_SEEDED.length ? `Knowledge bases seeded: ${KB_SEEDED.join(", ")}
+` : ""}
 Ctrl-C to stop.`);
 
 for (const sig of ["SIGINT", "SIGTERM"]) {

@@ -31,6 +31,7 @@ const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 if (params.get("gateway")) $("gateway").value = params.get("gateway");
 if (params.get("model")) $("model").value = params.get("model");
+if (params.get("knowledge")) $("knowledge").value = params.get("knowledge");
 const KEY_STORE = "edge-chat-gateway-demo-key";
 $("key").value = params.get("key") ?? sessionStorage.getItem(KEY_STORE) ?? "";
 if (params.has("key")) {
@@ -226,7 +227,8 @@ function newChat() {
     },
     body: () => {
       const model = $("model").value.trim();
-      return model ? { model } : {};
+      const knowledge = $("knowledge").value.trim();
+      return { ...(model ? { model } : {}), ...(knowledge ? { knowledge } : {}) };
     },
     fetch: async (url, init) => {
       const res = await fetch(url, init);
@@ -251,6 +253,23 @@ function newChat() {
 }
 
 const textOf = (m) => m.parts.filter((p) => p.type === "text").map((p) => p.text).join("");
+/** A grounded answer's sources (`source-url` / `source-document` parts), numbered as cited. */
+const sourceParts = (m) => m.parts.filter((p) => p.type === "source-url" || p.type === "source-document");
+
+/** Shows a grounded answer's sources under its text: "Sources: [1] Title [2] Title". */
+function showSources(v, m) {
+  const list = sourceParts(m);
+  if (!list.length || v.sources) return;
+  v.sources = document.createElement("span");
+  v.sources.className = "sources";
+  v.sources.append("Sources: ");
+  list.forEach((p, i) => {
+    const label = `[${i + 1}] ${p.title ?? p.sourceId}`;
+    const item = p.type === "source-url" && /^https?:/.test(p.url) ? Object.assign(document.createElement("a"), { href: p.url, textContent: label, target: "_blank", rel: "noopener" }) : document.createTextNode(label);
+    v.sources.append(item, " ");
+  });
+  v.div.append(v.sources);
+}
 const toolParts = (m) => m.parts.filter((p) => p.type === "dynamic-tool" || p.type.startsWith("tool-"));
 
 /** Brings the transcript up to date with the chat's messages (bubbles by message id). */
@@ -275,6 +294,7 @@ function render() {
       }
       const text = textOf(m);
       if (v.text.textContent !== text) v.text.textContent = text;
+      if (m.role === "assistant") showSources(v, m);
       for (const p of toolParts(m)) {
         let line = v.tools.get(p.toolCallId);
         if (!line) {

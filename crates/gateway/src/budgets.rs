@@ -188,6 +188,7 @@ mod tests {
 
     fn key(budget: Option<ClientBudget>) -> Principal {
         Principal::Key {
+            groups: Vec::new(),
             id: "k1".into(),
             scopes: vec![],
             budget,
@@ -197,6 +198,7 @@ mod tests {
 
     fn user(sub: &str, daily_budget: Option<u64>) -> Principal {
         Principal::User {
+            groups: Vec::new(),
             sub: sub.into(),
             scopes: vec![],
             daily_budget,
@@ -256,6 +258,7 @@ mod tests {
         assert!(budgets_of(&t, Some(&user("u", None))).is_empty());
         // A dollar budget alone is a budget too; its month allows every day of it.
         let dollars = Principal::User {
+            groups: Vec::new(),
             sub: "u".into(),
             scopes: vec![],
             daily_budget: None,

@@ -97,6 +97,9 @@ pub struct Options {
     pub response_format: Option<Value>,
     /// OpenAI's `reasoning_effort`, forwarded to HTTP providers only.
     pub reasoning_effort: Option<String>,
+    /// The knowledge base to ground the answer in (`/chat` and `/ui/chat` `knowledge`); never
+    /// sent to a model.
+    pub knowledge: Option<String>,
 }
 
 /// A checked request, whatever surface it came from.

@@ -153,6 +153,9 @@ pub struct KeyRecord {
     /// This key's own requests per minute (on top of the tenant's `auth.rateLimits.perKey`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<u32>,
+    /// Knowledge-base groups: the key retrieves documents whose audience names one of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
     #[serde(default)]
     pub revoked: bool,
     pub created_at: u64,
@@ -167,6 +170,9 @@ pub struct KeyRecord {
     pub rotated_at: Option<u64>,
 }
 
+/// At most this many `groups` in a token or key (knowledge retrieval binds one value each).
+pub const MAX_GROUPS: usize = 32;
+
 /// Who is calling, once authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
@@ -177,10 +183,14 @@ pub enum Principal {
         scopes: Vec<String>,
         budget: Option<ClientBudget>,
         rate_limit: Option<u32>,
+        /// The key record's `groups` (knowledge-base audiences).
+        groups: Vec<String>,
     },
     User {
         sub: String,
         scopes: Vec<String>,
+        /// The `groups` claim (knowledge-base audiences).
+        groups: Vec<String>,
         /// The `budget` claim: tokens per day.
         daily_budget: Option<u64>,
         /// The `budgetUsd` claim: micro-dollars per day.
@@ -189,6 +199,14 @@ pub enum Principal {
 }
 
 impl Principal {
+    /// The caller's knowledge-base groups (none for anonymous callers).
+    pub fn groups(&self) -> &[String] {
+        match self {
+            Self::Anonymous { .. } => &[],
+            Self::Key { groups, .. } | Self::User { groups, .. } => groups,
+        }
+    }
+
     pub fn allows(&self, scope: &str) -> bool {
         match self {
             Self::Anonymous { .. } => true,
@@ -285,6 +303,7 @@ pub fn check_key(
         scopes: record.scopes.clone(),
         budget: record.budget,
         rate_limit: record.rate_limit,
+        groups: record.groups.clone(),
     })
 }
 
@@ -440,9 +459,23 @@ pub fn verify_user_token(
         None | Some(Value::Null) => None,
         Some(b) => Some(crate::pricing::micros(b, "budgetUsd").map_err(|_| F::BadClaim)?),
     };
+    let groups = match claims.get("groups") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(list)) if list.len() <= MAX_GROUPS => list
+            .iter()
+            .map(|g| {
+                g.as_str()
+                    .filter(|s| knowledge::GroupName::parse(s).is_ok())
+                    .map(str::to_owned)
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or(F::BadClaim)?,
+        Some(_) => return Err(F::BadClaim),
+    };
     Ok(Principal::User {
         sub: sub.to_string(),
         scopes,
+        groups,
         daily_budget,
         daily_budget_micros,
     })

@@ -44,6 +44,7 @@ fn a_good_token_names_the_user_its_budget_and_scopes() {
     assert_eq!(
         verify(&hs256(claims())),
         Ok(Principal::User {
+            groups: Vec::new(),
             sub: "user-7".into(),
             scopes: vec!["chat".into(), "models".into()],
             daily_budget: Some(5000),
@@ -211,6 +212,27 @@ fn claims_at_their_boundaries() {
             ..
         })
     ));
+    // `groups`: knowledge-base audiences; a bad one refuses the token, never guessed.
+    let groups = |v: Value| verify(&hs256(with("groups", v))).map(|p| p.groups().to_vec());
+    assert_eq!(
+        groups(json!(["staff", "eu-support"])),
+        Ok(vec!["staff".to_string(), "eu-support".to_string()])
+    );
+    assert_eq!(groups(Value::Null), Ok(vec![]));
+    assert_eq!(
+        verify(&hs256(without("groups"))).map(|p| p.groups().len()),
+        Ok(0)
+    );
+    let many: Vec<String> = (0..=MAX_GROUPS).map(|i| format!("g{i}")).collect();
+    for bad in [
+        json!("staff"),
+        json!(["a b"]),
+        json!([""]),
+        json!([1]),
+        json!(many),
+    ] {
+        assert_eq!(groups(bad.clone()), Err(AuthFailure::BadClaim), "{bad}");
+    }
     // `budgetUsd`: dollars per day, as a number or a decimal string.
     for v in [json!(1.25), json!("1.25")] {
         assert!(matches!(
@@ -264,6 +286,7 @@ fn base64url_round_trips_every_symbol() {
 
 fn record(hash: String) -> KeyRecord {
     KeyRecord {
+        groups: Vec::new(),
         id: "00070e151c23".into(),
         name: "ci".into(),
         scopes: vec!["chat".into()],
@@ -294,6 +317,7 @@ fn keys_round_trip_and_every_mismatch_is_refused_with_its_reason() {
     assert_eq!(
         check_key(&presented, &record, NOW),
         Ok(Principal::Key {
+            groups: Vec::new(),
             id: id.clone(),
             scopes: vec!["chat".into()],
             budget: None,
@@ -398,6 +422,7 @@ fn every_reason_has_a_distinct_name() {
 #[test]
 fn principals_scopes_and_labels() {
     let k = Principal::Key {
+        groups: Vec::new(),
         id: "abc".into(),
         scopes: vec!["models".into()],
         budget: None,

@@ -15,9 +15,18 @@ pub struct KeySpec {
     pub budget: Option<ClientBudget>,
     pub expires_at: Option<u64>,
     pub rate_limit: Option<u32>,
+    /// Knowledge-base groups (`groups`): at most 32 names of 1 to 32 characters.
+    pub groups: Vec<String>,
 }
 
-const FIELDS: &[&str] = &["name", "scopes", "budget", "expiresAt", "rateLimit"];
+const FIELDS: &[&str] = &[
+    "name",
+    "scopes",
+    "budget",
+    "expiresAt",
+    "rateLimit",
+    "groups",
+];
 
 /// A whole number in `[lo, hi]` at `path`.
 fn whole(
@@ -106,12 +115,21 @@ impl KeySpec {
             u64::MAX,
             "must be in the future (unix seconds)",
         )?;
+        let groups = o.strings("groups")?.unwrap_or_default();
+        let bad_group = |g: &String| knowledge::GroupName::parse(g).is_err();
+        if groups.len() > crate::credential::MAX_GROUPS || groups.iter().any(bad_group) {
+            return Err(invalid(
+                "groups",
+                "must be at most 32 group names of 1 to 32 characters of `A-Z a-z 0-9 . _ -`",
+            ));
+        }
         Ok(Self {
             name: name.to_string(),
             scopes,
             budget,
             expires_at,
             rate_limit,
+            groups,
         })
     }
 }
@@ -129,6 +147,7 @@ mod tests {
 
     fn spec(name: &str) -> KeySpec {
         KeySpec {
+            groups: Vec::new(),
             name: name.into(),
             scopes: vec!["chat".into(), "models".into()],
             budget: None,
@@ -244,7 +263,19 @@ mod tests {
                 Err("expiresAt: must be in the future (unix seconds)"),
             );
         }
-        check(r#"{"name":"x","owner":"me"}"#, Err("owner: unknown field `owner`, expected one of `name`, `scopes`, `budget`, `expiresAt`, `rateLimit`"));
+        check(r#"{"name":"x","owner":"me"}"#, Err("owner: unknown field `owner`, expected one of `name`, `scopes`, `budget`, `expiresAt`, `rateLimit`, `groups`"));
+        let groups_rule =
+            "groups: must be at most 32 group names of 1 to 32 characters of `A-Z a-z 0-9 . _ -`";
+        check(r#"{"name":"x","groups":["a b"]}"#, Err(groups_rule));
+        check(r#"{"name":"x","groups":[""]}"#, Err(groups_rule));
+        let many: Vec<String> = (0..33).map(|i| format!("\"g{i}\"")).collect();
+        check(
+            &format!(r#"{{"name":"x","groups":[{}]}}"#, many.join(",")),
+            Err(groups_rule),
+        );
+        let mut staff = spec("x");
+        staff.groups = vec!["staff".into(), "eu-support".into()];
+        check(r#"{"name":"x","groups":["staff","eu-support"]}"#, Ok(staff));
         check(
             r#"{"name":"x"} trailing"#,
             Err("body is not valid JSON: trailing characters at line 1 column 14"),

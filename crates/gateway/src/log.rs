@@ -50,6 +50,22 @@ pub struct RequestLog {
     /// Set when settling the budget failed (the answer itself may have succeeded).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub budget_error: Option<String>,
+    /// A grounded request's retrieval: ids and counts, never chunk text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub knowledge: Option<KnowledgeLog>,
+}
+
+/// What the log line says of a grounded request's retrieval.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KnowledgeLog {
+    pub kb: String,
+    pub sources: usize,
+    /// `docId#chunk` of each source, in order.
+    pub doc_ids: Vec<String>,
+    pub retrieval_ms: u64,
+    /// Retrieval failed and the answer went on without sources.
+    pub unavailable: bool,
 }
 
 impl RequestLog {

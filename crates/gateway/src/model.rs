@@ -158,8 +158,8 @@ pub struct ListedModel {
     pub owned_by: String,
 }
 
-/// The models a tenant's clients may name: tier aliases, the default chat model (after
-/// `MODEL_ID`), fallbacks and allow-list entries, each once, in that order.
+/// The models a tenant's clients may name: tier aliases, presets, the default chat model
+/// (after `MODEL_ID`), fallbacks and allow-list entries, each once, in that order.
 pub fn listed_models(tenant: &TenantConfig, env: Option<&str>) -> Vec<ListedModel> {
     let owner = tenant.tenant_id.as_str();
     let mut out: Vec<ListedModel> = Vec::new();
@@ -176,6 +176,10 @@ pub fn listed_models(tenant: &TenantConfig, env: Option<&str>) -> Vec<ListedMode
         if tier.0.iter().any(|m| allowed(m)) {
             push(alias, owner);
         }
+    }
+    // Presets: names that ask for grounded answers (knowledge bases).
+    for name in tenant.presets.keys() {
+        push(name, owner);
     }
     let owner_of = |m: &str| match ModelRef::parse(m, &tenant.providers) {
         ModelRef::Provider { provider, .. } => provider.to_string(),

@@ -16,6 +16,7 @@ const META: AnswerMeta<'static> = AnswerMeta {
     ttft_ms: Some(2),
     history_messages: None,
     max_tokens_reduced: None,
+    sources: None,
 };
 
 fn relay(cap: u64) -> Relay<NativeEncoder> {

@@ -329,3 +329,12 @@ fn a_budget_must_hold_a_grounded_request_and_price_the_embedding_model() {
         ["t: budget.dailyUsd: a cost budget needs a price for every model; `corp/gpt` has none: add it to pricing"]
     );
 }
+
+#[test]
+fn presets_are_listed_after_tiers_as_the_tenant_s_models() {
+    let tenant = config("{}").unwrap();
+    let listed = crate::model::listed_models(&tenant, None);
+    let ids: Vec<&str> = listed.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids[..3], ["fast", "support", "@cf/a"]);
+    assert_eq!(listed[1].owned_by, "acme");
+}

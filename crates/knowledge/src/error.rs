@@ -31,6 +31,13 @@ pub enum KnowledgeError {
     /// A chunking config outside its bounds (a config error: `tenant-check` reports it).
     #[error("{message}")]
     InvalidChunkSpec { message: String },
+    /// An upload option (`title`, `url`, `audience`, `metadata`) or a job that cannot be
+    /// read; `field` names it. Suggested status: 400.
+    #[error("{message}")]
+    InvalidField {
+        field: &'static str,
+        message: String,
+    },
     /// The document would need more chunks than vector ids can number. Suggested status: 413.
     #[error("the document makes {count} chunks; at most {max} are allowed")]
     TooManyChunks { count: usize, max: u32 },
@@ -49,6 +56,7 @@ impl KnowledgeError {
             Self::InvalidGroup { .. } => "invalid_group",
             Self::InvalidAudience { .. } => "invalid_audience",
             Self::InvalidChunkSpec { .. } => "invalid_chunk_spec",
+            Self::InvalidField { .. } => "invalid_request",
             Self::TooManyChunks { .. } => "too_many_chunks",
         }
     }
@@ -71,6 +79,7 @@ mod tests {
             (E::InvalidGroup { message: m() }, "invalid_group", "m"),
             (E::InvalidAudience { message: m() }, "invalid_audience", "m"),
             (E::InvalidChunkSpec { message: m() }, "invalid_chunk_spec", "m"),
+            (E::InvalidField { field: "url", message: m() }, "invalid_request", "m"),
             (E::TooManyChunks { count: 7, max: 5 }, "too_many_chunks", "the document makes 7 chunks; at most 5 are allowed"),
         ];
         for (error, code, message) in cases {

@@ -10,10 +10,13 @@ pub mod chunk;
 pub mod error;
 mod html;
 pub mod ids;
+pub mod ingest;
 mod markdown;
 pub mod prompt;
 pub mod rank;
+pub mod store;
 pub mod text;
+pub mod upload;
 
 pub use audience::{Audience, Placement, Viewer};
 pub use chunk::{estimate_tokens, Chunk, ChunkSpec};

@@ -18,6 +18,33 @@ pub struct Exchange {
     pub rate: Option<(u32, u32)>,
 }
 
+/// A request's grounding in a knowledge base: the kb, the sources put before the model, and
+/// whether retrieval failed (then the answer goes on without sources).
+#[derive(Debug, Clone)]
+pub struct Grounding {
+    pub kb: String,
+    pub sources: Vec<knowledge::Source>,
+    pub unavailable: bool,
+}
+
+impl Grounding {
+    /// The sources an answer reports (`None` when retrieval failed).
+    pub fn reported(grounding: Option<&Grounding>) -> Option<&[knowledge::Source]> {
+        grounding
+            .filter(|g| !g.unavailable)
+            .map(|g| g.sources.as_slice())
+    }
+
+    /// `x-knowledge`: `<kb>; sources=<n>`, or `unavailable`.
+    pub fn header(&self) -> String {
+        if self.unavailable {
+            "unavailable".to_string()
+        } else {
+            format!("{}; sources={}", self.kb, self.sources.len())
+        }
+    }
+}
+
 impl Exchange {
     /// A fresh exchange for a request that arrived at `started_ms`.
     pub fn new(client_signal: AbortSignal, trace_id: String, started_ms: u64) -> Self {

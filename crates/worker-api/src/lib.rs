@@ -33,3 +33,14 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<
     rx.await
         .map_err(|_| worker::Error::RustError("the request was dropped before its answer".into()))
 }
+
+/// The `queue` handler (worker-build's shim calls an export named `queue` with the batch,
+/// `env` and `ctx`): knowledge-base ingestion, `knowledge::ingest`.
+#[wasm_bindgen::prelude::wasm_bindgen(js_name = queue)]
+pub async fn queue_handler(
+    batch: crate::knowledge::queue::MessageBatch,
+    env: Env,
+    ctx: worker::worker_sys::Context,
+) {
+    crate::knowledge::ingest::consume(batch, env, Context::new(ctx)).await;
+}

@@ -18,6 +18,7 @@ use crate::exchange::Exchange;
 use crate::http::error::ApiError;
 use crate::http::incoming::Request;
 use crate::http::{self, ErrorFormat};
+use crate::knowledge;
 use crate::ops;
 use crate::sessions;
 use crate::surfaces;
@@ -97,6 +98,10 @@ pub const ROUTES: &[Route] = &[
     route!("/admin/keys/{id}/rotate", "POST", native, Admin, |c| ops::admin::rotate(c).await),
     route!("/admin/usage", "GET", native, Admin, |c| ops::admin::usage(c.env, &c.settings).await),
     route!("/admin/usage/history", "GET", native, Admin, |c| ops::history::routes::handle(c).await),
+    route!("/admin/knowledge/{kb}/documents", "GET", native, Admin, |c| knowledge::admin::list(c).await),
+    route!("/admin/knowledge/{kb}/documents/{id}", "PUT", native, Admin, |c| knowledge::admin::put(c).await),
+    route!("/admin/knowledge/{kb}/documents/{id}", "GET", native, Admin, |c| knowledge::admin::get(c).await),
+    route!("/admin/knowledge/{kb}/documents/{id}", "DELETE", native, Admin, |c| knowledge::admin::delete(c).await),
     route!("/chat", "POST", native, Client("chat"), |c| surfaces::chat::handle(c).await),
     route!("/ui/chat", "POST", ui, Client("chat"), |c| surfaces::ui::handle(c).await),
     route!("/sessions", "GET", native, Client("chat"), |c| sessions::routes::list(c.env, &c.settings, c.ex).await),

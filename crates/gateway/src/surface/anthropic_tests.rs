@@ -16,6 +16,7 @@ const META: AnswerMeta<'static> = AnswerMeta {
     ttft_ms: Some(3),
     history_messages: None,
     max_tokens_reduced: None,
+    sources: None,
 };
 const USAGE: TokenReport = TokenReport {
     prompt: 3,

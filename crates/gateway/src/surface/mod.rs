@@ -38,6 +38,8 @@ pub struct AnswerMeta<'a> {
     pub history_messages: Option<usize>,
     /// Shrink-to-fit: the output cap the budget lowered the request's to.
     pub max_tokens_reduced: Option<u64>,
+    /// A grounded answer's sources (`knowledge`), numbered as the model was asked to cite them.
+    pub sources: Option<&'a [knowledge::Source]>,
 }
 
 /// How a relayed stream ended.
@@ -95,9 +97,19 @@ impl<E: Encoder + ?Sized> Encoder for Box<E> {
     }
 }
 
+/// A grounded answer's sources in their public shape (`Source::to_json`), or `None`.
+pub fn sources_json(meta: &AnswerMeta<'_>) -> Option<Value> {
+    meta.sources
+        .map(|list| Value::Array(list.iter().map(knowledge::Source::to_json).collect()))
+}
+
 /// Appends `value` as JSON (serialization of these plain structs cannot fail).
 pub(crate) fn write_json(out: &mut Vec<u8>, value: &impl Serialize) {
     if serde_json::to_writer(&mut *out, value).is_err() {
         out.extend_from_slice(b"null");
     }
 }
+
+#[cfg(test)]
+#[path = "sources_tests.rs"]
+mod sources_tests;

@@ -110,7 +110,12 @@ impl Encoder for NativeEncoder {
         body
     }
 
-    fn stream_start(&mut self, _meta: &AnswerMeta<'_>, _out: &mut Vec<u8>) {}
+    /// A grounded answer opens with `event: sources`, before its first token.
+    fn stream_start(&mut self, meta: &AnswerMeta<'_>, out: &mut Vec<u8>) {
+        if let Some(sources) = super::sources_json(meta) {
+            frame(out, "sources", &json!({ "sources": sources }));
+        }
+    }
 
     fn stream_event(&mut self, event: &ModelEvent, out: &mut Vec<u8>) {
         match event {
@@ -181,6 +186,7 @@ mod tests {
         ttft_ms: Some(4),
         history_messages: None,
         max_tokens_reduced: None,
+        sources: None,
     };
     const USAGE: TokenReport = TokenReport {
         prompt: 1,

@@ -19,6 +19,7 @@ const FIELDS: &[&str] = &[
     "temperature",
     "tools",
     "responseFormat",
+    "knowledge",
 ];
 const MESSAGE_FIELDS: &[&str] = &["role", "content", "name", "toolCallId", "toolCalls"];
 const CALL_FIELDS: &[&str] = &["id", "name", "arguments"];
@@ -100,6 +101,7 @@ pub fn parse(body: &[u8]) -> Result<Conversation, Error> {
             temperature,
             tools,
             response_format,
+            knowledge: o.string("knowledge")?.filter(|k| !k.trim().is_empty()),
             ..Options::default()
         },
         stream: o.bool("stream")?.unwrap_or(false),
@@ -281,7 +283,7 @@ mod tests {
             "body is not valid JSON: EOF while parsing a value at line 1 column 0",
         );
         check_err(r#"{"message":"hi","foo":1}"#,
-            "foo: unknown field `foo`, expected one of `messages`, `message`, `sessionId`, `stream`, `modelId`, `maxTokens`, `temperature`, `tools`, `responseFormat`");
+            "foo: unknown field `foo`, expected one of `messages`, `message`, `sessionId`, `stream`, `modelId`, `maxTokens`, `temperature`, `tools`, `responseFormat`, `knowledge`");
         check_err(
             "{}",
             "messages: is required (or send a single `message` string)",

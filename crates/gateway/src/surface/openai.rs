@@ -194,10 +194,23 @@ impl Encoder for OpenAiEncoder {
         }
     }
 
-    fn stream_end(&mut self, end: &StreamEnd, _meta: &AnswerMeta<'_>, out: &mut Vec<u8>) {
+    fn stream_end(&mut self, end: &StreamEnd, meta: &AnswerMeta<'_>, out: &mut Vec<u8>) {
         match end {
             &StreamEnd::Finished { finish, usage } => {
                 self.chunk(json!({}), Some(finish.as_str()), out);
+                // A grounded answer's sources: one more chunk with no choices (SDKs keep
+                // unknown fields), before the usage chunk and `[DONE]`.
+                if let Some(sources) = super::sources_json(meta) {
+                    out.extend_from_slice(b"data: ");
+                    write_json(
+                        out,
+                        &json!({
+                            "id": self.id, "object": "chat.completion.chunk", "created": self.created,
+                            "model": self.model, "choices": [], "sources": sources,
+                        }),
+                    );
+                    out.extend_from_slice(b"\n\n");
+                }
                 if self.include_usage {
                     out.extend_from_slice(b"data: ");
                     write_json(

@@ -279,6 +279,7 @@ fn check(o: &Obj<'_>) -> Result<Conversation, Error> {
             parallel_tool_calls: o.bool("parallel_tool_calls")?,
             response_format,
             reasoning_effort,
+            knowledge: None,
         },
         stream: o.bool("stream")?.unwrap_or(false),
         model,

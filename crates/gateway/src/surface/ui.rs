@@ -224,13 +224,28 @@ impl Encoder for UiEncoder {
         })
     }
 
-    fn stream_start(&mut self, _meta: &AnswerMeta<'_>, out: &mut Vec<u8>) {
+    fn stream_start(&mut self, meta: &AnswerMeta<'_>, out: &mut Vec<u8>) {
         let p = Part {
             message_id: Some(&self.message_id),
             ..kind("start")
         };
         data_line(out, &p);
         data_line(out, &kind("start-step"));
+        // A grounded answer's sources, before its text: `source-url` when the document has a
+        // URL, else `source-document` (the AI SDK's own source parts).
+        for s in meta.sources.unwrap_or_default() {
+            let id = format!("{}#{}", s.doc_id, s.chunk);
+            let title = s.title.clone().unwrap_or_else(|| s.doc_id.to_string());
+            let part = match &s.url {
+                Some(url) => {
+                    json!({"type": "source-url", "sourceId": id, "url": url, "title": title})
+                }
+                None => {
+                    json!({"type": "source-document", "sourceId": id, "mediaType": "text/plain", "title": title, "filename": s.doc_id.as_str()})
+                }
+            };
+            data_line(out, &part);
+        }
     }
 
     fn stream_event(&mut self, event: &ModelEvent, out: &mut Vec<u8>) {

@@ -140,6 +140,7 @@ pub fn parse(body: &[u8]) -> Result<UiRequest, Error> {
             options: Options {
                 max_tokens,
                 temperature,
+                knowledge: o.string("knowledge")?.filter(|k| !k.trim().is_empty()),
                 ..Options::default()
             },
             stream: true,

@@ -17,6 +17,7 @@ const META: AnswerMeta<'static> = AnswerMeta {
     ttft_ms: Some(3),
     history_messages: None,
     max_tokens_reduced: None,
+    sources: None,
 };
 const USAGE: TokenReport = TokenReport {
     prompt: 3,
@@ -222,6 +223,7 @@ fn every_finish_reason_is_one_the_client_accepts() {
 fn a_reduced_cap_is_reported_with_the_usage() {
     let meta = AnswerMeta {
         max_tokens_reduced: Some(100),
+        sources: None,
         ttft_ms: None,
         ..META
     };
@@ -294,6 +296,7 @@ fn a_whole_answer_is_the_assistant_ui_message() {
     };
     let meta = AnswerMeta {
         max_tokens_reduced: Some(7),
+        sources: None,
         ..META
     };
     assert_eq!(

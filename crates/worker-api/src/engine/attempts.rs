@@ -40,6 +40,8 @@ pub struct Admitted {
     pub session: Option<SessionTurn>,
     /// Shrink-to-fit lowered the output cap to this.
     pub max_tokens_reduced: Option<u64>,
+    /// The request's knowledge-base grounding, if it asked for one.
+    pub grounding: Option<crate::exchange::Grounding>,
 }
 
 /// One request's attempts over its chain.

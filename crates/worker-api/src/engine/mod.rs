@@ -4,6 +4,7 @@
 
 pub mod answered;
 pub mod attempts;
+pub mod ground;
 pub mod plan;
 pub mod pump;
 pub mod stream;
@@ -22,7 +23,7 @@ use self::attempts::{Admitted, Attempts};
 use crate::budgets::{self, set_remaining};
 use crate::clock::now_ms;
 use crate::config::Settings;
-use crate::exchange::Exchange;
+use crate::exchange::{Exchange, Grounding};
 use crate::http;
 use crate::http::error::ApiError;
 use crate::providers::workers_ai::{WorkersAi, AI_BINDING};
@@ -48,16 +49,18 @@ pub async fn answer(
     ask: Ask,
 ) -> Result<Response, ApiError> {
     let Ask {
-        conv,
+        mut conv,
         encoder,
         route,
         session,
     } = ask;
     ex.log.session_id.clone_from(&conv.session_id);
     ex.log.stream = conv.stream;
+    let grounding = ground::prepare(env, ctx, settings, ex, &mut conv).await?;
     let plan = plan::resolve(settings, env, conv.model.as_deref()).await?;
     check_binding(settings, env, &plan)?;
-    let admitted = admit(env, ctx, settings, ex, conv, route, plan, session).await?;
+    let mut admitted = admit(env, ctx, settings, ex, conv, route, plan, session).await?;
+    admitted.grounding = grounding;
     if admitted.attempts.conv.stream {
         return stream::start(ctx, ex, encoder, admitted).await;
     }
@@ -123,6 +126,7 @@ async fn admit(
         held,
         session,
         max_tokens_reduced: reduced,
+        grounding: None,
     })
 }
 
@@ -138,6 +142,7 @@ async fn whole(
         held,
         session,
         max_tokens_reduced,
+        grounding,
     } = admitted;
     let env = attempts.env.clone();
     let started = match attempts.run(false).await {
@@ -174,9 +179,20 @@ async fn whole(
         ttft_ms: None,
         history_messages: session.as_ref().map(|s| s.history_sent),
         max_tokens_reduced,
+        sources: Grounding::reported(grounding.as_ref()),
     };
-    let mut resp = http::json(200, &encoder.answer(&answer, &meta))?;
+    let mut body = encoder.answer(&answer, &meta);
+    // Every surface's whole answer carries its sources at the top level (SDKs keep unknown
+    // fields).
+    if let (Some(sources), Some(o)) = (gateway::surface::sources_json(&meta), body.as_object_mut())
+    {
+        o.insert("sources".into(), sources);
+    }
+    let mut resp = http::json(200, &body)?;
     answer_headers(&mut resp, &meta, Some(&answer.usage))?;
+    if let Some(g) = &grounding {
+        resp.headers_mut().set("x-knowledge", &g.header())?;
+    }
     set_remaining(&mut resp, remaining)?;
     Ok(resp)
 }

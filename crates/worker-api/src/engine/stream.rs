@@ -29,7 +29,7 @@ use super::attempts::{Admitted, Attempts, Started};
 use super::pump::{Feed, RelayPump, StreamReader, Tick};
 use crate::budgets::{self, set_remaining, Holds};
 use crate::clock::now_ms;
-use crate::exchange::Exchange;
+use crate::exchange::{Exchange, Grounding};
 use crate::http::error::ApiError;
 use crate::js::js_error_message;
 use crate::ops;
@@ -106,6 +106,7 @@ impl Task {
             held,
             session,
             max_tokens_reduced,
+            grounding,
         } = admitted;
         let keep_alive_ms = attempts.settings.tenant.keep_alive_ms;
         let (env, settings) = (attempts.env.clone(), Rc::clone(&attempts.settings));
@@ -147,7 +148,7 @@ impl Task {
                         // The first keep-alive starts the stream; a response that cannot be
                         // built now is tried again at the commit.
                         if let Some(tx) = opening.take() {
-                            match sse_response(&pump) {
+                            match sse_response(&pump, grounding.as_ref()) {
                                 Ok(resp) => {
                                     let _ = tx.send(Opening::Answer(resp));
                                 }
@@ -166,6 +167,7 @@ impl Task {
             held,
             session,
             max_tokens_reduced,
+            grounding,
             trace_id,
             started_ms,
         };
@@ -214,11 +216,12 @@ impl Task {
             ttft_ms: Some(ttft_ms),
             history_messages: books.session.as_ref().map(|s| s.history_sent),
             max_tokens_reduced: books.max_tokens_reduced,
+            sources: Grounding::reported(books.grounding.as_ref()),
         };
         let mut relay = Relay::new(encoder, fold, decoder, keep_alive_ms, now_ms());
         pump.write(relay.open(&meta, &pending, now_ms()));
         if let Some(tx) = opening.take() {
-            let committed = sse_response(&pump).and_then(|mut resp| {
+            let committed = sse_response(&pump, books.grounding.as_ref()).and_then(|mut resp| {
                 answer_headers(&mut resp, &meta, None)?;
                 set_remaining(&mut resp, books.held.remaining())?;
                 Ok(resp)
@@ -265,12 +268,15 @@ impl Task {
     }
 }
 
-/// The SSE response on the pump's stream.
-fn sse_response(pump: &RelayPump) -> worker::Result<Response> {
+/// The SSE response on the pump's stream (with `x-knowledge` when the request is grounded).
+fn sse_response(pump: &RelayPump, grounding: Option<&Grounding>) -> worker::Result<Response> {
     let mut resp = Response::from_body(ResponseBody::Stream(pump.readable()))?;
     let h = resp.headers_mut();
     h.set("content-type", "text/event-stream; charset=utf-8")?;
     h.set("cache-control", "no-cache, no-transform")?;
+    if let Some(g) = grounding {
+        h.set("x-knowledge", &g.header())?;
+    }
     Ok(resp)
 }
 
@@ -280,6 +286,7 @@ struct Books {
     held: Holds,
     session: Option<SessionTurn>,
     max_tokens_reduced: Option<u64>,
+    grounding: Option<Grounding>,
     trace_id: String,
     started_ms: u64,
 }
@@ -322,6 +329,7 @@ impl Books {
             ttft_ms: None,
             history_messages: self.session.as_ref().map(|s| s.history_sent),
             max_tokens_reduced: self.max_tokens_reduced,
+            sources: None,
         };
         let mut out = Vec::new();
         encoder.stream_start(&meta, &mut out);
@@ -391,6 +399,7 @@ impl Books {
             ttft_ms: Some(ttft_ms),
             history_messages: self.session.as_ref().map(|s| s.history_sent),
             max_tokens_reduced: self.max_tokens_reduced,
+            sources: Grounding::reported(self.grounding.as_ref()),
         };
         let (last, _fold) = relay.close(&end, &meta, pump.client_gone());
         pump.finish(last);

@@ -78,6 +78,18 @@ pub enum ApiError {
     BudgetStore(String),
     #[error("the client closed the connection before its request body arrived")]
     ClientClosed(String),
+    #[error("no knowledge base `{kb}` in this tenant")]
+    KnowledgeBaseNotFound { kb: String },
+    #[error("no knowledge base `{kb}` in this tenant (`knowledge` must name one of the tenant's knowledge bases)")]
+    UnknownKnowledge { kb: String },
+    #[error("{0}")]
+    Document(knowledge::KnowledgeError),
+    #[error("the document is {size} bytes; this knowledge base accepts at most {limit}")]
+    DocumentTooLarge { size: u64, limit: u32 },
+    #[error("no document `{doc_id}` in this knowledge base")]
+    DocumentNotFound { doc_id: String },
+    #[error("the knowledge base is unavailable; try again shortly (the log has details under this trace id)")]
+    KnowledgeUnavailable(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -115,6 +127,12 @@ impl ApiError {
             Self::HistoryOff => (501, "history_off"),
             Self::HistoryStore(_) => (503, "history_unavailable"),
             Self::ClientClosed(_) => (499, "client_closed"),
+            Self::KnowledgeBaseNotFound { .. } => (404, "unknown_knowledge_base"),
+            Self::UnknownKnowledge { .. } => (400, "unknown_knowledge_base"),
+            Self::Document(e) => (document_status(e), e.code()),
+            Self::DocumentTooLarge { .. } => (413, "document_too_large"),
+            Self::DocumentNotFound { .. } => (404, "document_not_found"),
+            Self::KnowledgeUnavailable(_) => (503, "knowledge_unavailable"),
             Self::Internal(_) => (500, "internal_error"),
         }
     }
@@ -127,6 +145,7 @@ impl ApiError {
             Self::BudgetStore(m)
             | Self::HistoryStore(m)
             | Self::Internal(m)
+            | Self::KnowledgeUnavailable(m)
             | Self::AiMissing(m)
             | Self::ClientClosed(m) => Some(m.clone()),
             _ => None,
@@ -147,11 +166,32 @@ impl ApiError {
             | Self::ModelUnpriced { model } => {
                 p.model = Some(model.clone());
             }
-            Self::PayloadTooLarge { limit, .. } => p.limit_bytes = Some(*limit),
+            Self::PayloadTooLarge { limit, .. } | Self::DocumentTooLarge { limit, .. } => {
+                p.limit_bytes = Some(*limit);
+            }
+            Self::Document(knowledge::KnowledgeError::InvalidField { field, .. }) => {
+                p.field = Some((*field).to_string());
+            }
             Self::BudgetExceeded { refusal, scope } => p.budget = Some((refusal.clone(), scope)),
             _ => {}
         }
         p
+    }
+}
+
+/// The status of a document the knowledge logic refused (`KnowledgeError`'s suggestions).
+fn document_status(e: &knowledge::KnowledgeError) -> u16 {
+    use knowledge::KnowledgeError as K;
+    match e {
+        K::UnsupportedMediaType { .. } => 415,
+        K::BinaryDocument | K::InvalidUtf8 { .. } | K::EmptyDocument => 422,
+        K::TooManyChunks { .. } => 413,
+        K::InvalidChunkSpec { .. } => 500,
+        K::InvalidDocId { .. }
+        | K::InvalidKbName { .. }
+        | K::InvalidGroup { .. }
+        | K::InvalidAudience { .. }
+        | K::InvalidField { .. } => 400,
     }
 }
 

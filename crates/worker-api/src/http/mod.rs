@@ -15,7 +15,8 @@ const EXPOSED_HEADERS: &str =
     "x-trace-id, x-model-id, x-fallback, x-tokens-prompt, x-tokens-completion, \
 x-tokens-used, x-tokens-estimated, x-cost-usd, x-latency-ms, x-budget-remaining-daily, \
 x-budget-remaining-monthly, x-ratelimit-limit, x-ratelimit-remaining, x-session-id, retry-after, \
-x-max-tokens-reduced, x-dropped-params, x-vercel-ai-ui-message-stream, x-request-id, request-id";
+x-max-tokens-reduced, x-dropped-params, x-vercel-ai-ui-message-stream, x-request-id, request-id, \
+x-knowledge";
 
 /// The whole body of a fetched response (an upstream, a Durable Object) as text, read by the
 /// runtime in one call. `worker::Response::text` reads it chunk by chunk through JS, which

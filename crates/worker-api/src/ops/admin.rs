@@ -43,6 +43,7 @@ pub async fn create(
         budget: new.budget,
         expires_at: new.expires_at,
         rate_limit: new.rate_limit,
+        groups: new.groups,
         revoked: false,
         created_at: now_s,
         hash,
@@ -172,6 +173,7 @@ pub async fn usage(env: &Env, settings: &Settings) -> Result<Response, ApiError>
             scopes: vec![],
             budget: Some(budget),
             rate_limit: None,
+            groups: Vec::new(),
         };
         let Some(b) = budgets_of(&settings.tenant, Some(&principal))
             .into_iter()

@@ -2,6 +2,7 @@
 
 pub mod backend;
 pub mod discovery;
+pub mod embeddings;
 pub mod http;
 pub mod token;
 pub mod workers_ai;

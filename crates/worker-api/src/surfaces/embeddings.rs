@@ -1,16 +1,10 @@
 //! `POST /v1/embeddings`: OpenAI's embeddings from the Workers AI binding or an HTTP provider, in batches, under the chat routes' auth, rate limits, budgets and prices (`gateway::surface::embeddings` decides; this does the I/O).
 
-use std::ops::Range;
-
 use budget::{Demand, Price};
-use futures::future::join_all;
-use gateway::attempt::AttemptFailure;
 use gateway::call::GatewayRoute;
-use gateway::surface::embeddings::{self as rules, EmbeddingsRequest, ModelSpec};
-use gateway::surface::embeddings_answer::{self as answers, Batch, Unusable};
+use gateway::surface::embeddings as rules;
+use gateway::surface::embeddings_answer as answers;
 use gateway::surface::AnswerMeta;
-use gateway::usage::TokenReport;
-use gateway::wire::openai_http::{error_code, retry_after_secs};
 use worker::{Context, Env, Response};
 
 use crate::budgets::{self, set_remaining, Holds};
@@ -19,12 +13,10 @@ use crate::config::Settings;
 use crate::engine::answered::{answer_headers, spent};
 use crate::engine::plan;
 use crate::exchange::Exchange;
-use crate::http;
 use crate::http::body::read_json_body;
 use crate::http::error::ApiError;
 use crate::providers::backend::Backend;
-use crate::providers::http::HttpProvider;
-use crate::providers::within;
+use crate::providers::embeddings::Calls;
 use crate::providers::workers_ai::AI_BINDING;
 use crate::router::Call;
 
@@ -97,6 +89,7 @@ pub async fn handle(c: Call<'_>) -> Result<Response, ApiError> {
         ttft_ms: None,
         history_messages: None,
         max_tokens_reduced: None,
+        sources: None,
     };
     let body = answers::answer_body(&vectors, request.encoding, &model, &tokens);
     let mut resp = Response::from_bytes(body)?;
@@ -128,105 +121,4 @@ async fn reserve(
     };
     let chain = [model.to_string()];
     budgets::reserve(env, ctx, settings, ex.principal.as_ref(), &chain, demand).await
-}
-
-/// One request's calls: its inputs in batches, a few at a time, to one model.
-struct Calls<'a> {
-    backend: &'a Backend<'a>,
-    model: &'a str,
-    request: &'a EmbeddingsRequest,
-    spec: ModelSpec,
-    timeout_ms: u64,
-    route: GatewayRoute<'a>,
-}
-
-/// A batch that failed, and whether its call was answered (then its tokens were spent).
-type Failed = (Unusable, bool);
-
-impl Calls<'_> {
-    /// Every batch, in input order; the first failure ends the request. Returns the vectors
-    /// and the tokens of every answered call (billed whatever the outcome).
-    async fn run(&self) -> (Result<Vec<Vec<f32>>, ApiError>, TokenReport) {
-        let ranges = rules::batches(self.request.inputs.len(), self.spec.max_batch);
-        let mut vectors = Vec::with_capacity(self.request.inputs.len());
-        let mut tokens = TokenReport::default();
-        for wave in ranges.chunks(rules::PARALLEL_CALLS) {
-            let answers = join_all(wave.iter().map(|r| self.batch(r.clone()))).await;
-            let mut failed = None;
-            for (range, answer) in wave.iter().zip(answers) {
-                let estimate = self.request.estimate(range.clone());
-                match answer {
-                    Ok(batch) => {
-                        tokens = tokens.plus(answers::batch_tokens(batch.usage, estimate));
-                        vectors.extend(batch.vectors);
-                    }
-                    Err((why, answered)) => {
-                        if answered {
-                            tokens = tokens.plus(answers::batch_tokens(None, estimate));
-                        }
-                        failed.get_or_insert(why);
-                    }
-                }
-            }
-            if let Some(why) = failed {
-                let e = match why {
-                    Unusable::Client(e) => e.into(),
-                    Unusable::Upstream(f) => ApiError::AllModelsFailed {
-                        failure: answers::failure(self.model, f),
-                    },
-                };
-                return (Err(e), tokens);
-            }
-        }
-        (Ok(vectors), tokens)
-    }
-
-    /// One call, for the inputs in `range`, within the attempt timeout.
-    async fn batch(&self, range: Range<usize>) -> Result<Batch, Failed> {
-        let texts = self.request.inputs.get(range).unwrap_or_default();
-        let call = async {
-            match self.backend {
-                Backend::Binding(ai) => {
-                    let inputs = rules::binding_inputs(texts);
-                    ai.run_json(self.model, &inputs, &self.route).await
-                }
-                Backend::Http(p) => self.http(p, texts).await,
-            }
-        };
-        let text = match within(now_ms() + self.timeout_ms, call).await {
-            None => {
-                return Err((
-                    Unusable::Upstream(AttemptFailure::timeout(self.timeout_ms)),
-                    false,
-                ))
-            }
-            Some(Err(f)) => return Err((Unusable::Upstream(f), false)),
-            Some(Ok(text)) => text,
-        };
-        let read = match self.backend {
-            Backend::Binding(_) => answers::read_binding,
-            Backend::Http(_) => answers::read_http,
-        };
-        read(&text, texts.len(), self.model, self.request.dimensions).map_err(|u| (u, true))
-    }
-
-    /// `POST {baseUrl}/embeddings` of an HTTP provider; the answer's text when it is a 2xx.
-    async fn http(&self, p: &HttpProvider<'_>, texts: &[String]) -> Result<String, AttemptFailure> {
-        let upstream_model = self.model.split_once('/').map_or(self.model, |(_, m)| m);
-        let r = self.request;
-        let body = rules::http_body(upstream_model, texts, r.dimensions, r.user.as_deref());
-        let resp = p
-            .send("/embeddings", Some(&body), Some(&self.route))
-            .await?;
-        let status = resp.status_code();
-        let text = http::body_text(&resp)
-            .await
-            .map_err(|_| AttemptFailure::network("the answer could not be read"))?;
-        if !(200..300).contains(&status) {
-            let retry =
-                retry_after_secs(resp.headers().get("retry-after").ok().flatten().as_deref());
-            return Err(AttemptFailure::http(status, error_code(&text), retry));
-        }
-        Ok(text)
-    }
 }

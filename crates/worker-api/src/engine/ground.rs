@@ -1,0 +1,95 @@
+//! Grounding a request in a knowledge base (`knowledge` on `/chat` and `/ui/chat`, or a
+//! preset named as `model`): retrieve sources for the last user message and put them, with
+//! the preset's system prompt, before the conversation. Retrieval failures degrade to an
+//! answer without sources unless the preset requires grounding.
+
+use std::rc::Rc;
+
+use gateway::conversation::{Conversation, Message, Role};
+use gateway::log::KnowledgeLog;
+use gateway::tenant::resolve_preset;
+use knowledge::prompt::system_block;
+use worker::{Context, Env};
+
+use crate::clock::now_ms;
+use crate::config::Settings;
+use crate::exchange::{Exchange, Grounding};
+use crate::http::error::ApiError;
+use crate::knowledge::retrieve;
+
+/// Grounds `conv` when it asks for it (its model then becomes the preset's); `None` when it
+/// does not.
+pub async fn prepare(
+    env: &Env,
+    ctx: &Context,
+    settings: &Rc<Settings>,
+    ex: &mut Exchange,
+    conv: &mut Conversation,
+) -> Result<Option<Grounding>, ApiError> {
+    let tenant = &settings.tenant;
+    let preset = resolve_preset(&tenant.presets, &tenant.knowledge, conv.model.as_deref());
+    if let Some(p) = &preset {
+        conv.model = Some(p.model.to_string());
+    }
+    let kb = match (conv.options.knowledge.take(), &preset) {
+        (Some(name), _) => tenant
+            .knowledge
+            .get(name.trim())
+            .ok_or(ApiError::UnknownKnowledge { kb: name })?,
+        (None, Some(p)) => p.knowledge,
+        (None, None) => return Ok(None),
+    };
+    let system = preset.as_ref().and_then(|p| p.system);
+    let required = preset.as_ref().is_some_and(|p| p.required);
+    let question = conv
+        .messages
+        .iter()
+        .rev()
+        .find(|m| m.role == Role::User)
+        .map(|m| m.content.clone())
+        .unwrap_or_default();
+    let started = now_ms();
+    let found = if question.trim().is_empty() {
+        Ok(Vec::new())
+    } else {
+        retrieve::sources(env, ctx, settings, ex, kb, &question).await
+    };
+    let (sources, unavailable) = match found {
+        Ok(s) => (s, false),
+        Err(e @ ApiError::KnowledgeUnavailable(_)) if !required => {
+            ex.log.error_detail = e.log_detail();
+            (Vec::new(), true)
+        }
+        Err(e) => return Err(e),
+    };
+    ex.log.knowledge = Some(KnowledgeLog {
+        kb: kb.name.to_string(),
+        sources: sources.len(),
+        doc_ids: sources
+            .iter()
+            .map(|s| format!("{}#{}", s.doc_id, s.chunk))
+            .collect(),
+        retrieval_ms: now_ms().saturating_sub(started),
+        unavailable,
+    });
+    let block = (!unavailable).then(|| system_block(&sources));
+    let text: Vec<&str> = system.into_iter().chain(block.as_deref()).collect();
+    if !text.is_empty() {
+        add_system(conv, &text.join("\n\n"));
+    }
+    Ok(Some(Grounding {
+        kb: kb.name.to_string(),
+        sources,
+        unavailable,
+    }))
+}
+
+/// Adds `text` to the conversation's system prompt (after the client's, when it has one).
+fn add_system(conv: &mut Conversation, text: &str) {
+    match conv.messages.first_mut() {
+        Some(first) if first.role == Role::System => {
+            first.content = format!("{}\n\n{text}", first.content);
+        }
+        _ => conv.messages.insert(0, Message::text(Role::System, text)),
+    }
+}
