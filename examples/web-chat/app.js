@@ -422,22 +422,24 @@ function resetChat() {
 
 $("send-form").addEventListener("submit", async (e) => {
   e.preventDefault();
+  if (turn) {
+    showHint("Wait for the answer to finish, or press Stop.");
+    return;
+  }
+  if (!$("message").value.trim()) {
+    showHint("Type a message first: an empty message is not sent.", { invalid: true });
+    $("message").focus();
+    return;
+  }
   if (!chat && !sdkFailed) {
     // Sent before vendor/ai.js finished loading (a slow network, a quick typist): wait for it.
     showHint("Loading the chat client…");
     await sdkLoading;
     clearHint();
+    if (turn) return; // a second submit while waiting sent it already
   }
   const text = $("message").value.trim();
-  if (turn) {
-    showHint("Wait for the answer to finish, or press Stop.");
-    return;
-  }
-  if (!text) {
-    showHint("Type a message first: an empty message is not sent.", { invalid: true });
-    $("message").focus();
-    return;
-  }
+  if (!text) return;
   if (!chat) {
     showError("The chat client (vendor/ai.js) did not load: run `node examples/web-chat/build-vendor.mjs` (scripts/dev.sh does) and reload.");
     return;

@@ -18,8 +18,23 @@ const ADMIN_TOKEN = "openapi-admin-token-0123456789";
 // tenant, so every documented /sessions route answers (a tenant without them answers 404).
 const FIXTURES = {};
 before(async () => {
-  gw = await startGateway({ tenant: testTenant({ sessions: { enabled: true } }), vars: { ADMIN_TOKEN } });
+  gw = await startGateway({
+    tenant: testTenant({ sessions: { enabled: true }, knowledge: { help: { embeddingModel: "@cf/baai/bge-small-en-v1.5" } } }),
+    vars: { ADMIN_TOKEN },
+    vectorize: { KNOWLEDGE_INDEX: { dimensions: 384, metric: "cosine" } },
+    d1Databases: { KNOWLEDGE_DB: "openapi-knowledge" },
+    queueProducers: { KNOWLEDGE_QUEUE: "openapi-knowledge" },
+  });
   FIXTURES["/admin/keys/{id}"] = { id: (await gw.adminKey({ name: "openapi" })).id };
+  // A document for GET and DELETE /admin/knowledge/{kb}/documents/{id} to find.
+  const put = await fetch(`${gw.url}/admin/knowledge/help/documents/openapi-doc`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "text/markdown" },
+    body: "# OpenAPI\n\nA document for the spec's routes.",
+  });
+  assert.equal(put.status, 202, "a knowledge document for the document routes");
+  FIXTURES["/admin/knowledge/{kb}/documents/{id}"] = { kb: "help", id: "openapi-doc" };
+  FIXTURES["/admin/knowledge/{kb}/documents"] = { kb: "help" };
   const res = await fetch(`${gw.url}/chat`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ message: "Hi", sessionId: "new" }) });
   assert.equal(res.status, 200, "a session for the /sessions/{id} routes");
   FIXTURES["/sessions/{id}"] = { id: (await res.json()).sessionId };

@@ -129,7 +129,7 @@ impl ApiError {
             Self::ClientClosed(_) => (499, "client_closed"),
             Self::KnowledgeBaseNotFound { .. } => (404, "unknown_knowledge_base"),
             Self::UnknownKnowledge { .. } => (400, "unknown_knowledge_base"),
-            Self::Document(e) => (document_status(e), e.code()),
+            Self::Document(e) => document_error(e),
             Self::DocumentTooLarge { .. } => (413, "document_too_large"),
             Self::DocumentNotFound { .. } => (404, "document_not_found"),
             Self::KnowledgeUnavailable(_) => (503, "knowledge_unavailable"),
@@ -169,9 +169,7 @@ impl ApiError {
             Self::PayloadTooLarge { limit, .. } | Self::DocumentTooLarge { limit, .. } => {
                 p.limit_bytes = Some(*limit);
             }
-            Self::Document(knowledge::KnowledgeError::InvalidField { field, .. }) => {
-                p.field = Some((*field).to_string());
-            }
+            Self::Document(e) => p.field = document_field(e).map(str::to_string),
             Self::BudgetExceeded { refusal, scope } => p.budget = Some((refusal.clone(), scope)),
             _ => {}
         }
@@ -179,19 +177,34 @@ impl ApiError {
     }
 }
 
-/// The status of a document the knowledge logic refused (`KnowledgeError`'s suggestions).
-fn document_status(e: &knowledge::KnowledgeError) -> u16 {
+/// The status and code of a document the knowledge logic refused: its own code for what is
+/// wrong with the document, the API's usual `invalid_request` (naming the field) for a bad
+/// id or option.
+fn document_error(e: &knowledge::KnowledgeError) -> (u16, &'static str) {
     use knowledge::KnowledgeError as K;
     match e {
-        K::UnsupportedMediaType { .. } => 415,
-        K::BinaryDocument | K::InvalidUtf8 { .. } | K::EmptyDocument => 422,
-        K::TooManyChunks { .. } => 413,
-        K::InvalidChunkSpec { .. } => 500,
+        K::UnsupportedMediaType { .. } => (415, "unsupported_media_type"),
+        K::BinaryDocument => (422, "binary_document"),
+        K::InvalidUtf8 { .. } => (422, "invalid_utf8"),
+        K::EmptyDocument => (422, "empty_document"),
+        K::TooManyChunks { .. } => (413, "too_many_chunks"),
+        K::InvalidChunkSpec { .. } => (500, "config_error"),
         K::InvalidDocId { .. }
         | K::InvalidKbName { .. }
         | K::InvalidGroup { .. }
         | K::InvalidAudience { .. }
-        | K::InvalidField { .. } => 400,
+        | K::InvalidField { .. } => (400, "invalid_request"),
+    }
+}
+
+/// The request field a refused document's error is about.
+fn document_field(e: &knowledge::KnowledgeError) -> Option<&'static str> {
+    use knowledge::KnowledgeError as K;
+    match e {
+        K::InvalidDocId { .. } => Some("docId"),
+        K::InvalidGroup { .. } | K::InvalidAudience { .. } => Some("audience"),
+        K::InvalidField { field, .. } => Some(field),
+        _ => None,
     }
 }
 
