@@ -15,9 +15,12 @@ pub struct KeySpec {
     pub budget: Option<ClientBudget>,
     pub expires_at: Option<u64>,
     pub rate_limit: Option<u32>,
-    /// Knowledge-base groups (`groups`): at most 32 names of 1 to 32 characters.
+    /// Knowledge-base groups (`groups`): at most [`MAX_KEY_GROUPS`] names of 1 to 32 characters.
     pub groups: Vec<String>,
 }
+
+/// At most this many `groups` on a key: they travel in the key's KV metadata (1,024 bytes).
+pub const MAX_KEY_GROUPS: usize = 16;
 
 const FIELDS: &[&str] = &[
     "name",
@@ -117,10 +120,10 @@ impl KeySpec {
         )?;
         let groups = o.strings("groups")?.unwrap_or_default();
         let bad_group = |g: &String| knowledge::GroupName::parse(g).is_err();
-        if groups.len() > crate::credential::MAX_GROUPS || groups.iter().any(bad_group) {
+        if groups.len() > MAX_KEY_GROUPS || groups.iter().any(bad_group) {
             return Err(invalid(
                 "groups",
-                "must be at most 32 group names of 1 to 32 characters of `A-Z a-z 0-9 . _ -`",
+                "must be at most 16 group names of 1 to 32 characters of `A-Z a-z 0-9 . _ -`",
             ));
         }
         Ok(Self {
@@ -265,13 +268,22 @@ mod tests {
         }
         check(r#"{"name":"x","owner":"me"}"#, Err("owner: unknown field `owner`, expected one of `name`, `scopes`, `budget`, `expiresAt`, `rateLimit`, `groups`"));
         let groups_rule =
-            "groups: must be at most 32 group names of 1 to 32 characters of `A-Z a-z 0-9 . _ -`";
+            "groups: must be at most 16 group names of 1 to 32 characters of `A-Z a-z 0-9 . _ -`";
         check(r#"{"name":"x","groups":["a b"]}"#, Err(groups_rule));
         check(r#"{"name":"x","groups":[""]}"#, Err(groups_rule));
-        let many: Vec<String> = (0..33).map(|i| format!("\"g{i}\"")).collect();
+        let many: Vec<String> = (0..17).map(|i| format!("\"g{i}\"")).collect();
         check(
             &format!(r#"{{"name":"x","groups":[{}]}}"#, many.join(",")),
             Err(groups_rule),
+        );
+        let mut sixteen = spec("x");
+        sixteen.groups = many[..16]
+            .iter()
+            .map(|g| g.trim_matches('"').to_string())
+            .collect();
+        check(
+            &format!(r#"{{"name":"x","groups":[{}]}}"#, many[..16].join(",")),
+            Ok(sixteen),
         );
         let mut staff = spec("x");
         staff.groups = vec!["staff".into(), "eu-support".into()];

@@ -66,6 +66,10 @@ pub struct KnowledgeLog {
     pub retrieval_ms: u64,
     /// Retrieval failed and the answer went on without sources.
     pub unavailable: bool,
+    /// The question's embedding: tokens and cost (billed to the caller's budgets, and a usage
+    /// history row of its own under `/knowledge/query`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embedding: Option<TokenReport>,
 }
 
 impl RequestLog {

@@ -12,8 +12,8 @@ use crate::provider_config::{check_provider, ProviderConfig};
 use crate::session::{check_sessions, SessionConfig};
 pub use crate::tenant_budget::{check_budget, BudgetConfig, BudgetStoreKind, RawBudget};
 pub use crate::tenant_knowledge::{
-    resolve_preset, KnowledgeBase, MinScore, Preset, PresetRoute, RawKnowledgeBase, RawPreset,
-    EMBEDDING_MODELS,
+    embedding_input_tokens, resolve_preset, KnowledgeBase, MinScore, Preset, PresetRoute,
+    RawKnowledgeBase, RawPreset, EMBEDDING_MODELS,
 };
 pub use crate::tenant_raw::{RawCompat, RawCors, RawLimits, RawModels, RawTenantConfig, RawTier};
 

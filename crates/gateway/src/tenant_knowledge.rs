@@ -20,6 +20,24 @@ pub const EMBEDDING_MODELS: &[(&str, u32)] = &[
     ("@cf/baai/bge-large-en-v1.5", 1024),
     ("@cf/baai/bge-m3", 1024),
 ];
+/// The largest input (tokens) of each Workers AI embedding model (its model page's "Maximum
+/// Input Tokens"; bge-m3's page gives only its context window, so 8,192 is assumed).
+pub const EMBEDDING_INPUT_TOKENS: &[(&str, u32)] = &[
+    ("@cf/baai/bge-small-en-v1.5", 512),
+    ("@cf/baai/bge-base-en-v1.5", 512),
+    ("@cf/baai/bge-large-en-v1.5", 512),
+    ("@cf/baai/bge-m3", 8192),
+];
+
+/// The largest input of `model` in estimated tokens (no limit known: `u32::MAX`, the
+/// provider's own limit applies).
+pub fn embedding_input_tokens(model: &str) -> u32 {
+    EMBEDDING_INPUT_TOKENS
+        .iter()
+        .find(|(m, _)| *m == model)
+        .map_or(u32::MAX, |&(_, n)| n)
+}
+
 /// Vectorize's largest vector (its index dimension limit).
 pub const MAX_DIMENSIONS: u32 = 1536;
 /// Default for `topK`.

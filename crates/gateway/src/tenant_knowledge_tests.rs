@@ -338,3 +338,16 @@ fn presets_are_listed_after_tiers_as_the_tenant_s_models() {
     assert_eq!(ids[..3], ["fast", "support", "@cf/a"]);
     assert_eq!(listed[1].owned_by, "acme");
 }
+
+#[test]
+fn embedding_models_have_their_input_limits() {
+    assert_eq!(embedding_input_tokens("@cf/baai/bge-small-en-v1.5"), 512);
+    assert_eq!(embedding_input_tokens("@cf/baai/bge-m3"), 8192);
+    assert_eq!(
+        embedding_input_tokens("corp/text-embedding-3-small"),
+        u32::MAX
+    );
+    for (model, _) in EMBEDDING_MODELS {
+        assert!(embedding_input_tokens(model) < u32::MAX, "{model}");
+    }
+}

@@ -109,6 +109,27 @@ impl Chunk {
             format!("{}\n{}", self.heading_path.join(" > "), self.text)
         }
     }
+
+    /// [`Chunk::embedding_text`] within `limit` estimated tokens (an embedding model's
+    /// largest input): the heading line goes first, then the text is cut at a character
+    /// boundary. The stored and cited text is never cut.
+    pub fn embedding_text_within(&self, limit: u32) -> String {
+        let full = self.embedding_text();
+        if estimate_tokens(&full) <= limit {
+            return full;
+        }
+        let mut used = Count::default();
+        let mut end = 0;
+        for (i, c) in self.text.char_indices() {
+            let next = used.plus(Count::of(c.encode_utf8(&mut [0; 4])));
+            if next.tokens() > limit {
+                break;
+            }
+            used = next;
+            end = i + c.len_utf8();
+        }
+        self.text[..end].to_string()
+    }
 }
 
 /// Cuts `text` (Markdown or plain text, as [`crate::text::extract`] returns it) into chunks.

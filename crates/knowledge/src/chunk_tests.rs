@@ -254,3 +254,38 @@ fn sentences_and_words_are_cut_where_readers_expect() {
         .collect();
     assert_eq!(got, ["a", "bb", "c"]);
 }
+
+#[test]
+fn embedding_text_fits_the_model_s_input() {
+    let c = Chunk {
+        index: 0,
+        text: "abcd".repeat(10),
+        heading_path: vec!["Guide".into(), "Keys".into()],
+        tokens: 10,
+    };
+    assert_eq!(
+        c.embedding_text(),
+        format!("Guide > Keys\n{}", "abcd".repeat(10))
+    );
+    // Fits: unchanged (13 + 40 characters = 14 tokens).
+    assert_eq!(c.embedding_text_within(14), c.embedding_text());
+    // The heading line goes first.
+    assert_eq!(c.embedding_text_within(13), "abcd".repeat(10));
+    assert_eq!(c.embedding_text_within(10), "abcd".repeat(10));
+    // Then the text is cut: 9 tokens are 36 ASCII characters.
+    assert_eq!(c.embedding_text_within(9), "abcd".repeat(9));
+    // Other characters count one each, and are never split.
+    let wide = Chunk {
+        text: "éééé".into(),
+        heading_path: vec![],
+        ..c.clone()
+    };
+    assert_eq!(wide.embedding_text_within(2), "éé");
+    assert_eq!(wide.embedding_text_within(0), "");
+    for limit in 0..20 {
+        assert!(
+            estimate_tokens(&c.embedding_text_within(limit)) <= limit,
+            "{limit}"
+        );
+    }
+}

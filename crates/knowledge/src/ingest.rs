@@ -18,16 +18,20 @@ pub const DELETE_BATCH: usize = 1000;
 pub const MAX_ATTEMPTS: u32 = 5;
 
 /// The queue message: ingest `version` of `doc_id` in `kb` (an older version is skipped).
+/// `attempt` counts runs from 1: the consumer schedules retries itself (a new message with a
+/// delay and the next attempt), so the queue's own `max_retries` never leaves a document
+/// `queued` for good.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
     pub kb: KbName,
     pub doc_id: DocId,
     pub version: i64,
+    pub attempt: u32,
 }
 
 impl Job {
     pub fn to_json(&self) -> Value {
-        json!({"kb": self.kb.as_str(), "docId": self.doc_id.as_str(), "version": self.version})
+        json!({"kb": self.kb.as_str(), "docId": self.doc_id.as_str(), "version": self.version, "attempt": self.attempt})
     }
 
     /// Reads a queue message body; anything else is an error naming what is wrong.
@@ -49,11 +53,28 @@ impl Job {
             .and_then(Value::as_i64)
             .filter(|v| *v > 0)
             .ok_or_else(|| bad("the job has no positive version"))?;
+        let attempt = match body.get("attempt") {
+            None => 1,
+            Some(a) => a
+                .as_u64()
+                .and_then(|a| u32::try_from(a).ok())
+                .filter(|a| *a > 0)
+                .ok_or_else(|| bad("the job's attempt is not a positive whole number"))?,
+        };
         Ok(Job {
             kb: KbName::parse(kb)?,
             doc_id: DocId::parse(doc)?,
             version,
+            attempt,
         })
+    }
+
+    /// The job for the next run of the same version.
+    pub fn next(&self) -> Job {
+        Job {
+            attempt: self.attempt.saturating_add(1),
+            ..self.clone()
+        }
     }
 }
 

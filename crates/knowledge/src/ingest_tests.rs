@@ -19,8 +19,17 @@ fn jobs_round_trip_and_bad_ones_are_refused() {
         kb: KbName::parse("help").unwrap(),
         doc_id: doc(),
         version: 3,
+        attempt: 2,
     };
-    assert_eq!(Job::parse(&job.to_json()), Ok(job));
+    assert_eq!(Job::parse(&job.to_json()), Ok(job.clone()));
+    assert_eq!(job.next().attempt, 3);
+    assert_eq!(job.next().version, 3, "the same version");
+    let first = json!({"kb": "help", "docId": "guide", "version": 1});
+    assert_eq!(
+        Job::parse(&first).map(|j| j.attempt),
+        Ok(1),
+        "no attempt: the first"
+    );
     for bad in [
         json!({}),
         json!({"kb": "help", "docId": "guide"}),
@@ -29,6 +38,8 @@ fn jobs_round_trip_and_bad_ones_are_refused() {
         json!({"docId": "guide", "version": 1}),
         json!({"kb": "help", "docId": "a b", "version": 1}),
         json!({"kb": "Help Me", "docId": "guide", "version": 1}),
+        json!({"kb": "help", "docId": "guide", "version": 1, "attempt": 0}),
+        json!({"kb": "help", "docId": "guide", "version": 1, "attempt": "2"}),
     ] {
         assert!(Job::parse(&bad).is_err(), "{bad}");
     }

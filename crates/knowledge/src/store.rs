@@ -6,7 +6,7 @@
 
 /// Creates what is missing; safe to run on every cold start (`IF NOT EXISTS`).
 pub const SCHEMA: &[&str] = &[
-    "CREATE TABLE IF NOT EXISTS documents (kb TEXT NOT NULL, doc_id TEXT NOT NULL, kb_name TEXT NOT NULL, title TEXT, url TEXT, audience TEXT, has_audience INTEGER NOT NULL DEFAULT 0 CHECK (has_audience IN (0, 1)), metadata TEXT, content_type TEXT NOT NULL, bytes INTEGER NOT NULL, content_hash TEXT NOT NULL, state TEXT NOT NULL, reason TEXT, chunks INTEGER NOT NULL DEFAULT 0, version INTEGER NOT NULL, embedding_tokens INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, indexed_chunks INTEGER NOT NULL DEFAULT 0, indexed_audience TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, indexed_at TEXT, PRIMARY KEY (kb, doc_id))",
+    "CREATE TABLE IF NOT EXISTS documents (kb TEXT NOT NULL, doc_id TEXT NOT NULL, kb_name TEXT NOT NULL, title TEXT, url TEXT, audience TEXT, has_audience INTEGER NOT NULL DEFAULT 0 CHECK (has_audience IN (0, 1)), metadata TEXT, content_type TEXT NOT NULL, bytes INTEGER NOT NULL, content_hash TEXT NOT NULL, index_settings TEXT NOT NULL, state TEXT NOT NULL, reason TEXT, chunks INTEGER NOT NULL DEFAULT 0, version INTEGER NOT NULL, embedding_tokens INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, indexed_chunks INTEGER NOT NULL DEFAULT 0, indexed_audience TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, indexed_at TEXT, PRIMARY KEY (kb, doc_id))",
     "CREATE TABLE IF NOT EXISTS doc_audience (kb TEXT NOT NULL, doc_id TEXT NOT NULL, grp TEXT NOT NULL, PRIMARY KEY (kb, doc_id, grp))",
     "CREATE TABLE IF NOT EXISTS doc_text (kb TEXT NOT NULL, doc_id TEXT NOT NULL, part INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (kb, doc_id, part))",
     "CREATE TABLE IF NOT EXISTS chunks (id INTEGER PRIMARY KEY, kb TEXT NOT NULL, doc_id TEXT NOT NULL, n INTEGER NOT NULL, heading TEXT NOT NULL, text TEXT NOT NULL, UNIQUE (kb, doc_id, n))",
@@ -16,7 +16,7 @@ pub const SCHEMA: &[&str] = &[
 ];
 
 /// Every column of a document row, as [`crate::upload::document_json`] reads them.
-const DOC_COLUMNS: &str = "doc_id, kb_name, title, url, audience, metadata, content_type, bytes, content_hash, state, reason, chunks, version, embedding_tokens, attempts, indexed_chunks, indexed_audience, created_at, updated_at, indexed_at";
+const DOC_COLUMNS: &str = "doc_id, kb_name, title, url, audience, metadata, content_type, bytes, content_hash, index_settings, state, reason, chunks, version, embedding_tokens, attempts, indexed_chunks, indexed_audience, created_at, updated_at, indexed_at";
 
 /// One document: `kb`, `doc_id`.
 pub fn select_document() -> String {
@@ -32,9 +32,9 @@ pub fn list_documents() -> String {
 
 /// Creates or replaces a document's row for a new version, state `queued`: `kb`, `doc_id`,
 /// `kb_name`, `title`, `url`, `audience`, `has_audience`, `metadata`, `content_type`, `bytes`,
-/// `content_hash`, `now` (created_at, kept on replace), `now` (updated_at). The version goes
+/// `content_hash`, `index_settings`, `now` (created_at, kept on replace), `now` (updated_at). The version goes
 /// up by one; what is in the index (`indexed_*`) is kept so the next ingestion can remove it.
-pub const UPSERT_DOCUMENT: &str = "INSERT INTO documents (kb, doc_id, kb_name, title, url, audience, has_audience, metadata, content_type, bytes, content_hash, state, reason, chunks, version, embedding_tokens, attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', NULL, 0, 1, 0, 0, ?, ?) ON CONFLICT (kb, doc_id) DO UPDATE SET kb_name = excluded.kb_name, title = excluded.title, url = excluded.url, audience = excluded.audience, has_audience = excluded.has_audience, metadata = excluded.metadata, content_type = excluded.content_type, bytes = excluded.bytes, content_hash = excluded.content_hash, state = 'queued', reason = NULL, chunks = 0, version = documents.version + 1, embedding_tokens = 0, attempts = 0, updated_at = excluded.updated_at";
+pub const UPSERT_DOCUMENT: &str = "INSERT INTO documents (kb, doc_id, kb_name, title, url, audience, has_audience, metadata, content_type, bytes, content_hash, index_settings, state, reason, chunks, version, embedding_tokens, attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', NULL, 0, 1, 0, 0, ?, ?) ON CONFLICT (kb, doc_id) DO UPDATE SET kb_name = excluded.kb_name, title = excluded.title, url = excluded.url, audience = excluded.audience, has_audience = excluded.has_audience, metadata = excluded.metadata, content_type = excluded.content_type, bytes = excluded.bytes, content_hash = excluded.content_hash, index_settings = excluded.index_settings, state = 'queued', reason = NULL, chunks = 0, version = documents.version + 1, embedding_tokens = 0, attempts = 0, updated_at = excluded.updated_at";
 
 /// Removes a document's audience rows: `kb`, `doc_id`.
 pub const DELETE_AUDIENCE: &str = "DELETE FROM doc_audience WHERE kb = ? AND doc_id = ?";
@@ -163,7 +163,7 @@ mod tests {
         let marks = |s: &str| s.matches('?').count();
         assert_eq!(marks(&select_document()), 2);
         assert_eq!(marks(&list_documents()), 3);
-        assert_eq!(marks(UPSERT_DOCUMENT), 13);
+        assert_eq!(marks(UPSERT_DOCUMENT), 14);
         assert_eq!(marks(MARK_INDEXING), 4);
         assert_eq!(marks(MARK_READY), 9);
         assert_eq!(marks(MARK_FAILED), 7);

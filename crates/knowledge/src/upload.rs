@@ -4,6 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::audience::Audience;
+use crate::chunk::ChunkSpec;
 use crate::error::KnowledgeError;
 use crate::ids::KbName;
 
@@ -182,16 +183,51 @@ pub fn document_json(kb: &KbName, row: &Value) -> Value {
     })
 }
 
-/// Whether an upload changes nothing: the stored row has the same text (content hash), title,
-/// url, audience and metadata, and is not `failed` (a failed document is tried again).
-pub fn unchanged(row: &Value, content_hash: &str, meta: &UploadMeta) -> bool {
+/// What an upload of a document that may already be stored does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reupload {
+    /// A new version: stored and queued.
+    New,
+    /// The same document, `ready` or `indexing` under the same index settings: nothing to do.
+    Unchanged,
+    /// The same document, still `queued` (its job may have been lost): its job is sent again.
+    Requeue,
+}
+
+/// The index settings a document's vectors depend on (embedding model, dimensions, chunking),
+/// as stored with it: a change re-indexes an identical upload.
+pub fn index_settings(model: &str, dimensions: u32, spec: ChunkSpec) -> String {
+    format!(
+        "{model}|{dimensions}|{}|{}",
+        spec.max_tokens(),
+        spec.overlap_tokens()
+    )
+}
+
+/// Decides an upload against the stored row (`None`: no such document). The same document is
+/// the same text (content hash), title, url, audience, metadata and index settings; a
+/// `failed` one is always tried again.
+pub fn reupload(
+    row: Option<&Value>,
+    content_hash: &str,
+    settings: &str,
+    meta: &UploadMeta,
+) -> Reupload {
+    let Some(row) = row else {
+        return Reupload::New;
+    };
     let s = |k: &str| row.get(k).and_then(Value::as_str);
-    s("state").is_some_and(|state| state != "failed")
-        && s("content_hash") == Some(content_hash)
+    let same = s("content_hash") == Some(content_hash)
+        && s("index_settings") == Some(settings)
         && s("title") == meta.title.as_deref()
         && s("url") == meta.url.as_deref()
         && s("audience").map(str::to_string) == meta.audience_json()
-        && s("metadata").map(str::to_string) == meta.metadata_json()
+        && s("metadata").map(str::to_string) == meta.metadata_json();
+    match s("state") {
+        Some("ready" | "indexing") if same => Reupload::Unchanged,
+        Some("queued") if same => Reupload::Requeue,
+        _ => Reupload::New,
+    }
 }
 
 #[cfg(test)]

@@ -107,27 +107,74 @@ fn the_document_object_has_every_public_field() {
     );
 }
 
+const SETTINGS: &str = "@cf/baai/bge-small-en-v1.5|384|512|64";
+
 #[test]
-fn only_an_identical_upload_of_a_document_that_did_not_fail_is_unchanged() {
+fn index_settings_name_the_model_dimensions_and_chunking() {
+    let spec = ChunkSpec::new(512, 64).unwrap();
+    assert_eq!(
+        index_settings("@cf/baai/bge-small-en-v1.5", 384, spec),
+        SETTINGS
+    );
+    assert_ne!(
+        index_settings(
+            "@cf/baai/bge-small-en-v1.5",
+            384,
+            ChunkSpec::new(512, 32).unwrap()
+        ),
+        SETTINGS
+    );
+}
+
+#[test]
+fn only_the_same_document_is_left_alone_and_a_queued_one_is_queued_again() {
     let meta = UploadMeta::parse(&pairs(&[
         ("title", "Budgets"),
         ("audience", "staff"),
         ("metadata", r#"{"lang":"en"}"#),
     ]))
     .unwrap();
-    assert!(unchanged(&row(), "abc", &meta));
-    assert!(!unchanged(&row(), "abd", &meta), "other text");
-    let mut failed = row();
-    failed["state"] = json!("failed");
-    assert!(
-        !unchanged(&failed, "abc", &meta),
-        "failed documents are tried again"
+    let with = |state: &str| {
+        let mut r = row();
+        r["state"] = json!(state);
+        r["index_settings"] = json!(SETTINGS);
+        r
+    };
+    let decide = |r: &Value, hash: &str, settings: &str, m: &UploadMeta| {
+        reupload(Some(r), hash, settings, m)
+    };
+    assert_eq!(
+        decide(&with("ready"), "abc", SETTINGS, &meta),
+        Reupload::Unchanged
     );
-    let mut queued = row();
-    queued["state"] = json!("queued");
-    assert!(
-        unchanged(&queued, "abc", &meta),
-        "already queued: no second job"
+    assert_eq!(
+        decide(&with("indexing"), "abc", SETTINGS, &meta),
+        Reupload::Unchanged
+    );
+    assert_eq!(
+        decide(&with("queued"), "abc", SETTINGS, &meta),
+        Reupload::Requeue,
+        "its job may be lost"
+    );
+    assert_eq!(
+        decide(&with("failed"), "abc", SETTINGS, &meta),
+        Reupload::New,
+        "failed: tried again"
+    );
+    assert_eq!(
+        decide(&with("ready"), "abd", SETTINGS, &meta),
+        Reupload::New,
+        "other text"
+    );
+    assert_eq!(
+        decide(&with("queued"), "abd", SETTINGS, &meta),
+        Reupload::New,
+        "other text, queued"
+    );
+    assert_eq!(
+        decide(&with("ready"), "abc", "other|384|512|64", &meta),
+        Reupload::New,
+        "new index settings"
     );
     for (k, v) in [
         ("title", "Other"),
@@ -143,10 +190,20 @@ fn only_an_identical_upload_of_a_document_that_did_not_fail_is_unchanged() {
             "audience" => m.audience = other.audience,
             _ => m.metadata = other.metadata,
         }
-        assert!(!unchanged(&row(), "abc", &m), "{k} changed");
+        assert_eq!(
+            decide(&with("ready"), "abc", SETTINGS, &m),
+            Reupload::New,
+            "{k} changed"
+        );
     }
-    assert!(
-        !unchanged(&json!({}), "abc", &UploadMeta::default()),
+    assert_eq!(
+        reupload(None, "abc", SETTINGS, &meta),
+        Reupload::New,
         "no row"
+    );
+    assert_eq!(
+        reupload(Some(&json!({})), "abc", SETTINGS, &meta),
+        Reupload::New,
+        "no state"
     );
 }

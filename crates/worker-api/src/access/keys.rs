@@ -42,6 +42,9 @@ pub struct KeyInfo {
     pub expires_at: Option<u64>,
     #[serde(default)]
     pub rate_limit: Option<u32>,
+    /// Knowledge-base groups (docs/knowledge.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
     pub created_at: u64,
     pub revoked: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -60,6 +63,7 @@ impl From<&KeyRecord> for KeyInfo {
             budget: r.budget,
             expires_at: r.expires_at,
             rate_limit: r.rate_limit,
+            groups: r.groups.clone(),
             created_at: r.created_at,
             revoked: r.revoked,
             rotated_at: r.rotated_at,

@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use gateway::conversation::{Conversation, Message, Role};
 use gateway::log::KnowledgeLog;
-use gateway::tenant::resolve_preset;
+use gateway::tenant::{resolve_preset, KnowledgeBase};
 use knowledge::prompt::system_block;
 use worker::{Context, Env};
 
@@ -17,15 +17,20 @@ use crate::exchange::{Exchange, Grounding};
 use crate::http::error::ApiError;
 use crate::knowledge::retrieve;
 
-/// Grounds `conv` when it asks for it (its model then becomes the preset's); `None` when it
-/// does not.
-pub async fn prepare(
-    env: &Env,
-    ctx: &Context,
-    settings: &Rc<Settings>,
-    ex: &mut Exchange,
+/// What a grounded request asks for: its knowledge base, and the preset's prompt and rule.
+pub struct Target<'a> {
+    kb: &'a KnowledgeBase,
+    system: Option<&'a str>,
+    required: bool,
+}
+
+/// The grounding `conv` asks for (`knowledge`, or a preset named as its model, which then
+/// becomes the preset's model); `None` when it asks for none. Runs before the model chain is
+/// resolved, so the preset's model is what the allow-list judges.
+pub fn target<'a>(
+    settings: &'a Settings,
     conv: &mut Conversation,
-) -> Result<Option<Grounding>, ApiError> {
+) -> Result<Option<Target<'a>>, ApiError> {
     let tenant = &settings.tenant;
     let preset = resolve_preset(&tenant.presets, &tenant.knowledge, conv.model.as_deref());
     if let Some(p) = &preset {
@@ -39,8 +44,28 @@ pub async fn prepare(
         (None, Some(p)) => p.knowledge,
         (None, None) => return Ok(None),
     };
-    let system = preset.as_ref().and_then(|p| p.system);
-    let required = preset.as_ref().is_some_and(|p| p.required);
+    Ok(Some(Target {
+        kb,
+        system: preset.as_ref().and_then(|p| p.system),
+        required: preset.as_ref().is_some_and(|p| p.required),
+    }))
+}
+
+/// Retrieves sources for the last user message and puts them (after the preset's system
+/// prompt) before the conversation.
+pub async fn prepare(
+    env: &Env,
+    ctx: &Context,
+    settings: &Rc<Settings>,
+    ex: &mut Exchange,
+    conv: &mut Conversation,
+    target: Target<'_>,
+) -> Result<Grounding, ApiError> {
+    let Target {
+        kb,
+        system,
+        required,
+    } = target;
     let question = conv
         .messages
         .iter()
@@ -50,15 +75,17 @@ pub async fn prepare(
         .unwrap_or_default();
     let started = now_ms();
     let found = if question.trim().is_empty() {
-        Ok(Vec::new())
+        Ok((Vec::new(), None))
     } else {
-        retrieve::sources(env, ctx, settings, ex, kb, &question).await
+        retrieve::sources(env, ctx, settings, ex, kb, &question)
+            .await
+            .map(|(sources, tokens)| (sources, Some(tokens)))
     };
-    let (sources, unavailable) = match found {
-        Ok(s) => (s, false),
+    let (sources, embedding, unavailable) = match found {
+        Ok((s, tokens)) => (s, tokens, false),
         Err(e @ ApiError::KnowledgeUnavailable(_)) if !required => {
             ex.log.error_detail = e.log_detail();
-            (Vec::new(), true)
+            (Vec::new(), None, true)
         }
         Err(e) => return Err(e),
     };
@@ -71,17 +98,18 @@ pub async fn prepare(
             .collect(),
         retrieval_ms: now_ms().saturating_sub(started),
         unavailable,
+        embedding,
     });
     let block = (!unavailable).then(|| system_block(&sources));
     let text: Vec<&str> = system.into_iter().chain(block.as_deref()).collect();
     if !text.is_empty() {
         add_system(conv, &text.join("\n\n"));
     }
-    Ok(Some(Grounding {
+    Ok(Grounding {
         kb: kb.name.to_string(),
         sources,
         unavailable,
-    }))
+    })
 }
 
 /// Adds `text` to the conversation's system prompt (after the client's, when it has one).

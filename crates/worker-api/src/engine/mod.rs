@@ -56,9 +56,13 @@ pub async fn answer(
     } = ask;
     ex.log.session_id.clone_from(&conv.session_id);
     ex.log.stream = conv.stream;
-    let grounding = ground::prepare(env, ctx, settings, ex, &mut conv).await?;
+    let target = ground::target(settings, &mut conv)?;
     let plan = plan::resolve(settings, env, conv.model.as_deref()).await?;
     check_binding(settings, env, &plan)?;
+    let grounding = match target {
+        Some(t) => Some(ground::prepare(env, ctx, settings, ex, &mut conv, t).await?),
+        None => None,
+    };
     let mut admitted = admit(env, ctx, settings, ex, conv, route, plan, session).await?;
     admitted.grounding = grounding;
     if admitted.attempts.conv.stream {

@@ -6,7 +6,9 @@ use gateway::percent::percent_decode;
 use gateway::tenant::KnowledgeBase;
 use knowledge::ingest::{stale_ids, Indexed, Job};
 use knowledge::text::{content_hash, extract};
-use knowledge::upload::{audience_from_json, document_json, unchanged, UploadMeta};
+use knowledge::upload::{
+    audience_from_json, document_json, index_settings, reupload, Reupload, UploadMeta,
+};
 use knowledge::DocId;
 use serde_json::{json, Value};
 use worker::Response;
@@ -84,29 +86,43 @@ pub async fn put(mut c: Call<'_>) -> Result<Response, ApiError> {
         )
     })?;
     let store = KbStore::open(c.env, c.settings.tenant.tenant_id.as_str(), &kb).await?;
-    if let Some(row) = store.document(&doc).await? {
-        if unchanged(&row, &hash, &meta) {
+    let settings = index_settings(&kb.embedding_model, kb.dimensions, kb.chunk);
+    let stored = store.document(&doc).await?;
+    let row = match (reupload(stored.as_ref(), &hash, &settings, &meta), stored) {
+        (Reupload::Unchanged, Some(row)) => {
             let body = json!({"document": document_json(&kb.name, &row), "unchanged": true});
             return Ok(http::json(200, &body)?);
         }
-    }
-    let media = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let row = store
-        .put(&doc, &meta, &media, bytes.len(), &extracted.text, &hash)
-        .await?;
+        // The same document still queued: its job may be lost, so it is sent again (a second
+        // run of one version is harmless; a job of an older version is skipped).
+        (Reupload::Requeue, Some(row)) => row,
+        _ => {
+            let media = content_type
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            let upload = super::store::Upload {
+                meta: &meta,
+                content_type: &media,
+                bytes: bytes.len(),
+                text: &extracted.text,
+                hash: &hash,
+                settings: &settings,
+            };
+            store.put(&doc, &upload).await?
+        }
+    };
     let version = row.get("version").and_then(Value::as_i64).unwrap_or(1);
     let job = Job {
         kb: kb.name.clone(),
         doc_id: doc.clone(),
         version,
+        attempt: 1,
     };
-    if let Err(e) = producer.send(&job.to_json()).await {
-        let reason = "the ingestion queue refused the job; upload the document again";
+    if let Err(e) = producer.send(&job.to_json(), None).await {
+        let reason = "the ingestion queue refused the job; upload the document again to queue it";
         let now = crate::clock::now_iso();
         let _ = store
             .mark(

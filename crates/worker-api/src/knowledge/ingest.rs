@@ -6,7 +6,7 @@
 use budget::{Demand, Price};
 use gateway::call::GatewayRoute;
 use gateway::log::RequestLog;
-use gateway::tenant::KnowledgeBase;
+use gateway::tenant::{embedding_input_tokens, KnowledgeBase};
 use gateway::usage::TokenReport;
 use knowledge::ingest::{plan, retry_delay_secs, Indexed, Job, Plan, UPSERT_BATCH};
 use knowledge::store as sql;
@@ -16,8 +16,8 @@ use serde_json::{json, Value};
 use wasm_bindgen::JsCast;
 use worker::{Context, Env};
 
-use super::d1::{Param, Query};
-use super::queue::{Message, MessageBatch};
+use super::d1::Param;
+use super::queue::{Message, MessageBatch, Producer};
 use super::store::KbStore;
 use super::vectorize::VectorizeIndex;
 use crate::budgets;
@@ -28,8 +28,6 @@ use crate::http::error::ApiError;
 use crate::ops;
 use crate::providers::embeddings::embed;
 
-/// Chunk rows per D1 batch.
-const CHUNK_ROWS: usize = 200;
 /// How this route shows in logs and usage history.
 pub const ROUTE: &str = "/knowledge/ingest";
 
@@ -55,8 +53,8 @@ pub async fn consume(batch: MessageBatch, env: Env, ctx: Context) {
     };
     for m in batch.messages().iter() {
         let m: Message = m.unchecked_into();
-        let attempt = m.attempts().unwrap_or(1);
-        match run(&env, &ctx, &settings, &m.json(), attempt).await {
+        let delivery = m.attempts().unwrap_or(1);
+        match run(&env, &ctx, &settings, &m.json(), delivery).await {
             Outcome::Ack => m.ack(),
             Outcome::Retry(secs) => m.retry_in(secs),
         }
@@ -66,6 +64,9 @@ pub async fn consume(batch: MessageBatch, env: Env, ctx: Context) {
 /// A run's failure: whether trying again may help, and the reason the row shows.
 struct Failure {
     transient: bool,
+    /// A newer version (or a delete) came while this run worked: it stops, touching nothing
+    /// more, and the newer job does the work.
+    superseded: bool,
     reason: String,
     detail: Option<String>,
 }
@@ -73,12 +74,21 @@ struct Failure {
 fn failed(transient: bool, reason: &str, detail: impl std::fmt::Display) -> Failure {
     Failure {
         transient,
+        superseded: false,
         reason: reason.to_string(),
         detail: Some(detail.to_string()),
     }
 }
 
-async fn run(env: &Env, ctx: &Context, settings: &Settings, body: &Value, attempt: u32) -> Outcome {
+/// One message: `delivery` counts the queue's own deliveries of it (a run that crashed is
+/// delivered again), added to the job's `attempt`.
+async fn run(
+    env: &Env,
+    ctx: &Context,
+    settings: &Settings,
+    body: &Value,
+    delivery: u32,
+) -> Outcome {
     let mut log = RequestLog {
         tenant_id: settings.tenant.tenant_id.as_str().to_string(),
         trace_id: uuid::Uuid::new_v4().to_string(),
@@ -103,6 +113,7 @@ async fn run(env: &Env, ctx: &Context, settings: &Settings, body: &Value, attemp
             }
             Some(kb) => {
                 log.model = Some(kb.embedding_model.clone());
+                let attempt = job.attempt.saturating_add(delivery.saturating_sub(1));
                 ingest(env, ctx, settings, kb, &job, attempt, &mut log).await
             }
         },
@@ -170,6 +181,7 @@ async fn ingest(
         kb,
         store: &store,
         doc,
+        version: job.version,
         log,
     };
     let result = steps.run(audience.as_ref(), &indexed).await;
@@ -188,6 +200,11 @@ async fn ingest(
             log.status = 200;
             Outcome::Ack
         }
+        Err(f) if f.superseded => {
+            log.status = 200;
+            log.error_detail = f.detail;
+            Outcome::Ack
+        }
         Err(f) => {
             log.error_detail = f.detail.clone();
             log.error_code = Some("ingestion_failed".into());
@@ -196,12 +213,27 @@ async fn ingest(
                     log.status = 503;
                     let lead = vec![f.reason.clone().into(), now_iso().into()];
                     let _ = store.mark(sql::MARK_RETRY, lead, doc, job.version).await;
-                    return Outcome::Retry(secs);
+                    // The next run is a new message of our own, so the queue's `max_retries`
+                    // cannot drop the document; the queue's retry only if sending fails.
+                    let next = Job {
+                        attempt,
+                        ..job.clone()
+                    }
+                    .next();
+                    let sent = match Producer::from_env(env, &kb.queue) {
+                        Some(p) => p.send(&next.to_json(), Some(secs)).await.is_ok(),
+                        None => false,
+                    };
+                    return if sent {
+                        Outcome::Ack
+                    } else {
+                        Outcome::Retry(secs)
+                    };
                 }
             }
             log.status = if f.transient { 503 } else { 422 };
             // Nothing half-indexed: what this run or an earlier one left goes.
-            let left = clean_up(env, kb, &store, doc, audience.as_ref(), &indexed).await;
+            let left = store.clean_up(env, doc, audience.as_ref(), &indexed).await;
             let lead = vec![
                 f.reason.into(),
                 to_i64(left.0).into(),
@@ -218,47 +250,6 @@ fn to_i64(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// Removes the document's chunks and every vector it may have (old and new); answers what
-/// may still be in the index (`(0, None)` when the removal worked).
-async fn clean_up(
-    env: &Env,
-    kb: &KnowledgeBase,
-    store: &KbStore<'_>,
-    doc: &DocId,
-    audience: Option<&knowledge::Audience>,
-    indexed: &Indexed,
-) -> (usize, Option<String>) {
-    let _ = store
-        .db
-        .batch(&[Query::new(
-            sql::DELETE_CHUNKS,
-            vec![store.scope.as_str().into(), doc.as_str().into()],
-        )])
-        .await;
-    let mut ids = knowledge::ingest::stale_ids(&store.scope, doc, indexed, &[]).unwrap_or_default();
-    let most = indexed.chunks.max(
-        store
-            .text(doc)
-            .await
-            .map(|t| knowledge::chunk::chunk(&t, kb.chunk).len())
-            .unwrap_or(0),
-    );
-    let new = Indexed {
-        chunks: most,
-        audience: audience.cloned(),
-    };
-    ids.extend(knowledge::ingest::stale_ids(&store.scope, doc, &new, &[]).unwrap_or_default());
-    let removed = match VectorizeIndex::from_env(env, &kb.index) {
-        Some(index) => index.remove(&ids).await.is_ok(),
-        None => false,
-    };
-    if removed {
-        (0, None)
-    } else {
-        (indexed.chunks, indexed.audience.as_ref().map(audience_json))
-    }
-}
-
 /// The steps of one run.
 struct Steps<'a> {
     env: &'a Env,
@@ -267,10 +258,33 @@ struct Steps<'a> {
     kb: &'a KnowledgeBase,
     store: &'a KbStore<'a>,
     doc: &'a DocId,
+    version: i64,
     log: &'a mut RequestLog,
 }
 
 impl Steps<'_> {
+    /// Stops the run when its version is no longer the document's (re-uploaded or deleted
+    /// meanwhile): checked before each write, so a stale run never overwrites a newer one's
+    /// chunks or vectors after the check.
+    async fn still_current(&self) -> Result<(), Failure> {
+        let row = self
+            .store
+            .document(self.doc)
+            .await
+            .map_err(|e| failed(true, "the document could not be read", format!("{e:?}")))?;
+        match row.and_then(|r| r.get("version").and_then(Value::as_i64)) {
+            Some(v) if v == self.version => Ok(()),
+            now => Err(Failure {
+                superseded: true,
+                ..failed(
+                    false,
+                    "superseded",
+                    format!("version {} superseded by {now:?}", self.version),
+                )
+            }),
+        }
+    }
+
     /// Chunks, embeds, stores and indexes; answers the chunk count and the tokens billed.
     async fn run(
         &mut self,
@@ -299,7 +313,11 @@ impl Steps<'_> {
             ));
         }
         let vectors = self.embed(&plan).await?;
-        self.store_chunks(&plan).await?;
+        self.still_current().await?;
+        self.store
+            .replace_chunks(self.doc, &plan.chunks)
+            .await
+            .map_err(|e| failed(true, "the chunks could not be stored", e))?;
         let index = VectorizeIndex::from_env(self.env, &self.kb.index).ok_or_else(|| {
             failed(
                 true,
@@ -319,6 +337,7 @@ impl Steps<'_> {
                 })
             })
             .collect();
+        self.still_current().await?;
         for batch in points.chunks(UPSERT_BATCH) {
             index
                 .upsert(&Value::Array(batch.to_vec()))
@@ -336,7 +355,13 @@ impl Steps<'_> {
     /// Embeds every chunk under the tenant's budget (reserved at the estimate, settled at
     /// what the model counted).
     async fn embed(&mut self, plan: &Plan) -> Result<Vec<Vec<f32>>, Failure> {
-        let texts: Vec<String> = plan.chunks.iter().map(|c| c.embedding_text()).collect();
+        // Within the model's input limit (the stored chunk text stays whole).
+        let limit = embedding_input_tokens(&self.kb.embedding_model);
+        let texts: Vec<String> = plan
+            .chunks
+            .iter()
+            .map(|c| c.embedding_text_within(limit))
+            .collect();
         let estimate: u64 = texts.iter().map(|t| u64::from(estimate_tokens(t))).sum();
         let model = self.kb.embedding_model.clone();
         let demand = Demand {
@@ -372,7 +397,16 @@ impl Steps<'_> {
         if tokens.total > 0 {
             self.log.tokens = Some(tokens);
         }
-        let vectors = vectors.map_err(|e| failed(true, "the embedding model failed", e))?;
+        // A model that refuses the input (4xx but 429) will refuse it again: no retries.
+        let vectors = vectors.map_err(|e| {
+            let status = e.status_and_code().0;
+            let transient = status == 429 || !(400..500).contains(&status);
+            failed(
+                transient,
+                "the embedding model failed",
+                format!("{e}: {:?}", e.log_detail()),
+            )
+        })?;
         if vectors.len() != plan.chunks.len()
             || vectors
                 .iter()
@@ -385,34 +419,5 @@ impl Steps<'_> {
             ));
         }
         Ok(vectors)
-    }
-
-    /// Replaces the document's chunk rows (and, by trigger, its keyword index).
-    async fn store_chunks(&self, plan: &Plan) -> Result<(), Failure> {
-        let key =
-            || -> Vec<Param> { vec![self.store.scope.as_str().into(), self.doc.as_str().into()] };
-        let mut batches: Vec<Vec<Query>> = vec![vec![Query::new(sql::DELETE_CHUNKS, key())]];
-        for group in plan.chunks.chunks(CHUNK_ROWS) {
-            batches.push(
-                group
-                    .iter()
-                    .map(|c| {
-                        let mut p = key();
-                        p.push(i64::from(c.index).into());
-                        p.push(c.heading_path.join(" > ").into());
-                        p.push(c.text.clone().into());
-                        Query::new(sql::INSERT_CHUNK, p)
-                    })
-                    .collect(),
-            );
-        }
-        for b in batches {
-            self.store
-                .db
-                .batch(&b)
-                .await
-                .map_err(|e| failed(true, "the chunks could not be stored", e))?;
-        }
-        Ok(())
     }
 }

@@ -14,7 +14,8 @@ extern "C" {
     type QueueBinding;
 
     #[wasm_bindgen(method, catch)]
-    async fn send(this: &QueueBinding, body: JsValue) -> Result<JsValue, JsValue>;
+    async fn send(this: &QueueBinding, body: JsValue, options: JsValue)
+        -> Result<JsValue, JsValue>;
 
     /// What the runtime hands the `queue` handler.
     pub type MessageBatch;
@@ -69,11 +70,15 @@ impl Producer {
         })
     }
 
-    /// Sends one JSON message (as a plain JS object).
-    pub async fn send(&self, body: &Value) -> Result<(), String> {
+    /// Sends one JSON message (as a plain JS object), delivered after `delay_secs` if given.
+    pub async fn send(&self, body: &Value, delay_secs: Option<u32>) -> Result<(), String> {
         let body = js_sys::JSON::parse(&body.to_string()).map_err(|e| js_error_message(&e))?;
+        let options = js_sys::Object::new();
+        if let Some(secs) = delay_secs {
+            let _ = js_sys::Reflect::set(&options, &"delaySeconds".into(), &JsValue::from(secs));
+        }
         self.inner
-            .send(body)
+            .send(body, options.into())
             .await
             .map(|_| ())
             .map_err(|e| js_error_message(&e))

@@ -2,11 +2,15 @@
 //! Vectorize and the D1 keyword index with the caller's audience filter inside both, fuse,
 //! read the chosen chunks and assemble numbered sources (`knowledge::rank` decides).
 
+use std::rc::Rc;
+
 use budget::{Demand, Price};
 use futures::future::join;
 use gateway::call::GatewayRoute;
 use gateway::credential::Principal;
+use gateway::log::RequestLog;
 use gateway::tenant::KnowledgeBase;
+use gateway::usage::TokenReport;
 use knowledge::audience::{audience_sql, keyword_query, vector_filter};
 use knowledge::rank::{assemble, fuse};
 use knowledge::store as sql;
@@ -22,7 +26,11 @@ use crate::config::Settings;
 use crate::engine::answered::spent;
 use crate::exchange::Exchange;
 use crate::http::error::ApiError;
+use crate::ops;
 use crate::providers::embeddings::embed;
+
+/// How a question's embedding shows in logs and usage history.
+pub const QUERY_ROUTE: &str = "/knowledge/query";
 
 /// Candidates read per retriever: a few times `topK`, so fusion has something to choose from
 /// (Vectorize answers at most 100 ids without metadata).
@@ -30,33 +38,32 @@ fn candidates(kb: &KnowledgeBase) -> u32 {
     (kb.top_k * 4).clamp(10, 100)
 }
 
-/// The sources for `question` in `kb`, as this caller may see them. A failure of the index,
-/// the database or the embedding model is `KnowledgeUnavailable`; a budget refusal is the
-/// request's own.
+/// The sources for `question` in `kb` as this caller may see them, and the question's
+/// embedding tokens. A failure of the index, the database or the embedding model is
+/// `KnowledgeUnavailable`; a budget refusal is the request's own.
 pub async fn sources(
     env: &Env,
     ctx: &Context,
-    settings: &Settings,
-    ex: &mut Exchange,
+    settings: &Rc<Settings>,
+    ex: &Exchange,
     kb: &KnowledgeBase,
     question: &str,
-) -> Result<Vec<Source>, ApiError> {
+) -> Result<(Vec<Source>, TokenReport), ApiError> {
     let groups = ex.principal.as_ref().map_or(&[][..], Principal::groups);
     let viewer = Viewer::parse(groups).unwrap_or_default();
     let store = KbStore::open(env, settings.tenant.tenant_id.as_str(), kb).await?;
     let index = VectorizeIndex::from_env(env, &kb.index).ok_or_else(|| {
-        unavailable(
-            &format!("knowledge.{}", kb.name),
-            format!("no Vectorize binding `{}`", kb.index),
-        )
+        let what = format!("knowledge.{}", kb.name);
+        unavailable(&what, format!("no Vectorize binding `{}`", kb.index))
     })?;
     let (aud, aud_values) = audience_sql(&viewer);
+    let aud_params = || aud_values.iter().map(|g| Param::from(g.as_str()));
     let keyword = async {
         let Some(terms) = keyword_query(question) else {
             return Ok(Vec::new());
         };
         let mut params: Vec<Param> = vec![terms.into(), store.scope.as_str().into()];
-        params.extend(aud_values.iter().map(|g| Param::from(g.as_str())));
+        params.extend(aud_params());
         params.push(i64::from(candidates(kb)).into());
         let rows = store
             .db
@@ -66,7 +73,7 @@ pub async fn sources(
         Ok::<_, ApiError>(rows.iter().filter_map(chunk_ref).collect::<Vec<_>>())
     };
     let vector = async {
-        let v = embed_question(env, ctx, settings, ex, kb, question).await?;
+        let (v, tokens) = embed_question(env, ctx, settings, ex, kb, question).await?;
         let options = json!({
             "topK": candidates(kb),
             "namespace": store.scope.as_str(),
@@ -78,53 +85,37 @@ pub async fn sources(
             .query(&v, &options)
             .await
             .map_err(|e| unavailable("vector search", e))?;
-        Ok::<_, ApiError>(
-            hits.into_iter()
-                .map(|(id, score)| VectorHit { id, score })
-                .collect::<Vec<_>>(),
-        )
+        let hits: Vec<VectorHit> = hits
+            .into_iter()
+            .map(|(id, score)| VectorHit { id, score })
+            .collect();
+        Ok::<_, ApiError>((hits, tokens))
     };
     let (keyword, vector) = join(keyword, vector).await;
-    let fused = fuse(&vector?, &keyword?, kb.fuse_spec());
+    let (vector, tokens) = vector?;
+    let fused = fuse(&vector, &keyword?, kb.fuse_spec());
     let wanted: Vec<ChunkRef> = fused
         .iter()
         .take(candidates(kb) as usize)
         .map(|f| f.chunk.clone())
         .collect();
     if wanted.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), tokens));
     }
     let mut params: Vec<Param> = vec![
         sql::wanted_json(&wanted).into(),
         store.scope.as_str().into(),
     ];
-    params.extend(aud_values.iter().map(|g| Param::from(g.as_str())));
+    params.extend(aud_params());
     let rows = store
         .db
         .all(Query::new(sql::chunk_texts(&aud), params))
         .await
         .map_err(|e| unavailable("reading chunks", e))?;
-    let stored: Vec<(ChunkRef, StoredChunk)> = rows
-        .iter()
-        .filter_map(|r| {
-            let text = |k: &str| r.get(k).and_then(Value::as_str).map(str::to_string);
-            Some((
-                chunk_ref(r)?,
-                StoredChunk {
-                    title: text("title"),
-                    url: text("url"),
-                    text: text("text")?,
-                },
-            ))
-        })
-        .collect();
+    let stored: Vec<(ChunkRef, StoredChunk)> = rows.iter().filter_map(stored_chunk).collect();
     let lookup = |c: &ChunkRef| stored.iter().find(|(r, _)| r == c).map(|(_, s)| s);
-    Ok(assemble(
-        &fused,
-        lookup,
-        kb.max_context_tokens,
-        kb.top_k as usize,
-    ))
+    let max = kb.max_context_tokens;
+    Ok((assemble(&fused, lookup, max, kb.top_k as usize), tokens))
 }
 
 /// `{doc_id, n}` of a row.
@@ -134,15 +125,27 @@ fn chunk_ref(row: &Value) -> Option<ChunkRef> {
     Some(ChunkRef { doc_id, chunk })
 }
 
-/// The question's vector, its tokens reserved and settled in the caller's budgets.
+/// A chunk-text row as what `assemble` reads.
+fn stored_chunk(row: &Value) -> Option<(ChunkRef, StoredChunk)> {
+    let text = |k: &str| row.get(k).and_then(Value::as_str).map(str::to_string);
+    let stored = StoredChunk {
+        title: text("title"),
+        url: text("url"),
+        text: text("text")?,
+    };
+    Some((chunk_ref(row)?, stored))
+}
+
+/// The question's vector and its priced tokens: reserved and settled in the caller's
+/// budgets, and noted in usage history (and Analytics Engine) as [`QUERY_ROUTE`].
 async fn embed_question(
     env: &Env,
     ctx: &Context,
-    settings: &Settings,
+    settings: &Rc<Settings>,
     ex: &Exchange,
     kb: &KnowledgeBase,
     question: &str,
-) -> Result<Vec<f32>, ApiError> {
+) -> Result<(Vec<f32>, TokenReport), ApiError> {
     let model = &kb.embedding_model;
     let demand = Demand {
         prompt: u64::from(estimate_tokens(question)).max(1),
@@ -161,12 +164,29 @@ async fn embed_question(
         session_id: None,
         user: None,
         client: client.as_deref(),
-        route: "/knowledge/query",
+        route: QUERY_ROUTE,
     };
     let (vectors, tokens) = embed(env, settings, model, vec![question.to_string()], route).await;
-    let mut log = gateway::log::RequestLog::default();
+    let mut log = RequestLog {
+        tenant_id: tenant.tenant_id.as_str().to_string(),
+        trace_id: ex.trace_id.clone(),
+        key_id: ex.log.key_id.clone(),
+        user_id: ex.log.user_id.clone(),
+        method: "POST".into(),
+        route: QUERY_ROUTE.into(),
+        status: if vectors.is_ok() { 200 } else { 503 },
+        model: Some(model.clone()),
+        tokens: (tokens.total > 0).then_some(tokens),
+        ..RequestLog::default()
+    };
     budgets::settle(env, held, spent(tokens), &mut log, Some(ctx)).await;
+    if log.tokens.is_some() && ops::history::note(env, tenant, &log) {
+        let (env, settings) = (env.clone(), Rc::clone(settings));
+        ctx.wait_until(async move { ops::history::write_pending(&env, &settings.tenant).await });
+    }
     let mut v = vectors.map_err(|e| unavailable("embedding the question", e))?;
-    v.pop()
-        .ok_or_else(|| unavailable("embedding the question", "no vector"))
+    let v = v
+        .pop()
+        .ok_or_else(|| unavailable("embedding the question", "no vector"))?;
+    Ok((v, tokens))
 }

@@ -5,19 +5,38 @@
 use std::cell::RefCell;
 
 use gateway::tenant::KnowledgeBase;
+use knowledge::chunk::chunk;
+use knowledge::ingest::{stale_ids, Indexed};
 use knowledge::store as sql;
+use knowledge::upload::audience_json;
 use knowledge::upload::UploadMeta;
-use knowledge::{DocId, VectorScope};
+use knowledge::{Audience, Chunk, DocId, VectorScope};
 use serde_json::Value;
 use worker::Env;
 
 use super::d1::{Database, Param, Query};
+use super::vectorize::VectorizeIndex;
 use crate::clock::now_iso;
 use crate::http::error::ApiError;
+
+/// Chunk rows per D1 batch.
+const CHUNK_ROWS: usize = 200;
 
 thread_local! {
     /// D1 bindings whose schema this isolate has made.
     static SCHEMA_MADE: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// What an upload stores besides the document id.
+#[derive(Clone, Copy)]
+pub struct Upload<'a> {
+    pub meta: &'a UploadMeta,
+    pub content_type: &'a str,
+    pub bytes: usize,
+    pub text: &'a str,
+    pub hash: &'a str,
+    /// `knowledge::upload::index_settings` of the kb.
+    pub settings: &'a str,
 }
 
 /// A knowledge base of the tenant and its database.
@@ -91,15 +110,15 @@ impl<'a> KbStore<'a> {
 
     /// Stores a new version of the document (row, audience, text) in one transaction; answers
     /// the row.
-    pub async fn put(
-        &self,
-        doc: &DocId,
-        meta: &UploadMeta,
-        content_type: &str,
-        bytes: usize,
-        text: &str,
-        hash: &str,
-    ) -> Result<Value, ApiError> {
+    pub async fn put(&self, doc: &DocId, upload: &Upload<'_>) -> Result<Value, ApiError> {
+        let Upload {
+            meta,
+            content_type,
+            bytes,
+            text,
+            hash,
+            settings,
+        } = *upload;
         let now = now_iso();
         let mut queries = vec![Query::new(
             sql::UPSERT_DOCUMENT,
@@ -115,6 +134,7 @@ impl<'a> KbStore<'a> {
                 content_type.into(),
                 i64::try_from(bytes).unwrap_or(i64::MAX).into(),
                 hash.into(),
+                settings.into(),
                 now.clone().into(),
                 now.into(),
             ],
@@ -185,5 +205,59 @@ impl<'a> KbStore<'a> {
         params.extend(self.key(doc));
         params.push(version.into());
         self.db.batch(&[Query::new(statement, params)]).await
+    }
+
+    /// Replaces the document's chunk rows (and, by trigger, its keyword index): the delete in
+    /// one batch, the rows in batches of [`CHUNK_ROWS`].
+    pub async fn replace_chunks(&self, doc: &DocId, chunks: &[Chunk]) -> Result<(), String> {
+        self.db
+            .batch(&[Query::new(sql::DELETE_CHUNKS, self.key(doc))])
+            .await?;
+        for group in chunks.chunks(CHUNK_ROWS) {
+            let rows: Vec<Query> = group
+                .iter()
+                .map(|c| {
+                    let mut p = self.key(doc);
+                    p.push(i64::from(c.index).into());
+                    p.push(c.heading_path.join(" > ").into());
+                    p.push(c.text.clone().into());
+                    Query::new(sql::INSERT_CHUNK, p)
+                })
+                .collect();
+            self.db.batch(&rows).await?;
+        }
+        Ok(())
+    }
+
+    /// After a run failed for good: removes the document's chunks and every vector it may
+    /// have (old and new); answers what may still be in the index (`(0, None)` when the
+    /// removal worked), for the row's `indexed_*`.
+    pub async fn clean_up(
+        &self,
+        env: &Env,
+        doc: &DocId,
+        audience: Option<&Audience>,
+        indexed: &Indexed,
+    ) -> (usize, Option<String>) {
+        let _ = self
+            .db
+            .batch(&[Query::new(sql::DELETE_CHUNKS, self.key(doc))])
+            .await;
+        let mut ids = stale_ids(&self.scope, doc, indexed, &[]).unwrap_or_default();
+        let written = self.text(doc).await.map(|t| chunk(&t, self.kb.chunk).len());
+        let new = Indexed {
+            chunks: indexed.chunks.max(written.unwrap_or(0)),
+            audience: audience.cloned(),
+        };
+        ids.extend(stale_ids(&self.scope, doc, &new, &[]).unwrap_or_default());
+        let removed = match VectorizeIndex::from_env(env, &self.kb.index) {
+            Some(index) => index.remove(&ids).await.is_ok(),
+            None => false,
+        };
+        if removed {
+            (0, None)
+        } else {
+            (indexed.chunks, indexed.audience.as_ref().map(audience_json))
+        }
     }
 }
