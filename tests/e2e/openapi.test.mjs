@@ -19,7 +19,11 @@ const ADMIN_TOKEN = "openapi-admin-token-0123456789";
 const FIXTURES = {};
 before(async () => {
   gw = await startGateway({
-    tenant: testTenant({ sessions: { enabled: true }, knowledge: { help: { embeddingModel: "@cf/baai/bge-small-en-v1.5" } } }),
+    tenant: testTenant({
+      sessions: { enabled: true },
+      knowledge: { help: { embeddingModel: "@cf/baai/bge-small-en-v1.5" } },
+      presets: { support: { model: "fast", knowledge: "help" } },
+    }),
     vars: { ADMIN_TOKEN },
     vectorize: { KNOWLEDGE_INDEX: { dimensions: 384, metric: "cosine" } },
     d1Databases: { KNOWLEDGE_DB: "openapi-knowledge" },
@@ -155,7 +159,7 @@ test("stream events fit their documented schemas, surface by surface", async () 
   const chat = await post("/chat", { messages: user, stream: true });
   assert.ok(chat.events.length >= 2);
   for (const e of chat.events) {
-    const name = { token: "TokenEvent", tool_call: "ToolCall", error: "StreamErrorEvent", done: "DoneEvent" }[e.event];
+    const name = { sources: "SourcesEvent", token: "TokenEvent", tool_call: "ToolCall", error: "StreamErrorEvent", done: "DoneEvent" }[e.event];
     assert.ok(name, `/chat: undocumented event ${e.event}`);
     assertFits(e.data, schema(name), `/chat ${e.event}`);
   }
@@ -178,6 +182,17 @@ test("stream events fit their documented schemas, surface by surface", async () 
   }
   assert.equal(responses.events.at(-1).data.type, "response.completed");
   assertFits(responses.events.at(-1).data.response, schema("ResponseObject"), "the completed response");
+
+  // Grounded streams: `sources` first on /chat, a last chunk with `sources` on /v1, source
+  // parts on /ui/chat (the kb may be empty here: the shapes are what is checked).
+  const grounded = await post("/chat", { messages: user, stream: true, knowledge: "help" });
+  assert.equal(grounded.events[0].event, "sources", grounded.text.slice(0, 200));
+  assertFits(grounded.events[0].data, schema("SourcesEvent"), "/chat sources");
+  const v1Grounded = await post("/v1/chat/completions", { model: "support", messages: user, stream: true });
+  for (const e of v1Grounded.events) assertFits(e.data, schema("ChatCompletionChunk"), "grounded /v1 chunk");
+  assert.ok(v1Grounded.events.some((e) => Array.isArray(e.data.sources)), "a chunk carries the sources");
+  const uiGrounded = await post("/ui/chat", { id: "chat-openapi-grounded", knowledge: "help", messages: [{ id: "u1", role: "user", parts: [{ type: "text", text: "Hello there" }] }], trigger: "submit-message" });
+  for (const e of uiGrounded.events) assertFits(e.data, schema("UiMessageChunk"), "grounded /ui/chat chunk");
 
   const messages = await post("/v1/messages", { model: "fast", max_tokens: 100, messages: user, stream: true }, { "anthropic-version": "2023-06-01" });
   for (const e of messages.events) {

@@ -190,7 +190,9 @@ pub enum Reupload {
     New,
     /// The same document, `ready` or `indexing` under the same index settings: nothing to do.
     Unchanged,
-    /// The same document, still `queued` (its job may have been lost): its job is sent again.
+    /// The same document, still `queued` and never run (its job may have been lost): its job
+    /// is sent again. One waiting for a scheduled retry (`attempts` > 0) is `Unchanged`, so
+    /// no second chain of runs starts.
     Requeue,
 }
 
@@ -225,6 +227,9 @@ pub fn reupload(
         && s("metadata").map(str::to_string) == meta.metadata_json();
     match s("state") {
         Some("ready" | "indexing") if same => Reupload::Unchanged,
+        Some("queued") if same && row.get("attempts").and_then(Value::as_i64).unwrap_or(0) > 0 => {
+            Reupload::Unchanged
+        }
         Some("queued") if same => Reupload::Requeue,
         _ => Reupload::New,
     }

@@ -154,8 +154,17 @@ fn only_the_same_document_is_left_alone_and_a_queued_one_is_queued_again() {
     assert_eq!(
         decide(&with("queued"), "abc", SETTINGS, &meta),
         Reupload::Requeue,
-        "its job may be lost"
+        "never run: its job may be lost"
     );
+    let mut waiting = with("queued");
+    waiting["attempts"] = json!(2);
+    assert_eq!(
+        decide(&waiting, "abc", SETTINGS, &meta),
+        Reupload::Unchanged,
+        "a retry is scheduled: no second chain"
+    );
+    waiting["attempts"] = json!(0);
+    assert_eq!(decide(&waiting, "abc", SETTINGS, &meta), Reupload::Requeue);
     assert_eq!(
         decide(&with("failed"), "abc", SETTINGS, &meta),
         Reupload::New,

@@ -143,7 +143,7 @@ async fn ingest(
             log.status = 503;
             log.error_code = Some("knowledge_unavailable".into());
             log.error_detail = e.log_detail();
-            return Outcome::Retry(retry_delay_secs(attempt).unwrap_or(600));
+            return retry_later(env, kb, job, attempt).await;
         }
     };
     let doc = &job.doc_id;
@@ -160,7 +160,7 @@ async fn ingest(
         Err(e) => {
             log.status = 503;
             log.error_detail = e.log_detail();
-            return Outcome::Retry(retry_delay_secs(attempt).unwrap_or(600));
+            return retry_later(env, kb, job, attempt).await;
         }
     };
     let indexed = Indexed {
@@ -208,28 +208,13 @@ async fn ingest(
         Err(f) => {
             log.error_detail = f.detail.clone();
             log.error_code = Some("ingestion_failed".into());
-            if f.transient {
-                if let Some(secs) = retry_delay_secs(attempt) {
-                    log.status = 503;
-                    let lead = vec![f.reason.clone().into(), now_iso().into()];
-                    let _ = store.mark(sql::MARK_RETRY, lead, doc, job.version).await;
-                    // The next run is a new message of our own, so the queue's `max_retries`
-                    // cannot drop the document; the queue's retry only if sending fails.
-                    let next = Job {
-                        attempt,
-                        ..job.clone()
-                    }
-                    .next();
-                    let sent = match Producer::from_env(env, &kb.queue) {
-                        Some(p) => p.send(&next.to_json(), Some(secs)).await.is_ok(),
-                        None => false,
-                    };
-                    return if sent {
-                        Outcome::Ack
-                    } else {
-                        Outcome::Retry(secs)
-                    };
-                }
+            if f.transient && retry_delay_secs(attempt).is_some() {
+                log.status = 503;
+                let lead = vec![f.reason.clone().into(), now_iso().into()];
+                let _ = store.mark(sql::MARK_RETRY, lead, doc, job.version).await;
+                // The next run is a new message of our own, so the queue's `max_retries`
+                // cannot drop the document; the queue's retry only if sending fails.
+                return retry_later(env, kb, job, attempt).await;
             }
             log.status = if f.transient { 503 } else { 422 };
             // Nothing half-indexed: what this run or an earlier one left goes.
@@ -243,6 +228,25 @@ async fn ingest(
             let _ = store.mark(sql::MARK_FAILED, lead, doc, job.version).await;
             Outcome::Ack
         }
+    }
+}
+
+/// The next run of `job` after a failed `attempt`, as a message of our own like every retry
+/// (the queue's own retry only if sending fails); after the last attempt, nothing. A run that
+/// could not start (the database unreachable) cannot write its row: after the last attempt it
+/// stays `queued`, and an identical upload queues it again.
+async fn retry_later(env: &Env, kb: &KnowledgeBase, job: &Job, attempt: u32) -> Outcome {
+    let Some(secs) = retry_delay_secs(attempt) else {
+        return Outcome::Ack;
+    };
+    let next = Job {
+        attempt,
+        ..job.clone()
+    }
+    .next();
+    match Producer::from_env(env, &kb.queue) {
+        Some(p) if p.send(&next.to_json(), Some(secs)).await.is_ok() => Outcome::Ack,
+        _ => Outcome::Retry(secs),
     }
 }
 

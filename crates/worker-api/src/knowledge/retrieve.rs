@@ -22,6 +22,7 @@ use super::d1::{Param, Query};
 use super::store::{unavailable, KbStore};
 use super::vectorize::VectorizeIndex;
 use crate::budgets;
+use crate::clock::now_ms;
 use crate::config::Settings;
 use crate::engine::answered::spent;
 use crate::exchange::Exchange;
@@ -166,6 +167,7 @@ async fn embed_question(
         client: client.as_deref(),
         route: QUERY_ROUTE,
     };
+    let started = now_ms();
     let (vectors, tokens) = embed(env, settings, model, vec![question.to_string()], route).await;
     let mut log = RequestLog {
         tenant_id: tenant.tenant_id.as_str().to_string(),
@@ -175,6 +177,10 @@ async fn embed_question(
         method: "POST".into(),
         route: QUERY_ROUTE.into(),
         status: if vectors.is_ok() { 200 } else { 503 },
+        error_code: vectors
+            .is_err()
+            .then(|| "knowledge_unavailable".to_string()),
+        latency_ms: now_ms().saturating_sub(started),
         model: Some(model.clone()),
         tokens: (tokens.total > 0).then_some(tokens),
         ..RequestLog::default()
