@@ -10,9 +10,9 @@ pub const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS doc_audience (kb TEXT NOT NULL, doc_id TEXT NOT NULL, grp TEXT NOT NULL, PRIMARY KEY (kb, doc_id, grp))",
     "CREATE TABLE IF NOT EXISTS doc_text (kb TEXT NOT NULL, doc_id TEXT NOT NULL, part INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (kb, doc_id, part))",
     "CREATE TABLE IF NOT EXISTS chunks (id INTEGER PRIMARY KEY, kb TEXT NOT NULL, doc_id TEXT NOT NULL, n INTEGER NOT NULL, heading TEXT NOT NULL, text TEXT NOT NULL, UNIQUE (kb, doc_id, n))",
-    "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(text, content='chunks', content_rowid='id', tokenize='porter unicode61')",
-    "CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.heading || char(10) || new.text); END",
-    "CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.heading || char(10) || old.text); END",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(heading, text, content='chunks', content_rowid='id', tokenize='porter unicode61')",
+    "CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN INSERT INTO chunks_fts(rowid, heading, text) VALUES (new.id, new.heading, new.text); END",
+    "CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN INSERT INTO chunks_fts(chunks_fts, rowid, heading, text) VALUES ('delete', old.id, old.heading, old.text); END",
 ];
 
 /// Every column of a document row, as [`crate::upload::document_json`] reads them.
@@ -69,11 +69,16 @@ pub const MARK_FAILED: &str = "UPDATE documents SET state = 'failed', reason = ?
 /// A failed attempt that will be retried: `reason`, `now`, `kb`, `doc_id`, `version`.
 pub const MARK_RETRY: &str = "UPDATE documents SET state = 'queued', reason = ?, updated_at = ? WHERE kb = ? AND doc_id = ? AND version = ?";
 
-/// Keyword hits, best BM25 first: `match` ([`crate::audience::keyword_query`]), `kb`, then
-/// the audience values of `aud_sql` ([`crate::audience::audience_sql`]), then `limit`.
+/// How much a term in a chunk's heading path counts against one in its text (BM25 column
+/// weights): a question's words in a section's headings say more than in its prose.
+pub const HEADING_WEIGHT: f64 = 4.0;
+
+/// Keyword hits, best BM25 first (headings weighted [`HEADING_WEIGHT`]): `match`
+/// ([`crate::audience::keyword_query`]), `kb`, then the audience values of `aud_sql`
+/// ([`crate::audience::audience_sql`]), then `limit`.
 pub fn keyword_search(aud_sql: &str) -> String {
     format!(
-        "SELECT c.doc_id AS doc_id, c.n AS n FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN documents d ON d.kb = c.kb AND d.doc_id = c.doc_id WHERE chunks_fts MATCH ? AND c.kb = ? AND {aud_sql} ORDER BY bm25(chunks_fts) LIMIT ?"
+        "SELECT c.doc_id AS doc_id, c.n AS n FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN documents d ON d.kb = c.kb AND d.doc_id = c.doc_id WHERE chunks_fts MATCH ? AND c.kb = ? AND {aud_sql} ORDER BY bm25(chunks_fts, {HEADING_WEIGHT:.1}, 1.0) LIMIT ?"
     )
 }
 
@@ -172,7 +177,7 @@ mod tests {
         assert_eq!(marks(INSERT_TEXT), 4);
         assert_eq!(marks(&keyword_search("d.has_audience = 0")), 3);
         assert_eq!(marks(&chunk_texts("d.has_audience = 0")), 2);
-        assert!(keyword_search("AUD").contains("AND AUD ORDER BY bm25"));
+        assert!(keyword_search("AUD").contains("AND AUD ORDER BY bm25(chunks_fts, 4.0, 1.0)"));
         assert!(chunk_texts("AUD").ends_with("WHERE AUD"));
     }
 }
