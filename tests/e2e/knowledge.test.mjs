@@ -986,3 +986,52 @@ describe("(i) logs", () => {
     assert.ok(gw.requestLogs().some((l) => String(l.route ?? l.path ?? "").includes("/admin/knowledge")), "admin requests are logged");
   });
 });
+
+describe("(k) metadata filters (knowledgeFilter)", () => {
+  let mg;
+  const EN = "# Return policy\n\nItems can be returned within thirty days with the receipt. Refunds go to the original card.";
+  const DE = "# Return policy (German office)\n\nItems can be returned within fourteen days with the receipt. Refunds go to the original card.";
+  const QUESTION = "Within how many days can items be returned with the receipt?";
+
+  before(async () => {
+    mg = await kbGateway({ tenant: testTenant({ knowledge: { help: { embeddingModel: SMALL } } }) });
+    await ingest(mg, "help", "returns-en", EN, { query: { metadata: JSON.stringify({ lang: "en", public: true, rev: 3 }) } });
+    await ingest(mg, "help", "returns-de", DE, { query: { metadata: JSON.stringify({ lang: "de", public: true, rev: 1 }) } });
+    await ingest(mg, "help", "returns-none", EN.replace("thirty", "sixty"));
+  });
+  after(() => mg?.close());
+
+  test("without a filter every matching document may answer", async () => {
+    const r = await ask(mg, { message: QUESTION, knowledge: "help" });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual([...new Set(docIds(r.body.sources))].sort(), ["returns-de", "returns-en", "returns-none"], r.text);
+  });
+
+  test("a filter keeps only documents whose metadata equals every key (strings, numbers, booleans)", async () => {
+    for (const [filter, want] of [
+      [{ lang: "de" }, ["returns-de"]],
+      [{ lang: "en", public: true }, ["returns-en"]],
+      [{ rev: 1 }, ["returns-de"]],
+      [{ public: true }, ["returns-de", "returns-en"]],
+      [{ lang: "fr" }, []],
+    ]) {
+      const r = await ask(mg, { message: QUESTION, knowledge: "help", knowledgeFilter: filter });
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual([...new Set(docIds(r.body.sources))].sort(), want, `${JSON.stringify(filter)}: ${r.text}`);
+    }
+  });
+
+  test("bad filters, and a filter without knowledge, are 400 invalid_request naming knowledgeFilter", async () => {
+    for (const body of [
+      { knowledge: "help", knowledgeFilter: { lang: 1.5 } },
+      { knowledge: "help", knowledgeFilter: { "a.b": "x" } },
+      { knowledge: "help", knowledgeFilter: "lang=de" },
+      { knowledge: "help", knowledgeFilter: {} },
+      { knowledgeFilter: { lang: "de" } },
+    ]) {
+      const r = await ask(mg, { message: QUESTION, ...body });
+      assertError(r, 400, "invalid_request");
+      assert.equal(r.body.error.field, "knowledgeFilter", r.text);
+    }
+  });
+});

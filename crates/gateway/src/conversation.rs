@@ -100,6 +100,8 @@ pub struct Options {
     /// The knowledge base to ground the answer in (`/chat` and `/ui/chat` `knowledge`); never
     /// sent to a model.
     pub knowledge: Option<String>,
+    /// `knowledgeFilter`: equality on document metadata, applied with the knowledge base.
+    pub knowledge_filter: Option<knowledge::filter::MetadataFilter>,
 }
 
 /// A checked request, whatever surface it came from.

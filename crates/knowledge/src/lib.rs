@@ -8,6 +8,7 @@
 pub mod audience;
 pub mod chunk;
 pub mod error;
+pub mod filter;
 mod html;
 pub mod ids;
 pub mod ingest;

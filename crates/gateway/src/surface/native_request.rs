@@ -20,6 +20,7 @@ const FIELDS: &[&str] = &[
     "tools",
     "responseFormat",
     "knowledge",
+    "knowledgeFilter",
 ];
 const MESSAGE_FIELDS: &[&str] = &["role", "content", "name", "toolCallId", "toolCalls"];
 const CALL_FIELDS: &[&str] = &["id", "name", "arguments"];
@@ -28,6 +29,18 @@ const CALL_FIELDS: &[&str] = &["id", "name", "arguments"];
 const MAX_TOKENS_CEILING: i64 = 1_000_000;
 /// Longest accepted `sessionId`.
 const MAX_SESSION_ID_LEN: usize = 128;
+
+/// `knowledgeFilter`, when given (checked by `knowledge::filter`; `null` is none).
+pub(crate) fn knowledge_filter(
+    v: Option<&Value>,
+) -> Result<Option<knowledge::filter::MetadataFilter>, Error> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => knowledge::filter::MetadataFilter::parse(v)
+            .map(Some)
+            .map_err(|e| invalid("knowledgeFilter", e.to_string())),
+    }
+}
 
 /// Parses a `/chat` body. Syntax errors become `Error::InvalidJson`; wrong shapes and broken
 /// rules become `Error::InvalidRequest` naming the field.
@@ -102,6 +115,7 @@ pub fn parse(body: &[u8]) -> Result<Conversation, Error> {
             tools,
             response_format,
             knowledge: o.string("knowledge")?.filter(|k| !k.trim().is_empty()),
+            knowledge_filter: knowledge_filter(o.get("knowledgeFilter"))?,
             ..Options::default()
         },
         stream: o.bool("stream")?.unwrap_or(false),
@@ -283,7 +297,7 @@ mod tests {
             "body is not valid JSON: EOF while parsing a value at line 1 column 0",
         );
         check_err(r#"{"message":"hi","foo":1}"#,
-            "foo: unknown field `foo`, expected one of `messages`, `message`, `sessionId`, `stream`, `modelId`, `maxTokens`, `temperature`, `tools`, `responseFormat`, `knowledge`");
+            "foo: unknown field `foo`, expected one of `messages`, `message`, `sessionId`, `stream`, `modelId`, `maxTokens`, `temperature`, `tools`, `responseFormat`, `knowledge`, `knowledgeFilter`");
         check_err(
             "{}",
             "messages: is required (or send a single `message` string)",
@@ -358,5 +372,26 @@ mod tests {
     fn syntax_errors_are_invalid_json_not_invalid_request() {
         assert!(matches!(parse(b"not json"), Err(Error::InvalidJson { .. })));
         assert!(matches!(parse(b"{}"), Err(Error::InvalidRequest { .. })));
+    }
+
+    #[test]
+    fn knowledge_and_its_filter_are_read() {
+        let c = parse(br#"{"message":"hi","knowledge":"help","knowledgeFilter":{"lang":"de"}}"#)
+            .unwrap();
+        assert_eq!(c.options.knowledge.as_deref(), Some("help"));
+        let want =
+            knowledge::filter::MetadataFilter::parse(&serde_json::json!({"lang": "de"})).ok();
+        assert_eq!(c.options.knowledge_filter, want);
+        let none = parse(br#"{"message":"hi","knowledge":" ","knowledgeFilter":null}"#).unwrap();
+        assert_eq!(
+            (none.options.knowledge, none.options.knowledge_filter),
+            (None, None)
+        );
+        match parse(br#"{"message":"hi","knowledgeFilter":{"lang":1.5}}"#) {
+            Err(Error::InvalidRequest { field, .. }) => {
+                assert_eq!(field.as_deref(), Some("knowledgeFilter"))
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -280,6 +280,7 @@ fn check(o: &Obj<'_>) -> Result<Conversation, Error> {
             response_format,
             reasoning_effort,
             knowledge: None,
+            knowledge_filter: None,
         },
         stream: o.bool("stream")?.unwrap_or(false),
         model,

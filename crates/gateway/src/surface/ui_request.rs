@@ -141,6 +141,9 @@ pub fn parse(body: &[u8]) -> Result<UiRequest, Error> {
                 max_tokens,
                 temperature,
                 knowledge: o.string("knowledge")?.filter(|k| !k.trim().is_empty()),
+                knowledge_filter: super::native_request::knowledge_filter(
+                    o.get("knowledgeFilter"),
+                )?,
                 ..Options::default()
             },
             stream: true,

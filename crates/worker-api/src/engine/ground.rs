@@ -8,6 +8,7 @@ use std::rc::Rc;
 use gateway::conversation::{Conversation, Message, Role};
 use gateway::log::KnowledgeLog;
 use gateway::tenant::{resolve_preset, KnowledgeBase};
+use knowledge::filter::MetadataFilter;
 use knowledge::prompt::system_block;
 use worker::{Context, Env};
 
@@ -20,6 +21,7 @@ use crate::knowledge::retrieve;
 /// What a grounded request asks for: its knowledge base, and the preset's prompt and rule.
 pub struct Target<'a> {
     kb: &'a KnowledgeBase,
+    filter: Option<MetadataFilter>,
     system: Option<&'a str>,
     required: bool,
 }
@@ -36,16 +38,24 @@ pub fn target<'a>(
     if let Some(p) = &preset {
         conv.model = Some(p.model.to_string());
     }
+    let filter = conv.options.knowledge_filter.take();
     let kb = match (conv.options.knowledge.take(), &preset) {
         (Some(name), _) => tenant
             .knowledge
             .get(name.trim())
             .ok_or(ApiError::UnknownKnowledge { kb: name })?,
         (None, Some(p)) => p.knowledge,
+        (None, None) if filter.is_some() => {
+            return Err(ApiError::InvalidRequest {
+                field: Some("knowledgeFilter".into()),
+                message: "knowledgeFilter needs `knowledge` (or a preset as the model)".into(),
+            })
+        }
         (None, None) => return Ok(None),
     };
     Ok(Some(Target {
         kb,
+        filter,
         system: preset.as_ref().and_then(|p| p.system),
         required: preset.as_ref().is_some_and(|p| p.required),
     }))
@@ -63,6 +73,7 @@ pub async fn prepare(
 ) -> Result<Grounding, ApiError> {
     let Target {
         kb,
+        filter,
         system,
         required,
     } = target;
@@ -77,7 +88,7 @@ pub async fn prepare(
     let found = if question.trim().is_empty() {
         Ok((Vec::new(), None))
     } else {
-        retrieve::sources(env, ctx, settings, ex, kb, &question)
+        retrieve::sources(env, ctx, settings, ex, kb, filter.as_ref(), &question)
             .await
             .map(|(sources, tokens)| (sources, Some(tokens)))
     };

@@ -12,6 +12,7 @@ use gateway::log::RequestLog;
 use gateway::tenant::KnowledgeBase;
 use gateway::usage::TokenReport;
 use knowledge::audience::{audience_sql, keyword_query, vector_filter};
+use knowledge::filter::{FilterValue, MetadataFilter};
 use knowledge::rank::{assemble, fuse};
 use knowledge::store as sql;
 use knowledge::{estimate_tokens, ChunkRef, DocId, Source, StoredChunk, VectorHit, Viewer};
@@ -48,6 +49,7 @@ pub async fn sources(
     settings: &Rc<Settings>,
     ex: &Exchange,
     kb: &KnowledgeBase,
+    filter: Option<&MetadataFilter>,
     question: &str,
 ) -> Result<(Vec<Source>, TokenReport), ApiError> {
     let groups = ex.principal.as_ref().map_or(&[][..], Principal::groups);
@@ -57,8 +59,19 @@ pub async fn sources(
         let what = format!("knowledge.{}", kb.name);
         unavailable(&what, format!("no Vectorize binding `{}`", kb.index))
     })?;
-    let (aud, aud_values) = audience_sql(&viewer);
-    let aud_params = || aud_values.iter().map(|g| Param::from(g.as_str()));
+    // Who may see a document, and what its metadata must be: inside the keyword search and
+    // the chunk read (vector hits of other documents are dropped there).
+    let (mut aud, aud_values) = audience_sql(&viewer);
+    let mut conditions: Vec<Param> = aud_values.iter().map(|g| Param::from(g.as_str())).collect();
+    if let Some(f) = filter {
+        let (sql, values) = f.sql();
+        aud = format!("{aud} AND {sql}");
+        conditions.extend(values.into_iter().map(|v| match v {
+            FilterValue::Text(s) => Param::Text(s),
+            FilterValue::Int(n) => Param::Int(n),
+        }));
+    }
+    let aud_params = || conditions.iter().cloned();
     let keyword = async {
         let Some(terms) = keyword_query(question) else {
             return Ok(Vec::new());
@@ -75,8 +88,14 @@ pub async fn sources(
     };
     let vector = async {
         let (v, tokens) = embed_question(env, ctx, settings, ex, kb, question).await?;
+        // A metadata filter drops vector hits after the query: ask for the most.
+        let top_k = if filter.is_some() {
+            100
+        } else {
+            candidates(kb)
+        };
         let options = json!({
-            "topK": candidates(kb),
+            "topK": top_k,
             "namespace": store.scope.as_str(),
             "filter": vector_filter(&kb.name, &viewer),
             "returnValues": false,
@@ -95,11 +114,13 @@ pub async fn sources(
     let (keyword, vector) = join(keyword, vector).await;
     let (vector, tokens) = vector?;
     let fused = fuse(&vector, &keyword?, kb.fuse_spec());
-    let wanted: Vec<ChunkRef> = fused
-        .iter()
-        .take(candidates(kb) as usize)
-        .map(|f| f.chunk.clone())
-        .collect();
+    // With a metadata filter every candidate is read: the chunk read drops the others.
+    let read = if filter.is_some() {
+        fused.len()
+    } else {
+        candidates(kb) as usize
+    };
+    let wanted: Vec<ChunkRef> = fused.iter().take(read).map(|f| f.chunk.clone()).collect();
     if wanted.is_empty() {
         return Ok((Vec::new(), tokens));
     }
