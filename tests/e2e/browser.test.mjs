@@ -7,7 +7,8 @@
 // readable, a foreign origin is refused, and a mid-stream failure and a 429 are shown; that the
 // model gets a conversation once although the page always sends all of it (the chat id is the
 // session on a tenant with sessions; on one without, the history is the page's), on the default
-// tenant of the root wrangler.toml too; a tool call is shown; the page's CSP holds; and the
+// tenant of the root wrangler.toml too; a tool call is shown; a grounded answer lists its sources
+// (?knowledge=); the page's CSP holds; and the
 // layout: the transcript scrolls in its own box, an empty message gets a hint, it works 375 px
 // wide. Screenshots go to test-results/ (git-ignored).
 //
@@ -284,6 +285,46 @@ describe("demo chat page in headless Chromium", { skip, timeout: 180_000 }, () =
     assert.equal(await text(page, ".msg.assistant .text"), ANSWER);
     assert.equal(await text(page, "#hint"), "");
     await page.close();
+  });
+
+  test("knowledge mode: ?knowledge= fills the field, the request carries it, and the answer's sources are listed under it", async () => {
+    const ADMIN = "browser-kb-admin-token-0123456789abcdef";
+    const kbGw = await startGateway({
+      tenant: testTenant({ knowledge: { help: { embeddingModel: "@cf/baai/bge-small-en-v1.5" } }, cors: { allowedOrigins: [web.url] } }),
+      vars: { ADMIN_TOKEN: ADMIN },
+      vectorize: { KNOWLEDGE_INDEX: { dimensions: 384, metric: "cosine" } },
+      d1Databases: { KNOWLEDGE_DB: "browser-knowledge" },
+      queueProducers: { KNOWLEDGE_QUEUE: "browser-knowledge" },
+      queueConsumers: { "browser-knowledge": { maxBatchSize: 5, maxBatchTimeout: 1 } },
+      scenarios: { "*": { text: "Lamps are serviced on Tuesdays [1]." } },
+    });
+    try {
+      const doc = "# Lighthouse maintenance\n\nThe lighthouse lamp is serviced every Tuesday night by the keeper.";
+      const put = await fetch(`${kbGw.url}/admin/knowledge/help/documents/lamp?url=${encodeURIComponent("https://example.com/lamp")}`, {
+        method: "PUT", headers: { authorization: `Bearer ${ADMIN}`, "content-type": "text/markdown" }, body: doc,
+      });
+      assert.equal(put.status, 202, await put.text());
+      for (let i = 0; ; i++) {
+        const d = await (await fetch(`${kbGw.url}/admin/knowledge/help/documents/lamp`, { headers: { authorization: `Bearer ${ADMIN}` } })).json();
+        if (d.document.state === "ready") break;
+        assert.ok(i < 200 && d.document.state !== "failed", JSON.stringify(d));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const page = await browser.newPage();
+      watch(page);
+      const bodies = chatBodies(page);
+      await page.goto(`${web.url}/?gateway=${encodeURIComponent(kbGw.url)}&knowledge=help`, { waitUntil: "load" });
+      assert.equal(await page.$eval("#knowledge", (el) => el.value), "help");
+      assert.equal(await sendAndWait(page, "When is the lighthouse lamp serviced?"), "done", await text(page, "#error"));
+      assert.equal(bodies.at(-1)?.knowledge, "help", "the request names the knowledge base");
+      assert.equal(await text(page, ".msg.assistant .text"), "Lamps are serviced on Tuesdays [1].");
+      assert.equal(await text(page, ".msg.assistant .sources"), "Sources: [1] Lighthouse maintenance ");
+      assert.equal(await page.$eval(".msg.assistant .sources a", (a) => a.href), "https://example.com/lamp");
+      await page.screenshot({ path: path.join(RESULTS, "web-chat-sources.png"), fullPage: true });
+      await page.close();
+    } finally {
+      await kbGw.close();
+    }
   });
 
   test("a failure mid-stream keeps the partial answer and shows the error event", async () => {
