@@ -28,7 +28,7 @@ DEFAULT_FILES=(
   crates/gateway/src/access.rs
   crates/gateway/src/surface/openai.rs
 )
-PURE_CRATES=(budget gateway)
+PURE_CRATES=(budget gateway knowledge)
 
 jobs=1
 timeout=60
