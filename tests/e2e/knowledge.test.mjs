@@ -12,6 +12,8 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
+import OpenAI from "openai";
+import Anthropic from "@anthropic-ai/sdk";
 import { startGateway, testTenant } from "../support/runtime.mjs";
 import { ADMIN_TOKEN, CLIENT_TOKEN_SECRET, userToken, bearer } from "../support/auth-kit.mjs";
 
@@ -377,6 +379,23 @@ describe("(a) ingest a Markdown document, then ask about it", () => {
     const content = chunks.flatMap((c) => c.choices).map((c) => c.delta?.content ?? "").join("");
     assert.equal(content, ANSWER);
     assert.equal(r.headers.get("x-knowledge"), `help; sources=${sources.length}`);
+  });
+
+  test("the official SDKs, unchanged, stream a preset's answer and keep its sources (openai responses.stream, Anthropic messages.stream)", async () => {
+    const question = "How long do refunds take to arrive?";
+    const openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "unused" });
+    const stream = openai.responses.stream({ model: "support", input: question });
+    const final = await stream.finalResponse();
+    // openai's ResponseStream adds no output_text convenience: read the message item.
+    const text = final.output.filter((o) => o.type === "message").flatMap((m) => m.content).map((c) => c.text).join("");
+    assert.equal(text, ANSWER);
+    assert.equal(assertSources(final.sources, JSON.stringify(final))[0].docId, "refunds");
+    const anthropic = new Anthropic({ baseURL: gw.url, apiKey: "unused" });
+    const ms = anthropic.messages.stream({ model: "support", max_tokens: 100, messages: [{ role: "user", content: question }] });
+    const message = await ms.finalMessage();
+    assert.equal(message.content.map((b) => b.text).join(""), ANSWER);
+    // The stream's `message_start` carried the sources; the SDK's accumulated message keeps them.
+    assert.equal(assertSources(message.sources, JSON.stringify(message))[0].docId, "refunds");
   });
 
   test("GET /v1/models lists the presets", async () => {

@@ -193,6 +193,12 @@ test("stream events fit their documented schemas, surface by surface", async () 
   assert.ok(v1Grounded.events.some((e) => Array.isArray(e.data.sources)), "a chunk carries the sources");
   const uiGrounded = await post("/ui/chat", { id: "chat-openapi-grounded", knowledge: "help", messages: [{ id: "u1", role: "user", parts: [{ type: "text", text: "Hello there" }] }], trigger: "submit-message" });
   for (const e of uiGrounded.events) assertFits(e.data, schema("UiMessageChunk"), "grounded /ui/chat chunk");
+  const respGrounded = await post("/v1/responses", { model: "support", input: "Hello there", stream: true });
+  for (const e of respGrounded.events) assertFits(e.data, schema("ResponsesStreamEvent"), "grounded /v1/responses event");
+  assert.ok(Array.isArray(respGrounded.events.at(-1).data.response.sources), "response.completed carries the sources");
+  const msgGrounded = await post("/v1/messages", { model: "support", max_tokens: 100, messages: user, stream: true }, { "anthropic-version": "2023-06-01" });
+  for (const e of msgGrounded.events) assertFits(e.data, schema("AnthropicStreamEvent"), "grounded /v1/messages event");
+  assert.ok(Array.isArray(msgGrounded.events[0].data.message.sources), "message_start carries the sources");
 
   const messages = await post("/v1/messages", { model: "fast", max_tokens: 100, messages: user, stream: true }, { "anthropic-version": "2023-06-01" });
   for (const e of messages.events) {

@@ -128,6 +128,10 @@ mod tests {
         nine.insert("k9".into(), json!(1));
         let long = "k".repeat(MAX_KEY_CHARS);
         assert!(MetadataFilter::parse(&json!({ long.clone(): 1 })).is_ok());
+        assert!(
+            MetadataFilter::parse(&json!({"doc_type": "faq", "team-name": "ops", "Rev2": 2}))
+                .is_ok()
+        );
         for bad in [
             json!("lang=de"),
             json!([]),

@@ -71,6 +71,16 @@ fn bad_options_name_their_field() {
         Some(title)
     );
     assert!(UploadMeta::parse(&pairs(&[("url", "http://a.example")])).is_ok());
+    // Exactly at the limits is fine.
+    let url = format!(
+        "https://a.example/{}",
+        "x".repeat(MAX_URL_CHARS - "https://a.example/".len())
+    );
+    assert_eq!(url.chars().count(), MAX_URL_CHARS);
+    assert!(UploadMeta::parse(&pairs(&[("url", &url)])).is_ok());
+    let metadata = format!(r#"{{"a":"{}"}}"#, "x".repeat(MAX_METADATA_BYTES - 8));
+    assert_eq!(metadata.len(), MAX_METADATA_BYTES);
+    assert!(UploadMeta::parse(&pairs(&[("metadata", &metadata)])).is_ok());
 }
 
 #[test]

@@ -203,11 +203,16 @@ impl Encoder for AnthropicEncoder {
     }
 
     fn stream_start(&mut self, meta: &AnswerMeta<'_>, out: &mut Vec<u8>) {
-        let message = json!({
+        let mut message = json!({
             "id": self.id, "type": "message", "role": "assistant", "content": [],
             "model": meta.model, "stop_reason": null, "stop_sequence": null,
             "usage": usage_json(&TokenReport::default()),
         });
+        // A grounded answer's sources, known before the first token, ride on the opening
+        // message (SDKs keep unknown fields), as on a whole answer.
+        if let Some(sources) = super::sources_json(meta) {
+            message["sources"] = sources;
+        }
         frame(
             out,
             "message_start",

@@ -299,7 +299,7 @@ impl Encoder for ResponsesEncoder {
         }
     }
 
-    fn stream_end(&mut self, end: &StreamEnd, _meta: &AnswerMeta<'_>, out: &mut Vec<u8>) {
+    fn stream_end(&mut self, end: &StreamEnd, meta: &AnswerMeta<'_>, out: &mut Vec<u8>) {
         let (model, created) = (self.model.clone(), self.created);
         match end {
             StreamEnd::Finished { finish, usage } => {
@@ -333,7 +333,12 @@ impl Encoder for ResponsesEncoder {
                 let output = (0..self.items.len())
                     .map(|i| self.item_json(i, status))
                     .collect();
-                let r = self.finished(&model, created, output, *finish, usage);
+                let mut r = self.finished(&model, created, output, *finish, usage);
+                // A grounded answer's sources ride on the final response object, as on a
+                // whole answer (SDKs keep unknown fields).
+                if let (Some(sources), Some(o)) = (super::sources_json(meta), r.as_object_mut()) {
+                    o.insert("sources".into(), sources);
+                }
                 let kind = match status {
                     "completed" => "response.completed",
                     _ => "response.incomplete",

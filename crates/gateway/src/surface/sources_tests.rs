@@ -4,8 +4,11 @@
 use knowledge::{DocId, Source};
 use serde_json::{json, Value};
 
+use super::anthropic::AnthropicEncoder;
 use super::native::NativeEncoder;
 use super::openai::OpenAiEncoder;
+use super::responses::ResponsesEncoder;
+use super::responses_request::Echo;
 use super::ui::UiEncoder;
 use super::{sources_json, AnswerMeta, Encoder, StreamEnd};
 use crate::events::{FinishReason, ModelEvent};
@@ -130,4 +133,41 @@ fn ui_streams_carry_source_parts_before_the_text() {
     );
     let plain = stream(Box::new(UiEncoder::new("msg".into())), &meta(None));
     assert!(!plain.contains("source-"), "{plain}");
+}
+
+#[test]
+fn responses_and_messages_streams_carry_the_sources_on_their_response_objects() {
+    let list = sources();
+    let data = |out: &str| -> Vec<Value> {
+        out.split("\n\n")
+            .filter_map(|b| b.lines().find_map(|l| l.strip_prefix("data: ")))
+            .filter_map(|d| serde_json::from_str(d).ok())
+            .collect()
+    };
+    let out = stream(
+        Box::new(ResponsesEncoder::new("resp_1".into(), Echo::default())),
+        &meta(Some(&list)),
+    );
+    let done = data(&out)
+        .into_iter()
+        .find(|e| e["type"] == "response.completed")
+        .expect(&out);
+    assert_eq!(done["response"]["sources"], public(&list));
+    let plain = stream(
+        Box::new(ResponsesEncoder::new("resp_1".into(), Echo::default())),
+        &meta(None),
+    );
+    assert!(!plain.contains("sources"), "{plain}");
+
+    let out = stream(
+        Box::new(AnthropicEncoder::new("msg_1".into())),
+        &meta(Some(&list)),
+    );
+    let start = data(&out)
+        .into_iter()
+        .find(|e| e["type"] == "message_start")
+        .expect(&out);
+    assert_eq!(start["message"]["sources"], public(&list));
+    let plain = stream(Box::new(AnthropicEncoder::new("msg_1".into())), &meta(None));
+    assert!(!plain.contains("sources"), "{plain}");
 }
