@@ -8,5 +8,6 @@ pub mod health;
 pub mod ingest;
 pub mod queue;
 pub mod retrieve;
+pub mod steps;
 pub mod store;
 pub mod vectorize;
