@@ -17,6 +17,7 @@ use super::queue;
 use super::store::{unavailable, KbStore};
 use super::vectorize::VectorizeIndex;
 use crate::http;
+use crate::http::body::{media_type, read_limited};
 use crate::http::error::ApiError;
 use crate::router::Call;
 
@@ -59,20 +60,20 @@ pub async fn put(mut c: Call<'_>) -> Result<Response, ApiError> {
     let kb = kb_of(&c)?.clone();
     let doc = doc_of(&c)?;
     let meta = UploadMeta::parse(&query_pairs(c.req.url())).map_err(ApiError::Document)?;
-    let limit = kb.max_document_bytes;
-    let header = |name: &str| c.req.headers().get(name).ok().flatten();
-    let declared = header("content-length").and_then(|v| v.parse::<u64>().ok());
-    if let Some(size) = declared.filter(|s| *s > u64::from(limit)) {
-        return Err(ApiError::DocumentTooLarge { size, limit });
-    }
-    let content_type = header("content-type").unwrap_or_default();
-    let bytes = c.req.bytes().await.map_err(ApiError::ClientClosed)?;
-    if bytes.len() as u64 > u64::from(limit) {
-        return Err(ApiError::DocumentTooLarge {
-            size: bytes.len() as u64,
-            limit,
-        });
-    }
+    let content_type = c
+        .req
+        .headers()
+        .get("content-type")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    // The kb's own limit, reported as a document's.
+    let bytes = read_limited(&mut c.req, kb.max_document_bytes)
+        .await
+        .map_err(|e| match e {
+            ApiError::PayloadTooLarge { size, limit } => ApiError::DocumentTooLarge { size, limit },
+            e => e,
+        })?;
     let extracted = extract(&content_type, &bytes).map_err(ApiError::Document)?;
     let meta = UploadMeta {
         title: meta.title.or(extracted.title),
@@ -97,12 +98,7 @@ pub async fn put(mut c: Call<'_>) -> Result<Response, ApiError> {
         // run of one version is harmless; a job of an older version is skipped).
         (Reupload::Requeue, Some(row)) => row,
         _ => {
-            let media = content_type
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
+            let media = media_type(&content_type);
             let upload = super::store::Upload {
                 meta: &meta,
                 content_type: &media,
