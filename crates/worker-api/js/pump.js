@@ -42,6 +42,54 @@ export class RelayPump {
     cancelReader(reader);
   }
 
+  /**
+   * Reads a whole answer's stream to its end (issue 22): one read and one call into Rust per
+   * chunk, without a Rust future, a waker and a timer race per chunk. `fold(chunk, nowMs)` is
+   * Rust: it takes a Uint8Array (or undefined at the end) and returns the read's deadline
+   * (ms since the epoch; it moves on once the model has output), or a negative number to stop
+   * reading. Resolves to whether the deadline passed first; rejects with the read error of a
+   * failed stream. A stream it did not read to its end is cancelled (the provider stops).
+   */
+  static async collect(reader, fold, deadlineMs) {
+    let deadline = deadlineMs;
+    let timedOut = false;
+    let ended = false;
+    let timer;
+    const arm = () => {
+      timer = setTimeout(() => {
+        if (Date.now() >= deadline) {
+          timedOut = true;
+          cancelReader(reader);
+        } else {
+          arm();
+        }
+      }, Math.max(0, deadline - Date.now()));
+    };
+    arm();
+    try {
+      for (;;) {
+        let r;
+        try {
+          r = await reader.read();
+        } catch (e) {
+          if (timedOut) return true;
+          throw e;
+        }
+        if (timedOut) return true;
+        ended = r.done;
+        if (!r.done && !(r.value instanceof Uint8Array)) {
+          throw new TypeError("the model's stream sent a chunk that is not bytes");
+        }
+        const next = fold(chunkValue(r), Date.now());
+        if (next < 0 || r.done) return false;
+        deadline = next;
+      }
+    } finally {
+      clearTimeout(timer);
+      if (!ended) cancelReader(reader);
+    }
+  }
+
   constructor(feed, tick, keepAliveMs, highWaterMark) {
     this.reader = undefined;
     this.feed = feed;

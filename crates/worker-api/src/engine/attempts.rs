@@ -2,6 +2,7 @@
 //! model reaches its first output (a stream) or its end (a whole answer). It owns what it
 //! needs, so a stream's loop can outlive the request handler.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use gateway::answer::AnswerFold;
@@ -10,11 +11,15 @@ use gateway::call::{GatewayRoute, ModelCall};
 use gateway::conversation::Conversation;
 use gateway::events::ModelEvent;
 use gateway::usage::TokenReport;
+use gateway::wire::Decode;
+use wasm_bindgen::closure::Closure;
 use worker::Env;
 
 use crate::budgets::Holds;
 use crate::clock::now_ms;
 use crate::config::Settings;
+use crate::engine::pump::{Fold, RelayPump, StreamReader};
+use crate::js::js_error_message;
 use crate::providers::backend::Backend;
 use crate::providers::{within, ChatProvider, ModelOutput, Read};
 use crate::sessions::SessionTurn;
@@ -154,12 +159,27 @@ impl Attempts {
 /// A whole answer may take as long as it keeps sending: after its first output the deadline
 /// is `timeout_ms` from the latest chunk, as for a relayed stream.
 async fn first_output(
-    mut output: ModelOutput,
+    output: ModelOutput,
     mut fold: AnswerFold,
     mut deadline: u64,
     timeout_ms: u64,
     stream: bool,
 ) -> Result<(ModelOutput, AnswerFold, Vec<ModelEvent>, bool), AttemptError> {
+    let mut output = match output {
+        ModelOutput::Stream {
+            mut bytes,
+            decoder,
+            watchdog,
+        } if !stream => match bytes.take() {
+            Some(reader) => return collect(reader, decoder, fold, deadline, timeout_ms).await,
+            None => ModelOutput::Stream {
+                bytes,
+                decoder,
+                watchdog,
+            },
+        },
+        other => other,
+    };
     let (mut pending, mut fresh) = (Vec::new(), Vec::new());
     loop {
         let read = output.read(deadline, &mut fresh).await;
@@ -177,5 +197,93 @@ async fn first_output(
             }
             Read::More => {}
         }
+    }
+}
+
+/// A whole answer's decoder and fold, shared with `RelayPump.collect`'s per-chunk call.
+struct Collecting {
+    decoder: Box<dyn Decode>,
+    fold: AnswerFold,
+    pending: Vec<ModelEvent>,
+    fresh: Vec<ModelEvent>,
+    deadline: u64,
+    timeout_ms: u64,
+    /// Why reading stopped: `None` while it goes on, `Some(None)` at the answer's end (or
+    /// the output cap), `Some(Some(f))` when the stream turned out broken.
+    stopped: Option<Option<AttemptFailure>>,
+}
+
+impl Collecting {
+    /// One chunk (`None` at the stream's end): the read's deadline, or `None` to stop.
+    fn chunk(&mut self, chunk: Option<&[u8]>, now_ms: u64) -> Option<u64> {
+        let step = match chunk {
+            Some(bytes) => self.decoder.feed(bytes, &mut self.fresh),
+            None => self.decoder.finish(&mut self.fresh),
+        };
+        let fold = &mut self.fold;
+        self.pending
+            .extend(self.fresh.drain(..).filter_map(|e| fold.apply(e)));
+        match step {
+            Err(e) => self.stopped = Some(Some(AttemptFailure::from_decode(&e))),
+            Ok(()) if chunk.is_none() || self.decoder.is_done() || fold.capped() => {
+                self.stopped = Some(None);
+            }
+            Ok(()) => {}
+        }
+        if self.stopped.is_some() {
+            return None;
+        }
+        if fold.has_output() {
+            self.deadline = now_ms + self.timeout_ms;
+        }
+        Some(self.deadline)
+    }
+}
+
+/// Reads a whole answer's stream to its end in `js/pump.js` (`RelayPump.collect`): one JS
+/// read and one Rust call per chunk. Reading it from Rust cost a future, a waker, a microtask
+/// and a timer race per chunk, about 14 µs per token of a whole answer (docs/performance.md).
+async fn collect(
+    reader: StreamReader,
+    decoder: Box<dyn Decode>,
+    fold: AnswerFold,
+    deadline: u64,
+    timeout_ms: u64,
+) -> Result<(ModelOutput, AnswerFold, Vec<ModelEvent>, bool), AttemptError> {
+    let state = Rc::new(RefCell::new(Collecting {
+        decoder,
+        fold,
+        pending: Vec::new(),
+        fresh: Vec::new(),
+        deadline,
+        timeout_ms,
+        stopped: None,
+    }));
+    let call: Closure<Fold> = {
+        let state = Rc::clone(&state);
+        Closure::new(move |chunk: Option<Vec<u8>>, now: f64| {
+            state
+                .borrow_mut()
+                .chunk(chunk.as_deref(), now as u64)
+                .map_or(-1.0, |d| d as f64)
+        })
+    };
+    let read = RelayPump::read_whole(&reader, &call, deadline).await;
+    drop(call);
+    let Ok(state) = Rc::try_unwrap(state).map(RefCell::into_inner) else {
+        let f = AttemptFailure::of_kind(FailureKind::ServerError, "answer still being read");
+        return Err((f, None));
+    };
+    let Collecting {
+        fold,
+        pending,
+        stopped,
+        ..
+    } = state;
+    match (read, stopped) {
+        (Err(e), _) => Err((AttemptFailure::network(&js_error_message(&e)), Some(fold))),
+        (Ok(true), _) => Err((AttemptFailure::timeout(timeout_ms), Some(fold))),
+        (Ok(false), Some(Some(f))) => Err((f, Some(fold))),
+        (Ok(false), _) => Ok((ModelOutput::Whole(None), fold, pending, true)),
     }
 }

@@ -19,6 +19,8 @@ extern "C" {
     fn read_chunk(reader: &StreamReader) -> Promise;
     #[wasm_bindgen(static_method_of = RelayPump, js_name = cancelReader)]
     fn cancel_reader(reader: &StreamReader);
+    #[wasm_bindgen(static_method_of = RelayPump)]
+    fn collect(reader: &StreamReader, fold: &Closure<Fold>, deadline_ms: f64) -> Promise;
 
     // Bytes go to JS as `Vec<u8>`: the glue copies them out of wasm memory (a `&[u8]` would
     // be a view that later writes overwrite).
@@ -48,6 +50,10 @@ extern "C" {
 /// left, and the time (ms); it returns the bytes for the client (empty for none yet), or
 /// `None` to stop reading.
 pub type Feed = dyn FnMut(Option<Vec<u8>>, bool, f64) -> Option<Vec<u8>>;
+
+/// A whole answer's call into Rust per chunk (`RelayPump.collect`): the chunk (`None` at the
+/// end) and the time (ms); it returns the read's deadline (ms), or a negative number to stop.
+pub type Fold = dyn FnMut(Option<Vec<u8>>, f64) -> f64;
 
 /// While a read waits: the time (ms) in, a keep-alive comment out when one is due.
 pub type Tick = dyn FnMut(f64) -> Option<Vec<u8>>;
@@ -104,6 +110,18 @@ impl Drop for ModelBytes {
 }
 
 impl RelayPump {
+    /// Reads `reader` to its end through `fold` (see `Fold`): `Ok(true)` when the deadline
+    /// passed first, `Err` with what the model's stream threw.
+    pub async fn read_whole(
+        reader: &StreamReader,
+        fold: &Closure<Fold>,
+        deadline_ms: u64,
+    ) -> Result<bool, JsValue> {
+        JsFuture::from(Self::collect(reader, fold, deadline_ms as f64))
+            .await
+            .map(|v| v.is_truthy())
+    }
+
     /// Relays `reader` to its end: `Ok(true)` when no chunk came for `idle_ms`, `Err` with
     /// what the model's stream threw.
     pub async fn relay(&self, reader: &StreamReader, idle_ms: f64) -> Result<bool, JsValue> {
