@@ -21,7 +21,7 @@ use crate::config::Settings;
 use crate::engine::pump::{Fold, RelayPump, StreamReader};
 use crate::js::js_error_message;
 use crate::providers::backend::Backend;
-use crate::providers::{within, ChatProvider, ModelOutput, Read};
+use crate::providers::{decode_step, within, ChatProvider, ModelOutput, Read};
 use crate::sessions::SessionTurn;
 
 /// A model that reached its first output (or its end), committed.
@@ -216,19 +216,14 @@ struct Collecting {
 impl Collecting {
     /// One chunk (`None` at the stream's end): the read's deadline, or `None` to stop.
     fn chunk(&mut self, chunk: Option<&[u8]>, now_ms: u64) -> Option<u64> {
-        let step = match chunk {
-            Some(bytes) => self.decoder.feed(bytes, &mut self.fresh),
-            None => self.decoder.finish(&mut self.fresh),
-        };
+        let step = decode_step(self.decoder.as_mut(), chunk, &mut self.fresh);
         let fold = &mut self.fold;
         self.pending
             .extend(self.fresh.drain(..).filter_map(|e| fold.apply(e)));
         match step {
-            Err(e) => self.stopped = Some(Some(AttemptFailure::from_decode(&e))),
-            Ok(()) if chunk.is_none() || self.decoder.is_done() || fold.capped() => {
-                self.stopped = Some(None);
-            }
-            Ok(()) => {}
+            Read::Failed(f) => self.stopped = Some(Some(f)),
+            Read::More if chunk.is_some() && !fold.capped() => {}
+            _ => self.stopped = Some(None),
         }
         if self.stopped.is_some() {
             return None;

@@ -110,25 +110,36 @@ impl ModelOutput {
                 bytes,
                 decoder,
                 watchdog,
-            } => {
-                let step = match watchdog.within(deadline_ms, bytes.next()).await {
-                    None => return Read::TimedOut,
-                    Some(Chunk::Bytes(chunk)) => decoder.feed(&chunk, out),
-                    Some(Chunk::Failed(e)) => {
-                        return Read::Failed(AttemptFailure::network(&js_error_message(&e)))
-                    }
-                    Some(Chunk::End) => {
-                        bytes.take();
-                        decoder.finish(out)
-                    }
-                };
-                match step {
-                    Err(e) => Read::Failed(AttemptFailure::from_decode(&e)),
-                    Ok(()) if decoder.is_done() => Read::End,
-                    Ok(()) => Read::More,
+            } => match watchdog.within(deadline_ms, bytes.next()).await {
+                None => Read::TimedOut,
+                Some(Chunk::Bytes(chunk)) => decode_step(decoder.as_mut(), Some(&chunk), out),
+                Some(Chunk::Failed(e)) => {
+                    Read::Failed(AttemptFailure::network(&js_error_message(&e)))
                 }
-            }
+                Some(Chunk::End) => {
+                    bytes.take();
+                    decode_step(decoder.as_mut(), None, out)
+                }
+            },
         }
+    }
+}
+
+/// Feeds one chunk to `decoder` (`None` at the stream's end), appending its events to `out`:
+/// `End` once the answer is done, `Failed` when the bytes do not decode, else `More`.
+pub fn decode_step(
+    decoder: &mut dyn Decode,
+    chunk: Option<&[u8]>,
+    out: &mut Vec<ModelEvent>,
+) -> Read {
+    let step = match chunk {
+        Some(bytes) => decoder.feed(bytes, out),
+        None => decoder.finish(out),
+    };
+    match step {
+        Err(e) => Read::Failed(AttemptFailure::from_decode(&e)),
+        Ok(()) if decoder.is_done() => Read::End,
+        Ok(()) => Read::More,
     }
 }
 
