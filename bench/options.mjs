@@ -15,12 +15,18 @@ export const TTFT_N = Math.max(1, int(env.BENCH_TTFT_REQUESTS, 50));
 export const COLD = Math.max(1, int(env.BENCH_COLD_STARTS, 5));
 export const DO_ROUNDS = int(env.BENCH_DO_ROUNDS, 3);
 export const DO_PROBE = env.BENCH_DO_PROBE !== "0";
+export const DO_CONTROL = env.BENCH_DO_CONTROL === "1";
 export const DO_WARMUP = int(env.BENCH_DO_WARMUP, 0);
 export const SAMPLE_MS = Math.max(20, int(env.BENCH_SAMPLE_MS, 100));
 export const PEERS = (env.BENCH_PEERS ?? "portkey,litellm").split(",").map((s) => s.trim()).filter((s) => s && s !== "none");
 export const LITELLM_WORKERS = Math.max(1, int(env.BENCH_LITELLM_WORKERS, 1));
 export const BUILD_SOURCE = path.resolve(ROOT, env.BENCH_BUILD ?? "build");
 export const JSON_OUT = env.BENCH_JSON;
+export const COLD_BUILDS = (env.BENCH_COLD_BUILDS ?? "").split(",").map((s) => s.trim()).filter(Boolean).map((s) => {
+  const [name, dir] = s.includes("=") ? [s.slice(0, s.indexOf("=")), s.slice(s.indexOf("=") + 1)] : [path.basename(s), s];
+  return { name, dir: path.resolve(ROOT, dir) };
+});
+export const ONLY = ["cold", "do"].includes(env.BENCH_ONLY) ? env.BENCH_ONLY : null;
 
 export const ADMIN_TOKEN = "bench-admin-token-1c9e4f27a0b3d865";
 export const BINDING_MODEL = "@cf/meta/llama-3.1-8b-instruct";

@@ -1,5 +1,5 @@
 // bench/run.mjs's report on the Durable Object budget (goal 4 of issue 22): the rounds, and per phase where the CPU went and which ledger operations ran.
-import { results, C, SAMPLE_MS } from "./options.mjs";
+import { results, C, SAMPLE_MS, DO_CONTROL } from "./options.mjs";
 import { num, one, signed, pct, table } from "./format.mjs";
 
 /** The rounds' pairs: [{ round, first (id of the one measured first), none, durable }]. */
@@ -31,7 +31,7 @@ const kb = (v) => (v == null ? "–" : v < 100 ? one(v) : num(v));
 function roundsTable() {
   const rows = pairs().map((p) => [
     String(p.round),
-    p.first === "gw-do" ? "Durable Object" : "no budget",
+    p.first === "gw-do" ? (DO_CONTROL ? "control" : "Durable Object") : "no budget",
     num(p.none?.rps),
     num(p.durable?.rps),
     pct(p.durable?.rps, p.none?.rps),
@@ -39,7 +39,9 @@ function roundsTable() {
     num(p.durable?.cpuUs),
     p.none && p.durable ? signed(p.durable.cpuUs - p.none.cpuUs) : "–",
   ]);
-  return table(["round", "measured first", `no budget c=${C} req/s`, "Durable Object req/s", "share", "no budget CPU µs/req", "Durable Object CPU µs/req", "difference µs"], rows);
+  // BENCH_DO_CONTROL=1: the second gateway has no budget either, so the share is pure noise.
+  const other = DO_CONTROL ? "control (no budget)" : "Durable Object";
+  return table(["round", "measured first", `no budget c=${C} req/s`, `${other} req/s`, "share", "no budget CPU µs/req", `${other} CPU µs/req`, "difference µs"], rows);
 }
 
 function phasesTable(rows) {

@@ -26,12 +26,16 @@
 //                          only, for the spread of goal 4 (default 3; 0: none)
 //   BENCH_DO_PROBE         1 (default): the Durable Object targets run a copy of the build whose
 //                          ledger counts its operations (bench/ledger-probe.mjs); 0: untouched
+//   BENCH_DO_CONTROL       1: the rounds pair two gateways without a budget (the share's own noise)
 //   BENCH_DO_WARMUP        lease grants (each given back at once) sent straight to the ledger
 //                          of a fresh Durable Object gateway before it is measured (default 0)
 //   BENCH_SAMPLE_MS        the c=16 phase's CPU time series interval (default 100)
 //   BENCH_PEERS            comma list of peers to run: portkey,litellm (default both; "none")
 //   BENCH_LITELLM_WORKERS  LiteLLM's uvicorn workers (default 1)
 //   BENCH_BUILD            the gateway build to run (default build/)
+//   BENCH_COLD_BUILDS      more builds to cold-start beside it: name=dir,name=dir (default none)
+//   BENCH_ONLY             "cold": the cold starts only; "do": the Durable Object rounds and the
+//                          cold starts (no throughput or stream rows of the targets)
 //   BENCH_JSON             also write every measurement to this file as JSON
 //
 // Numbers from a shared 2-core machine are noisy: read the ratios within one run.
@@ -111,11 +115,11 @@ function gatewayTenant(upstreamUrl, { budget, auth } = {}) {
  * This gateway in one configuration: { url, gw, pids (its new workerd processes), probe
  * (the tenant ledger's reader, Durable Object budget only), stop }.
  */
-async function startThisGateway(upstreamUrl, config = {}) {
+async function startThisGateway(upstreamUrl, config = {}, buildDir = BUILD) {
   const before = new Set(workerdPids());
   const isDo = config.budget === "durable-object";
   const gw = await startGateway({
-    buildDir: isDo && PROBE_BUILD ? PROBE_BUILD : BUILD,
+    buildDir: isDo && PROBE_BUILD ? PROBE_BUILD : buildDir,
     tenant: gatewayTenant(upstreamUrl, config),
     vars: config.auth === "api-keys" ? { ADMIN_TOKEN: o.ADMIN_TOKEN } : {},
     scenarios: o.SIM_SCENARIOS,
@@ -127,29 +131,8 @@ async function startThisGateway(upstreamUrl, config = {}) {
   return { url: gw.url, gw, pids: workerdPids().filter((p) => !before.has(p)), probe, stop };
 }
 
-// ---- the run -------------------------------------------------------------------------------
-async function main() {
-  const SRC = o.BUILD_SOURCE;
-  if (!fs.existsSync(path.join(SRC, "index_bg.wasm"))) throw new Error(`${SRC}/index_bg.wasm is missing: run scripts/build.sh first`);
-  const started = new Date();
-  const load = os.loadavg()[0];
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bench-build-"));
-  track(() => fs.rmSync(tmp, { recursive: true, force: true }));
-  BUILD = path.join(tmp, "build");
-  fs.cpSync(SRC, BUILD, { recursive: true });
-  if (o.DO_PROBE) PROBE_BUILD = probeBuild(BUILD, path.join(tmp, "probe"));
-  results.storage = storageInfo();
-  say(`requests ${o.N} at c=${o.C}, ${o.SEQ} at c=1, warm-up ${o.WARMUP}; ${o.LONG}-token streams: ${o.LONG_N} (+${o.TTFT_N} at c=1); build ${buildName()} (stamp ${stamp()}), copied to ${BUILD}`);
-  say(`Durable Object and KV storage: ${results.storage.dir} (${results.storage.fs}); ledger probe ${PROBE_BUILD ? "on" : "off"}`);
-
-  const wasm = fs.readFileSync(path.join(BUILD, "index_bg.wasm"));
-  const js = fs.readFileSync(path.join(BUILD, "index.js"));
-  results.wasm = { raw: wasm.length, gzip: zlib.gzipSync(wasm, { level: 9 }).length, js: js.length, jsGzip: zlib.gzipSync(js, { level: 9 }).length };
-
-  const upstream = await startUpstream(o.UPSTREAM_SCENARIOS, track);
-  say(`upstream stand-in at ${upstream.url} (pid ${upstream.pid})`);
-  const upstreamPids = () => [upstream.pid];
-
+// ---- the steady phases: every target's JSON, SSE and long-stream rows ----------------------------
+async function steadyPhases(upstream, upstreamPids) {
   // The floors: one workerd with the binding floor, the pass-through and the relay.
   {
     const floor = await startFloor({ upstreamUrl: upstream.url, scenarios: o.SIM_SCENARIOS, track });
@@ -230,12 +213,41 @@ async function main() {
       await p.stop();
     }
   }
+}
+
+// ---- the run -------------------------------------------------------------------------------
+async function main() {
+  const SRC = o.BUILD_SOURCE;
+  if (!fs.existsSync(path.join(SRC, "index_bg.wasm"))) throw new Error(`${SRC}/index_bg.wasm is missing: run scripts/build.sh first`);
+  const started = new Date();
+  const load = os.loadavg()[0];
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bench-build-"));
+  track(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  BUILD = path.join(tmp, "build");
+  fs.cpSync(SRC, BUILD, { recursive: true });
+  if (o.DO_PROBE) PROBE_BUILD = probeBuild(BUILD, path.join(tmp, "probe"));
+  results.storage = storageInfo();
+  say(`requests ${o.N} at c=${o.C}, ${o.SEQ} at c=1, warm-up ${o.WARMUP}; ${o.LONG}-token streams: ${o.LONG_N} (+${o.TTFT_N} at c=1); build ${buildName()} (stamp ${stamp()}), copied to ${BUILD}`);
+  say(`Durable Object and KV storage: ${results.storage.dir} (${results.storage.fs}); ledger probe ${PROBE_BUILD ? "on" : "off"}`);
+
+  const wasm = fs.readFileSync(path.join(BUILD, "index_bg.wasm"));
+  const js = fs.readFileSync(path.join(BUILD, "index.js"));
+  results.wasm = { raw: wasm.length, gzip: zlib.gzipSync(wasm, { level: 9 }).length, js: js.length, jsGzip: zlib.gzipSync(js, { level: 9 }).length };
+
+  const upstream = await startUpstream(o.UPSTREAM_SCENARIOS, track);
+  say(`upstream stand-in at ${upstream.url} (pid ${upstream.pid})`);
+  const upstreamPids = () => [upstream.pid];
+
+  if (o.ONLY) say(`BENCH_ONLY=${o.ONLY}: the ${o.ONLY === "do" ? "Durable Object rounds and the cold starts" : "cold starts"} only`);
+  else await steadyPhases(upstream, upstreamPids);
 
   // Goal 4's pair again on fresh gateways, alternating which goes first.
-  if (o.DO_ROUNDS > 0) {
+  if (o.DO_ROUNDS > 0 && o.ONLY !== "cold") {
     await doRounds(o.DO_ROUNDS, [
       { id: "gw", label: "gateway, no budget", start: () => startThisGateway(upstream.url, { auth: "open" }) },
-      { id: "gw-do", label: "gateway, Durable Object budget", start: () => startThisGateway(upstream.url, { auth: "open", budget: "durable-object" }) },
+      o.DO_CONTROL
+        ? { id: "gw-do", label: "gateway, no budget (control: the same as the other)", start: () => startThisGateway(upstream.url, { auth: "open" }) }
+        : { id: "gw-do", label: "gateway, Durable Object budget", start: () => startThisGateway(upstream.url, { auth: "open", budget: "durable-object" }) },
     ]);
   }
 
@@ -245,12 +257,20 @@ async function main() {
     { id: "floor", label: "floor: JS worker calling env.AI.run", path: "/ai", payload: body(o.BINDING_MODEL, false), start: () => startFloor({ upstreamUrl: upstream.url, scenarios: o.SIM_SCENARIOS, track }) },
     { id: "floor-wasm", label: `floor with the gateway's wasm (${kb} KB) bundled, unused`, path: "/ai", payload: body(o.BINDING_MODEL, false), start: () => startFloor({ upstreamUrl: upstream.url, scenarios: o.SIM_SCENARIOS, unusedWasm: wasm, track }) },
     { id: "gw", label: "gateway (no budget, binding)", path: "/v1/chat/completions", payload: body(o.BINDING_MODEL, false), start: () => startThisGateway(upstream.url, { auth: "open" }) },
+    ...o.COLD_BUILDS.map(({ name, dir }) => ({ id: `gw-${name}`, label: `gateway ${name} (${sizeOf(dir)}; no budget, binding)`, path: "/v1/chat/completions", payload: body(o.BINDING_MODEL, false), start: () => startThisGateway(upstream.url, { auth: "open" }, dir) })),
   ]);
 
   await upstream.stop();
   const report = render({ started, ended: new Date(), load, build: buildName(), stamp: stamp(), probe: Boolean(PROBE_BUILD) });
   process.stdout.write(report);
   if (o.JSON_OUT) fs.writeFileSync(o.JSON_OUT, `${JSON.stringify({ options: o.options({ build: buildName(), stamp: stamp() }), ...results }, null, 2)}\n`);
+}
+
+/** A build's wasm size for a label: raw and gzipped (Node zlib level 9) KB. */
+function sizeOf(dir) {
+  const wasm = fs.readFileSync(path.join(dir, "index_bg.wasm"));
+  const kb = (n) => `${Math.round(n / 1000).toLocaleString("en-US")} KB`;
+  return `${kb(wasm.length)}, ${kb(zlib.gzipSync(wasm, { level: 9 }).length)} gzipped`;
 }
 
 function buildName() {
