@@ -148,7 +148,7 @@ export async function doRounds(rounds, targets) {
       try {
         await measure(
           { section: "binding", id: t.id, label: t.label, mode: "json", round, position: i + 1 },
-          { url: `${g.url}/v1/chat/completions`, payload: body(BINDING_MODEL, false), pids: () => g.pids, probe: g.probe, into: results.doRounds },
+          { url: `${g.url}/v1/chat/completions`, headers: g.headers, payload: body(BINDING_MODEL, false), pids: () => g.pids, probe: g.probe, into: results.doRounds },
         );
       } finally {
         await g.stop();

@@ -15,7 +15,9 @@ export const TTFT_N = Math.max(1, int(env.BENCH_TTFT_REQUESTS, 50));
 export const COLD = Math.max(1, int(env.BENCH_COLD_STARTS, 5));
 export const DO_ROUNDS = int(env.BENCH_DO_ROUNDS, 3);
 export const DO_PROBE = env.BENCH_DO_PROBE !== "0";
-export const DO_CONTROL = env.BENCH_DO_CONTROL === "1";
+/** What the rounds pair with a gateway without a budget: `durable-object` (goal 4), `api-key`, or `none` (a control). */
+export const ROUNDS_WITH = ["durable-object", "api-key", "none"].includes(env.BENCH_ROUNDS_WITH) ? env.BENCH_ROUNDS_WITH : "durable-object";
+export const ROUNDS_LABEL = { "durable-object": "Durable Object", "api-key": "API key", none: "control (no budget)" }[ROUNDS_WITH];
 export const DO_WARMUP = int(env.BENCH_DO_WARMUP, 0);
 export const SAMPLE_MS = Math.max(20, int(env.BENCH_SAMPLE_MS, 100));
 export const PEERS = (env.BENCH_PEERS ?? "portkey,litellm").split(",").map((s) => s.trim()).filter((s) => s && s !== "none");

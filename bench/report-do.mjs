@@ -1,5 +1,5 @@
 // bench/run.mjs's report on the Durable Object budget (goal 4 of issue 22): the rounds, and per phase where the CPU went and which ledger operations ran.
-import { results, C, SAMPLE_MS, DO_CONTROL } from "./options.mjs";
+import { results, C, SAMPLE_MS, ROUNDS_LABEL } from "./options.mjs";
 import { num, one, signed, pct, table } from "./format.mjs";
 
 /** The rounds' pairs: [{ round, first (id of the one measured first), none, durable }]. */
@@ -18,6 +18,13 @@ export function doShares() {
     .map((p) => p.durable.rps / p.none.rps);
 }
 
+/** The second gateway's CPU per request minus the first's, per round with both rows. */
+export function roundCpuDiffs() {
+  return pairs()
+    .filter((p) => p.none && p.durable)
+    .map((p) => p.durable.cpuUs - p.none.cpuUs);
+}
+
 const where = (r) => (r.round ? `round ${r.round}${r.position === 1 ? ", first" : ""}` : `${r.section} ${r.mode}`);
 const range = (a, b) => (a == null || b == null ? "–" : `${num(a)}–${num(b)}`);
 /** reserve / settle / lease / report (release): counts, or per 1,000 requests with `per`. */
@@ -31,7 +38,7 @@ const kb = (v) => (v == null ? "–" : v < 100 ? one(v) : num(v));
 function roundsTable() {
   const rows = pairs().map((p) => [
     String(p.round),
-    p.first === "gw-do" ? (DO_CONTROL ? "control" : "Durable Object") : "no budget",
+    p.first === "gw-do" ? ROUNDS_LABEL : "no budget",
     num(p.none?.rps),
     num(p.durable?.rps),
     pct(p.durable?.rps, p.none?.rps),
@@ -39,8 +46,8 @@ function roundsTable() {
     num(p.durable?.cpuUs),
     p.none && p.durable ? signed(p.durable.cpuUs - p.none.cpuUs) : "–",
   ]);
-  // BENCH_DO_CONTROL=1: the second gateway has no budget either, so the share is pure noise.
-  const other = DO_CONTROL ? "control (no budget)" : "Durable Object";
+  // BENCH_ROUNDS_WITH: what the second gateway of each pair has (with `none`, the share is noise).
+  const other = ROUNDS_LABEL;
   return table(["round", "measured first", `no budget c=${C} req/s`, `${other} req/s`, "share", "no budget CPU µs/req", `${other} CPU µs/req`, "difference µs"], rows);
 }
 
@@ -104,7 +111,7 @@ export function doSections() {
   const durable = [...results.rows.filter((r) => r.id.startsWith("gw-do") && r.phases), ...results.doRounds.filter((r) => r.id === "gw-do" && r.phases)];
   const out = [];
   if (results.doRounds.length) {
-    out.push("### Durable Object budget, rounds (fresh gateways, binding JSON)", "", roundsTable(), "");
+    out.push(`### Rounds: no budget against ${ROUNDS_LABEL} (fresh gateways, binding JSON)`, "", roundsTable(), "");
   }
   out.push(
     `### Durable Object budget: where the c=${C} CPU went`,

@@ -1,8 +1,8 @@
 // bench/run.mjs's report: the Markdown tables (binding and HTTP rows, long stream, cold start, size), the goals of issues 22 and 13, and what was skipped.
 import os from "node:os";
-import { results, N, C, SEQ, WARMUP, TOKENS, LONG, LONG_N, TTFT_N, COLD, DO_CONTROL } from "./options.mjs";
+import { results, N, C, SEQ, WARMUP, TOKENS, LONG, LONG_N, TTFT_N, COLD, ROUNDS_WITH } from "./options.mjs";
 import { ms, num, one, signed, times, pct, table } from "./format.mjs";
-import { doSections, doShares } from "./report-do.mjs";
+import { doSections, doShares, roundCpuDiffs } from "./report-do.mjs";
 
 const find = (section, id, mode) => results.rows.find((r) => r.section === section && r.id === id && r.mode === mode);
 const findLong = (section, id) => results.long.find((r) => r.section === section && r.id === id);
@@ -113,9 +113,15 @@ function goals() {
     add(22, "Durable Object budget: CPU ≤ no budget + 60 µs", `no budget ${signed(d)} µs`, d <= 60);
   }
   const shares = doShares();
-  if (shares.length && !DO_CONTROL) {
+  if (shares.length && ROUNDS_WITH === "durable-object") {
     const lo = Math.min(...shares);
     add(22, `Durable Object budget: ≥ 85 % in every round (${shares.length} fresh pairs)`, `${shares.map((s) => Math.round(100 * s)).join(", ")} %`, lo >= 0.85);
+  }
+  const diffs = roundCpuDiffs();
+  if (diffs.length && ROUNDS_WITH !== "none") {
+    const mean = diffs.reduce((a, b) => a + b, 0) / diffs.length;
+    const [what, base, limit] = ROUNDS_WITH === "api-key" ? ["API key", "no key", 30] : ["Durable Object budget", "no budget", 60];
+    add(22, `${what}: CPU ≤ ${base} + ${limit} µs, mean of ${diffs.length} fresh pairs`, `${signed(mean)} µs (${diffs.map((d) => signed(d)).join(", ")})`, mean <= limit);
   }
   const [lf, lg] = [perToken("binding", "floor"), perToken("binding", "gw")];
   if (lf !== null && lg !== null) add(13, "binding stream: ≤ 5 µs CPU per relayed token above the floor", `${one(lg - lf)} µs/token above`, lg - lf <= 5);

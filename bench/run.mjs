@@ -26,7 +26,8 @@
 //                          only, for the spread of goal 4 (default 3; 0: none)
 //   BENCH_DO_PROBE         1 (default): the Durable Object targets run a copy of the build whose
 //                          ledger counts its operations (bench/ledger-probe.mjs); 0: untouched
-//   BENCH_DO_CONTROL       1: the rounds pair two gateways without a budget (the share's own noise)
+//   BENCH_ROUNDS_WITH      what the rounds pair with a gateway without a budget: durable-object
+//                          (default), api-key, or none (a control: the share's own noise)
 //   BENCH_DO_WARMUP        lease grants (each given back at once) sent straight to the ledger
 //                          of a fresh Durable Object gateway before it is measured (default 0)
 //   BENCH_SAMPLE_MS        the c=16 phase's CPU time series interval (default 100)
@@ -245,9 +246,11 @@ async function main() {
   if (o.DO_ROUNDS > 0 && o.ONLY !== "cold") {
     await doRounds(o.DO_ROUNDS, [
       { id: "gw", label: "gateway, no budget", start: () => startThisGateway(upstream.url, { auth: "open" }) },
-      o.DO_CONTROL
-        ? { id: "gw-do", label: "gateway, no budget (control: the same as the other)", start: () => startThisGateway(upstream.url, { auth: "open" }) }
-        : { id: "gw-do", label: "gateway, Durable Object budget", start: () => startThisGateway(upstream.url, { auth: "open", budget: "durable-object" }) },
+      {
+        "durable-object": { id: "gw-do", label: "gateway, Durable Object budget", start: () => startThisGateway(upstream.url, { auth: "open", budget: "durable-object" }) },
+        "api-key": { id: "gw-do", label: "gateway, API key, no budget", start: () => withKey(startThisGateway(upstream.url, { auth: "api-keys" })) },
+        none: { id: "gw-do", label: "gateway, no budget (control: the same as the other)", start: () => startThisGateway(upstream.url, { auth: "open" }) },
+      }[o.ROUNDS_WITH],
     ]);
   }
 
@@ -264,6 +267,14 @@ async function main() {
   const report = render({ started, ended: new Date(), load, build: buildName(), stamp: stamp(), probe: Boolean(PROBE_BUILD) });
   process.stdout.write(report);
   if (o.JSON_OUT) fs.writeFileSync(o.JSON_OUT, `${JSON.stringify({ options: o.options({ build: buildName(), stamp: stamp() }), ...results }, null, 2)}\n`);
+}
+
+/** A started gateway with one API key made, sent on every request of its rounds. */
+async function withKey(started) {
+  const g = await started;
+  const made = await g.gw.admin("POST", "/admin/keys", { name: "bench" });
+  if (made.status !== 201 || !made.body?.key) throw new Error(`POST /admin/keys answered ${made.status}`);
+  return { ...g, headers: { authorization: `Bearer ${made.body.key}` } };
 }
 
 /** A build's wasm size for a label: raw and gzipped (Node zlib level 9) KB. */
