@@ -22,6 +22,7 @@ pub struct RawProvider {
     pub auth: Option<Value>,
     pub headers: BTreeMap<String, String>,
     pub max_tokens_field: Option<String>,
+    pub trust_max_tokens: Option<bool>,
     pub timeout_ms: Option<i64>,
     pub models_ttl_seconds: Option<i64>,
     // cloudflare-ai-gateway
@@ -80,6 +81,8 @@ pub struct ProviderConfig {
     pub auth: ProviderAuth,
     pub headers: BTreeMap<String, String>,
     pub max_tokens_field: String,
+    /// The provider stops at `max_tokens`: whole answers are asked for non-streamed.
+    pub trust_max_tokens: bool,
     pub timeout_ms: Option<u32>,
     pub models_ttl_s: u32,
     /// Set for `kind = "cloudflare-ai-gateway"`.
@@ -389,6 +392,7 @@ fn check(name: &str, raw: RawProvider) -> Check<ProviderConfig> {
         auth,
         headers: raw.headers,
         max_tokens_field: max_tokens_field.to_string(),
+        trust_max_tokens: raw.trust_max_tokens.unwrap_or(false),
         timeout_ms,
         models_ttl_s,
         cloudflare,

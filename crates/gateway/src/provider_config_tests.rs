@@ -154,3 +154,22 @@ fn model_refs() {
         ModelRef::Binding("gpt-4")
     );
 }
+
+#[test]
+fn trust_max_tokens_is_off_unless_set() {
+    assert!(!check_json(oauth()).unwrap().trust_max_tokens);
+    assert!(
+        check_json(with(json!({"trustMaxTokens": true})))
+            .unwrap()
+            .trust_max_tokens
+    );
+    assert!(
+        !check_json(with(json!({"trustMaxTokens": false})))
+            .unwrap()
+            .trust_max_tokens
+    );
+    assert_eq!(
+        check_json(with(json!({"trustMaxTokens": "yes"}))).unwrap_err(),
+        "providers.corp.trustMaxTokens: invalid type: string \"yes\", expected a boolean"
+    );
+}

@@ -87,6 +87,8 @@ pub struct TenantConfig {
     pub attempt_timeout_ms: u32,
     /// A stream's SSE keep-alive gap (`limits.keepAliveSeconds`, in ms; 0: none).
     pub keep_alive_ms: u64,
+    /// `limits.trustWorkersAiMaxTokens`: the binding's whole answers are asked for non-streamed.
+    pub trust_workers_ai_max_tokens: bool,
     pub allowed_origins: Vec<OriginPattern>,
     /// Sends `access-control-allow-credentials: true` to granted origins.
     pub allow_credentials: bool,
@@ -349,6 +351,7 @@ impl TenantConfig {
             min_output_tokens,
             attempt_timeout_ms,
             keep_alive_ms,
+            trust_workers_ai_max_tokens: limits.trust_workers_ai_max_tokens.unwrap_or(false),
             allowed_origins,
             allow_credentials: raw.cors.allow_credentials,
             budget,

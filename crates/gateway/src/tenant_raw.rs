@@ -120,12 +120,14 @@ fn raw_tenant(map: &Map<String, Value>) -> Result<RawTenantConfig, Error> {
                     "maxOutputTokens",
                     "attemptTimeoutMs",
                     "keepAliveSeconds",
+                    "trustWorkersAiMaxTokens",
                 ])?;
                 RawLimits {
                     max_request_bytes: l.i64("maxRequestBytes")?,
                     max_output_tokens: l.i64("maxOutputTokens")?,
                     attempt_timeout_ms: l.i64("attemptTimeoutMs")?,
                     keep_alive_seconds: l.i64("keepAliveSeconds")?,
+                    trust_workers_ai_max_tokens: l.bool("trustWorkersAiMaxTokens")?,
                 }
             }
         },
@@ -312,6 +314,7 @@ pub(crate) fn raw_provider(p: &Map<String, Value>, path: &str) -> Result<RawProv
         "auth",
         "headers",
         "maxTokensField",
+        "trustMaxTokens",
         "timeoutMs",
         "modelsTtlSeconds",
         "accountId",
@@ -346,6 +349,7 @@ pub(crate) fn raw_provider(p: &Map<String, Value>, path: &str) -> Result<RawProv
         auth: o.get("auth").cloned(),
         headers,
         max_tokens_field: o.string("maxTokensField")?,
+        trust_max_tokens: o.bool("trustMaxTokens")?,
         timeout_ms: o.i64("timeoutMs")?,
         models_ttl_seconds: o.i64("modelsTtlSeconds")?,
         account_id: o.string("accountId")?,
@@ -410,6 +414,7 @@ pub struct RawLimits {
     pub max_output_tokens: Option<i64>,
     pub attempt_timeout_ms: Option<i64>,
     pub keep_alive_seconds: Option<i64>,
+    pub trust_workers_ai_max_tokens: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -306,3 +306,17 @@ fn a_cost_budget_needs_a_price_for_every_model_named() {
         "tenants/acme: pricing.@cf/a.input: is required",
     );
 }
+
+#[test]
+fn the_binding_is_trusted_with_max_tokens_only_when_asked() {
+    assert!(!with("{}").unwrap().trust_workers_ai_max_tokens);
+    assert!(
+        with(r#"{"limits":{"trustWorkersAiMaxTokens":true}}"#)
+            .unwrap()
+            .trust_workers_ai_max_tokens
+    );
+    check_err(
+        r#"{"limits":{"trustWorkersAiMaxTokens":1}}"#,
+        "tenants/acme: limits.trustWorkersAiMaxTokens: invalid type: integer `1`, expected a boolean",
+    );
+}

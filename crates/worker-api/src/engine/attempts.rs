@@ -115,14 +115,15 @@ impl Attempts {
             return Err((f, None));
         };
         let timeout_ms = u64::from(backend.timeout_ms().unwrap_or(tenant.attempt_timeout_ms));
-        // Always streamed from the provider: a whole answer is assembled here, so the output
-        // cap cuts it off (and the provider stops) even when a model ignores `max_tokens`.
+        // Streamed from the provider unless it is trusted to stop at `max_tokens`: a whole
+        // answer is then assembled here, so the output cap cuts it off (and the provider
+        // stops) even when a model ignores `max_tokens`.
         let mut call = ModelCall::new(
             model,
             &self.conv,
             u32::try_from(self.cap).unwrap_or(u32::MAX),
         );
-        call.stream = true;
+        call.stream = stream || !backend.trusts_max_tokens(tenant);
         let route = GatewayRoute {
             gateway_id: &tenant.ai_gateway_id,
             tenant_id: tenant.tenant_id.as_str(),

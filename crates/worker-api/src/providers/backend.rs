@@ -30,6 +30,15 @@ impl<'a> Backend<'a> {
         }
     }
 
+    /// Whether the provider is trusted to stop at `max_tokens`, so a whole answer may be one
+    /// non-streamed call (`trustMaxTokens`, `limits.trustWorkersAiMaxTokens`).
+    pub fn trusts_max_tokens(&self, tenant: &TenantConfig) -> bool {
+        match self {
+            Self::Binding(_) => tenant.trust_workers_ai_max_tokens,
+            Self::Http(h) => h.cfg.trust_max_tokens,
+        }
+    }
+
     /// The provider's own per-attempt timeout, if it has one.
     pub fn timeout_ms(&self) -> Option<u32> {
         match self {
