@@ -115,9 +115,9 @@ impl Attempts {
             return Err((f, None));
         };
         let timeout_ms = u64::from(backend.timeout_ms().unwrap_or(tenant.attempt_timeout_ms));
-        // Streamed from the provider unless it is trusted to stop at `max_tokens`: a whole
-        // answer is then assembled here, so the output cap cuts it off (and the provider
-        // stops) even when a model ignores `max_tokens`.
+        // A whole answer is streamed from the provider and assembled here, so the output cap
+        // cuts it off (and the provider stops) even when a model ignores `max_tokens`; a
+        // provider the tenant trusts to stop there gets one non-streamed call instead.
         let mut call = ModelCall::new(
             model,
             &self.conv,
